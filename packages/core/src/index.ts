@@ -1,0 +1,64 @@
+export {
+  AUTO_BACKEND_ORDER,
+  type BackendLoader,
+  type BackendPreference,
+  type BackendSelection,
+  type BackendUnavailable,
+  type KnownBackend,
+  type SkippedBackend,
+  describeLoadError,
+  selectBackend,
+} from './backend.js';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointJson,
+  type CheckpointMeta,
+  type DecodedCheckpoint,
+  type EncodedCheckpoint,
+  MODEL_JSON,
+  OPTIMIZER_PREFIX,
+  type TrainingState,
+  WEIGHTS_BIN,
+  applyCheckpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  manifestByteLength,
+  parseCheckpointJson,
+} from './checkpoint.js';
+export {
+  BackendError,
+  CheckpointError,
+  ConfigError,
+  InputError,
+  SemsegError,
+  type ShapeMismatch,
+  StateDictError,
+} from './errors.js';
+export {
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  Module,
+  type ParameterEntry,
+  type ParameterOptions,
+  type StateDict,
+} from './module.js';
+export {
+  type ModelContext,
+  type ModelDefinition,
+  type SegmentationModel,
+  createModel,
+  getModelDefinition,
+  listModels,
+  registerModel,
+  validateModelConfig,
+} from './registry.js';
+export { Rng, type RngState } from './rng.js';
+export {
+  type ArchitectureSpec,
+  CAFFE_VGG_NORMALIZATION,
+  IGNORE_INDEX,
+  IMAGENET_NORMALIZATION,
+  type Normalization,
+  type Rgb,
+} from './types.js';

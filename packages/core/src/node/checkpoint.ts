@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  type CheckpointMeta,
+  type DecodedCheckpoint,
+  MODEL_JSON,
+  WEIGHTS_BIN,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  parseCheckpointJson,
+  type CheckpointJson,
+} from '../checkpoint.js';
+import { CheckpointError } from '../errors.js';
+import type { StateDict } from '../module.js';
+
+/**
+ * Writes a checkpoint folder (model.json + weights.bin) atomically: the files go to a temporary
+ * sibling folder that is renamed into place, so an interrupted save never leaves a half-written
+ * checkpoint and never destroys the previous one.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  tensors: StateDict,
+  meta: CheckpointMeta,
+  optimizerTensors: StateDict = {},
+): Promise<string> {
+  const target = resolve(dir);
+  const { modelJson, weights } = await encodeCheckpoint(tensors, meta, optimizerTensors);
+  await mkdir(dirname(target), { recursive: true });
+  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${suffix}`);
+  const old = join(dirname(target), `.${basename(target)}.old-${suffix}`);
+  await mkdir(tmp);
+  try {
+    await writeFile(join(tmp, WEIGHTS_BIN), weights);
+    await writeFile(join(tmp, MODEL_JSON), `${JSON.stringify(modelJson, null, 2)}\n`);
+    const existed = await exists(target);
+    if (existed) await rename(target, old);
+    try {
+      await rename(tmp, target);
+    } catch (e) {
+      if (existed) await rename(old, target);
+      throw e;
+    }
+    if (existed) await rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return target;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves a checkpoint folder or its model.json to the two file paths. */
+export async function checkpointFiles(path: string): Promise<{ dir: string; modelJson: string; weights: string }> {
+  const full = resolve(path);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(full);
+  } catch {
+    throw new CheckpointError(path, 'checkpoint not found (no such file or folder)');
+  }
+  const dir = info.isDirectory() ? full : dirname(full);
+  const modelJson = info.isDirectory() ? join(full, MODEL_JSON) : full;
+  return { dir, modelJson, weights: join(dir, WEIGHTS_BIN) };
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CheckpointError(file, code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(e)})`);
+  }
+}
+
+/** Reads and validates a checkpoint's model.json only (no tensors are created). */
+export async function readCheckpointMeta(path: string): Promise<CheckpointJson> {
+  const files = await checkpointFiles(path);
+  return parseCheckpointJson(await readText(files.modelJson), files.modelJson);
+}
+
+/** Reads a checkpoint folder (or its model.json). The caller owns the returned tensors. */
+export async function loadCheckpoint(path: string): Promise<DecodedCheckpoint & { files: { modelJson: string; weights: string } }> {
+  const files = await checkpointFiles(path);
+  const text = await readText(files.modelJson);
+  const json = parseCheckpointJson(text, files.modelJson);
+  const paths = json.weightsManifest.flatMap((g) => g.paths);
+  if (paths.length !== 1) {
+    throw new CheckpointError(files.modelJson, `expected one weights file in weightsManifest, found ${paths.length}`);
+  }
+  if (basename(paths[0]!) !== paths[0] || paths[0] === '..' || paths[0] === '.') {
+    throw new CheckpointError(files.modelJson, `weights path ${JSON.stringify(paths[0])} must be a file name in the checkpoint folder`);
+  }
+  const weightsPath = join(files.dir, paths[0]!);
+  let weights: Buffer;
+  try {
+    weights = await readFile(weightsPath);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CheckpointError(weightsPath, code === 'ENOENT' ? 'file not found' : `cannot be read (${code})`);
+  }
+  const decoded = decodeCheckpoint(text, new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), {
+    modelJson: files.modelJson,
+    weights: weightsPath,
+  });
+  return { ...decoded, files: { modelJson: files.modelJson, weights: weightsPath } };
+}

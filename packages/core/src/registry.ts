@@ -1,0 +1,75 @@
+import type { z } from 'zod';
+import { ConfigError } from './errors.js';
+import type { Module } from './module.js';
+import type { Rng } from './rng.js';
+
+/** What a model factory receives besides its config. */
+export interface ModelContext {
+  /** Seeded generator for initialisation. */
+  rng: Rng;
+}
+
+/** A segmentation model as the engine sees it: logits N x H x W x C at input resolution. */
+export interface SegmentationModel extends Module {
+  readonly numClasses: number;
+  forward(images: import('@tensorflow/tfjs-core').Tensor4D): import('@tensorflow/tfjs-core').Tensor4D;
+}
+
+export interface ModelDefinition<C extends Record<string, unknown> = Record<string, unknown>> {
+  /** Registry name, e.g. `fcn8s`. */
+  name: string;
+  /** One line for `semseg info` and the web page. */
+  description: string;
+  /** Validates (and fills defaults of) a config. */
+  configSchema: z.ZodType<C>;
+  create(config: C, context: ModelContext): SegmentationModel;
+}
+
+// One registry per process, even when two copies of @semseg/core are loaded.
+const REGISTRY_KEY = Symbol.for('semseg.modelRegistry');
+type Registry = Map<string, ModelDefinition>;
+function registry(): Registry {
+  const g = globalThis as { [REGISTRY_KEY]?: Registry };
+  g[REGISTRY_KEY] ??= new Map();
+  return g[REGISTRY_KEY];
+}
+
+/** Registers an architecture; registering the same name twice replaces the first definition. */
+export function registerModel<C extends Record<string, unknown>>(definition: ModelDefinition<C>): void {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(definition.name)) {
+    throw new ConfigError(`model name '${definition.name}' must be lower case letters, digits, '-' or '_'`);
+  }
+  registry().set(definition.name, definition as unknown as ModelDefinition);
+}
+
+export function listModels(): ModelDefinition[] {
+  return [...registry().values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function getModelDefinition(name: string): ModelDefinition {
+  const def = registry().get(name);
+  if (!def) {
+    const known = listModels().map((m) => m.name);
+    throw new ConfigError(
+      `unknown model '${name}'; registered models: ${known.length > 0 ? known.join(', ') : '(none: import a model package such as @semseg/fcn)'}`,
+    );
+  }
+  return def;
+}
+
+/** Validates a config against a model's schema; the error names every bad field. */
+export function validateModelConfig(name: string, config: unknown): Record<string, unknown> {
+  const def = getModelDefinition(name);
+  const parsed = def.configSchema.safeParse(config ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`invalid config for model '${name}': ${issues.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Builds a registered model from its name and config. */
+export function createModel(name: string, config: unknown, context: ModelContext): SegmentationModel {
+  const valid = validateModelConfig(name, config);
+  return getModelDefinition(name).create(valid, context);
+}

@@ -1,0 +1,174 @@
+/**
+ * Seeded, splittable pseudo-random numbers: xoshiro128** seeded through splitmix32.
+ * Everything random in semseg.js (initialisation, data order, augmentation, dropout) draws from an
+ * Rng passed in explicitly, so the same seed gives the same run, and the state can be saved in a
+ * checkpoint and restored to resume a run exactly.
+ */
+export interface RngState {
+  algorithm: 'xoshiro128**';
+  /** Four unsigned 32-bit words. */
+  s: [number, number, number, number];
+}
+
+function splitmix32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x9e3779b9) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+/** FNV-1a over UTF-16 code units: turns a string seed or label into 32 bits. */
+function hashString(text: string, basis = 0x811c9dc5): number {
+  let h = basis >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+export class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  /** @param seed an integer (any size, taken modulo 2^32 after mixing) or a string. */
+  constructor(seed: number | string = 0) {
+    const mixed =
+      typeof seed === 'string' ? hashString(seed) : (seed >>> 0) ^ Math.floor(Math.abs(seed) / 2 ** 32);
+    const next = splitmix32(mixed);
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  static fromState(state: RngState): Rng {
+    const rng = new Rng(0);
+    rng.setState(state);
+    return rng;
+  }
+
+  getState(): RngState {
+    return { algorithm: 'xoshiro128**', s: [this.s0, this.s1, this.s2, this.s3] };
+  }
+
+  setState(state: RngState): void {
+    if (state.algorithm !== 'xoshiro128**' || !Array.isArray(state.s) || state.s.length !== 4) {
+      throw new TypeError('Rng.setState: not an xoshiro128** state');
+    }
+    const [a, b, c, d] = state.s.map((w) => {
+      if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) {
+        throw new TypeError('Rng.setState: state words must be unsigned 32-bit integers');
+      }
+      return w;
+    });
+    if ((a | b | c | d) === 0) throw new TypeError('Rng.setState: the all-zero state is invalid');
+    this.s0 = a;
+    this.s1 = b;
+    this.s2 = c;
+    this.s3 = d;
+  }
+
+  /** Next unsigned 32-bit integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.s1 << 9) >>> 0;
+    this.s2 = (this.s2 ^ this.s0) >>> 0;
+    this.s3 = (this.s3 ^ this.s1) >>> 0;
+    this.s1 = (this.s1 ^ this.s2) >>> 0;
+    this.s0 = (this.s0 ^ this.s3) >>> 0;
+    this.s2 = (this.s2 ^ t) >>> 0;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  next(): number {
+    const hi = this.nextUint32() >>> 5;
+    const lo = this.nextUint32() >>> 6;
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Uniform in [low, high). */
+  uniform(low = 0, high = 1): number {
+    return low + (high - low) * this.next();
+  }
+
+  /** Uniform integer in [0, n), without modulo bias. */
+  int(n: number): number {
+    if (!Number.isInteger(n) || n <= 0 || n > 0x100000000) {
+      throw new RangeError(`Rng.int: n must be an integer in 1..2^32, got ${n}`);
+    }
+    const limit = 0x100000000 - (0x100000000 % n);
+    for (;;) {
+      const x = this.nextUint32();
+      if (x < limit) return x % n;
+    }
+  }
+
+  /** Standard normal (Box–Muller; one of the pair is discarded so the state stays 4 words). */
+  normal(mean = 0, std = 1): number {
+    let u = this.next();
+    while (u === 0) u = this.next();
+    const v = this.next();
+    return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** True with probability p. */
+  bernoulli(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** Fisher–Yates shuffle in place; returns the array. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const tmp = items[i]!;
+      items[i] = items[j]!;
+      items[j] = tmp;
+    }
+    return items;
+  }
+
+  /** Fills a Float32Array with N(mean, std^2) samples. */
+  fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.normal(mean, std);
+    return out;
+  }
+
+  /** Fills a Float32Array with U[low, high) samples. */
+  fillUniform(out: Float32Array, low = 0, high = 1): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.uniform(low, high);
+    return out;
+  }
+
+  /** A new independent generator; advances this one. */
+  split(): Rng {
+    const child = new Rng(0);
+    const next = splitmix32(this.nextUint32() ^ rotl(this.nextUint32(), 16));
+    child.setState({ algorithm: 'xoshiro128**', s: [next(), next(), next(), next() || 1] });
+    return child;
+  }
+
+  /**
+   * A generator derived from this one's current state and a label, without advancing this one:
+   * `rng.derive('init')` and `rng.derive('data')` are independent streams that do not shift when
+   * another consumer draws from `rng`.
+   */
+  derive(label: string): Rng {
+    let h = hashString(label);
+    for (const w of [this.s0, this.s1, this.s2, this.s3]) h = hashString(w.toString(16), h);
+    return new Rng(h);
+  }
+}
