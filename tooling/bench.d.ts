@@ -13,6 +13,10 @@ export interface MeasureOptions {
 }
 export declare function measure(fn: () => unknown, options?: MeasureOptions): Promise<Measurement>;
 export type BenchRow = { name: string; baseline?: string; ratio?: number } & Record<string, unknown>;
-export declare function printTable(title: string, rows: readonly Record<string, unknown>[], columns: readonly string[]): void;
+export declare function printTable(
+  title: string,
+  rows: readonly Record<string, unknown>[],
+  columns: readonly string[],
+): void;
 export declare function addRatios<R extends BenchRow>(rows: R[], metric?: string): R[];
 export declare function writeResults(suite: string, data: Record<string, unknown>): string;

@@ -14,7 +14,10 @@ export async function measure(fn, { warmup = 1, iterations = 5, minTimeMs = 0, m
   for (let i = 0; i < warmup; i++) await fn();
   const times = [];
   const start = performance.now();
-  while (times.length < maxIterations && (times.length < iterations || performance.now() - start < minTimeMs)) {
+  while (
+    times.length < maxIterations &&
+    (times.length < iterations || performance.now() - start < minTimeMs)
+  ) {
     const t0 = performance.now();
     await fn();
     times.push(performance.now() - t0);
@@ -23,7 +26,13 @@ export async function measure(fn, { warmup = 1, iterations = 5, minTimeMs = 0, m
   const mid = times.length >> 1;
   const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
-  return { medianMs: median, meanMs: mean, minMs: times[0], maxMs: times[times.length - 1], runs: times.length };
+  return {
+    medianMs: median,
+    meanMs: mean,
+    minMs: times[0],
+    maxMs: times[times.length - 1],
+    runs: times.length,
+  };
 }
 
 function format(value) {
@@ -31,14 +40,21 @@ function format(value) {
   if (!Number.isFinite(value)) return String(value);
   if (Number.isInteger(value)) return String(value);
   const abs = Math.abs(value);
-  return abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : abs >= 1 ? value.toFixed(2) : value.toFixed(3);
+  return abs >= 100
+    ? value.toFixed(0)
+    : abs >= 10
+      ? value.toFixed(1)
+      : abs >= 1
+        ? value.toFixed(2)
+        : value.toFixed(3);
 }
 
 /** Prints rows as an aligned text table; `columns` picks and orders the keys. */
 export function printTable(title, rows, columns) {
   const cells = rows.map((r) => columns.map((c) => format(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (values) => values.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  const line = (values) =>
+    values.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   console.log(`\n${title}`);
   console.log(line(columns));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));

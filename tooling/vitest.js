@@ -36,7 +36,10 @@ export function workspaceAliases() {
     for (const [subpath, target] of Object.entries(pkg.exports)) {
       if (!target || typeof target !== 'object' || typeof target.source !== 'string') continue;
       const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.replace(/^\.\//, '')}`;
-      aliases.push({ find: new RegExp(`^${escapeRegExp(specifier)}$`), replacement: join(dir, target.source) });
+      aliases.push({
+        find: new RegExp(`^${escapeRegExp(specifier)}$`),
+        replacement: join(dir, target.source),
+      });
     }
   }
   return aliases;

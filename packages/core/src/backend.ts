@@ -19,8 +19,11 @@ export interface BackendLoader {
   name: BackendPreference;
   /** The name the backend registers with tfjs, when it differs (tfjs-node registers 'tensorflow'). */
   tfjsName?: string;
-  /** Imports and registers the backend; throws, or returns `{ unavailable }`, when it cannot be used here. */
-  load: () => Promise<void | BackendUnavailable>;
+  /**
+   * Imports and registers the backend. Throws, or resolves to a `BackendUnavailable`, when the
+   * backend cannot be used here; any other result means it loaded.
+   */
+  load: () => Promise<unknown>;
   /** What to install or set up when this backend cannot load. */
   installHint?: string;
 }
@@ -46,21 +49,31 @@ export function describeLoadError(error: unknown): string {
     const message = String((error as { message?: unknown }).message ?? error);
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
       const pkg = /Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1];
-      return pkg ? `package '${pkg}' is not installed` : `a required package is not installed (${message.split('\n')[0]})`;
+      return pkg
+        ? `package '${pkg}' is not installed`
+        : `a required package is not installed (${message.split('\n')[0]})`;
     }
     return message.split('\n')[0] ?? message;
   }
   return String(error);
 }
 
+function isUnavailable(value: unknown): value is BackendUnavailable {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as BackendUnavailable).unavailable === 'string'
+  );
+}
+
 async function tryLoader(loader: BackendLoader): Promise<{ ok: true } | { ok: false; reason: string }> {
-  let result: void | BackendUnavailable;
+  let result: unknown;
   try {
     result = await loader.load();
   } catch (e) {
     return { ok: false, reason: describeLoadError(e) };
   }
-  if (result && 'unavailable' in result) return { ok: false, reason: result.unavailable };
+  if (isUnavailable(result)) return { ok: false, reason: result.unavailable };
   const tfjsName = loader.tfjsName ?? loader.name;
   if (!tf.findBackendFactory(tfjsName)) {
     return { ok: false, reason: `loading it registered no tfjs backend named '${tfjsName}'` };
@@ -72,7 +85,8 @@ async function tryLoader(loader: BackendLoader): Promise<{ ok: true } | { ok: fa
   } catch (e) {
     return { ok: false, reason: `initialisation failed: ${describeLoadError(e)}` };
   }
-  if (!set || tf.getBackend() !== tfjsName) return { ok: false, reason: 'initialisation failed (tf.setBackend returned false)' };
+  if (!set || tf.getBackend() !== tfjsName)
+    return { ok: false, reason: 'initialisation failed (tf.setBackend returned false)' };
   return { ok: true };
 }
 
@@ -81,7 +95,10 @@ async function tryLoader(loader: BackendLoader): Promise<{ ok: true } | { ok: fa
  * order among the loaders given and reports why each earlier one was skipped; a named backend
  * that cannot load raises a BackendError saying why and what to install.
  */
-export async function selectBackend(preference: BackendPreference, loaders: readonly BackendLoader[]): Promise<BackendSelection> {
+export async function selectBackend(
+  preference: BackendPreference,
+  loaders: readonly BackendLoader[],
+): Promise<BackendSelection> {
   const byName = new Map(loaders.map((l) => [l.name, l]));
   const previous = tf.engine().backendName;
   if (preference !== 'auto') {
@@ -99,7 +116,10 @@ export async function selectBackend(preference: BackendPreference, loaders: read
     return { name: loader.name, tfjsName: tf.getBackend(), skipped: [] };
   }
   const skipped: SkippedBackend[] = [];
-  const order: string[] = [...AUTO_BACKEND_ORDER, ...loaders.map((l) => l.name).filter((n) => !(AUTO_BACKEND_ORDER as readonly string[]).includes(n))];
+  const order: string[] = [
+    ...AUTO_BACKEND_ORDER,
+    ...loaders.map((l) => l.name).filter((n) => !(AUTO_BACKEND_ORDER as readonly string[]).includes(n)),
+  ];
   for (const name of order) {
     const loader = byName.get(name);
     if (!loader) {

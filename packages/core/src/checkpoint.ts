@@ -18,7 +18,11 @@ const normalizationSchema = z.object({
   channelOrder: z.enum(['rgb', 'bgr']),
 });
 
-const rgbSchema = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
+const rgbSchema = z.tuple([
+  z.number().int().min(0).max(255),
+  z.number().int().min(0).max(255),
+  z.number().int().min(0).max(255),
+]);
 
 const weightSpecSchema = z.object({
   name: z.string().min(1),
@@ -189,7 +193,11 @@ export function decodeCheckpoint(
     else tensors[name] = t;
   }
   const { architecture, classes, palette, normalization, training } = json;
-  return { meta: { architecture, classes, palette, normalization, training: training ?? null }, tensors, optimizerTensors };
+  return {
+    meta: { architecture, classes, palette, normalization, training: training ?? null },
+    tensors,
+    optimizerTensors,
+  };
 }
 
 /**

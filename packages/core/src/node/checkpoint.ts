@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
+  type CheckpointJson,
   type CheckpointMeta,
   type DecodedCheckpoint,
   MODEL_JSON,
@@ -9,7 +10,6 @@ import {
   decodeCheckpoint,
   encodeCheckpoint,
   parseCheckpointJson,
-  type CheckpointJson,
 } from '../checkpoint.js';
 import { CheckpointError } from '../errors.js';
 import type { StateDict } from '../module.js';
@@ -61,7 +61,9 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Resolves a checkpoint folder or its model.json to the two file paths. */
-export async function checkpointFiles(path: string): Promise<{ dir: string; modelJson: string; weights: string }> {
+export async function checkpointFiles(
+  path: string,
+): Promise<{ dir: string; modelJson: string; weights: string }> {
   const full = resolve(path);
   let info: Awaited<ReturnType<typeof stat>>;
   try {
@@ -79,7 +81,10 @@ async function readText(file: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CheckpointError(file, code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(e)})`);
+    throw new CheckpointError(
+      file,
+      code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(e)})`,
+    );
   }
 }
 
@@ -90,16 +95,24 @@ export async function readCheckpointMeta(path: string): Promise<CheckpointJson> 
 }
 
 /** Reads a checkpoint folder (or its model.json). The caller owns the returned tensors. */
-export async function loadCheckpoint(path: string): Promise<DecodedCheckpoint & { files: { modelJson: string; weights: string } }> {
+export async function loadCheckpoint(
+  path: string,
+): Promise<DecodedCheckpoint & { files: { modelJson: string; weights: string } }> {
   const files = await checkpointFiles(path);
   const text = await readText(files.modelJson);
   const json = parseCheckpointJson(text, files.modelJson);
   const paths = json.weightsManifest.flatMap((g) => g.paths);
   if (paths.length !== 1) {
-    throw new CheckpointError(files.modelJson, `expected one weights file in weightsManifest, found ${paths.length}`);
+    throw new CheckpointError(
+      files.modelJson,
+      `expected one weights file in weightsManifest, found ${paths.length}`,
+    );
   }
   if (basename(paths[0]!) !== paths[0] || paths[0] === '..' || paths[0] === '.') {
-    throw new CheckpointError(files.modelJson, `weights path ${JSON.stringify(paths[0])} must be a file name in the checkpoint folder`);
+    throw new CheckpointError(
+      files.modelJson,
+      `weights path ${JSON.stringify(paths[0])} must be a file name in the checkpoint folder`,
+    );
   }
   const weightsPath = join(files.dir, paths[0]!);
   let weights: Buffer;
@@ -109,9 +122,13 @@ export async function loadCheckpoint(path: string): Promise<DecodedCheckpoint & 
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(weightsPath, code === 'ENOENT' ? 'file not found' : `cannot be read (${code})`);
   }
-  const decoded = decodeCheckpoint(text, new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), {
-    modelJson: files.modelJson,
-    weights: weightsPath,
-  });
+  const decoded = decodeCheckpoint(
+    text,
+    new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength),
+    {
+      modelJson: files.modelJson,
+      weights: weightsPath,
+    },
+  );
   return { ...decoded, files: { modelJson: files.modelJson, weights: weightsPath } };
 }
