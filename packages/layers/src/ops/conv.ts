@@ -1,0 +1,118 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type Padding4, type Pair, padOrCrop } from './geometry.js';
+import { transposedConvWindow } from './transposed-conv.js';
+
+/** How a convolution slides: stride and dilation per axis, padding [top, bottom, left, right]. */
+export interface ConvGeometry {
+  stride: Pair;
+  dilation: Pair;
+  padding: Padding4;
+}
+
+/** A convolution with 'valid' padding; the transposed convolution is written against this. */
+export type ValidConv = (x: tf.Tensor4D, filter: tf.Tensor4D, stride: Pair, dilation: Pair) => tf.Tensor4D;
+
+const NO_PADDING: Padding4 = [0, 0, 0, 0];
+
+/**
+ * tfjs's forward conv2d for any geometry. tfjs refuses stride > 1 together with dilation > 1, so
+ * that combination runs at stride 1 and keeps every stride-th output (exact, slower).
+ */
+export function forwardConv(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvGeometry): tf.Tensor4D {
+  return tf.tidy(() => forwardConvUntidy(x, filter, geometry));
+}
+
+function forwardConvUntidy(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvGeometry): tf.Tensor4D {
+  const { stride, dilation } = geometry;
+  let input = x;
+  let padding = geometry.padding;
+  if (padding.some((p) => p < 0)) {
+    input = padOrCrop(x, padding);
+    padding = NO_PADDING;
+  }
+  const pad: 'valid' | [[0, 0], [number, number], [number, number], [0, 0]] = padding.every((p) => p === 0)
+    ? 'valid'
+    : [
+        [0, 0],
+        [padding[0], padding[1]],
+        [padding[2], padding[3]],
+        [0, 0],
+      ];
+  const unitStride = stride[0] === 1 && stride[1] === 1;
+  const unitDilation = dilation[0] === 1 && dilation[1] === 1;
+  if (unitStride || unitDilation) return tf.conv2d(input, filter, stride, pad, 'NHWC', dilation);
+  const dense = tf.conv2d(input, filter, 1, pad, 'NHWC', dilation);
+  const [n, h, w, c] = dense.shape;
+  return tf.stridedSlice(dense, [0, 0, 0, 0], [n, h, w, c], [1, stride[0], stride[1], 1]) as tf.Tensor4D;
+}
+
+const plainValidConv: ValidConv = (x, filter, stride, dilation) =>
+  forwardConv(x, filter, { stride, dilation, padding: NO_PADDING });
+
+/**
+ * Gradient of a convolution with respect to its filter, as one forward convolution: the input
+ * transposed to [Cin, H, W, N] convolved with the output gradient transposed to [OH, OW, N, Cout].
+ * The forward conv's strides become this conv's dilations and its dilations the strides.
+ */
+export function convFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  geometry: ConvGeometry,
+  filterShape: readonly [number, number, number, number],
+): tf.Tensor4D {
+  const [kh, kw] = filterShape;
+  const [, h, w] = x.shape;
+  const [, oh, ow] = dy.shape;
+  const { stride, dilation, padding } = geometry;
+  // Exactly the rows and columns the forward windows read: remainders never reached are cut.
+  const needH = (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1;
+  const needW = (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1;
+  const xp = padOrCrop(x, [padding[0], needH - h - padding[0], padding[2], needW - w - padding[2]]);
+  const xT = tf.transpose(xp, [3, 1, 2, 0]);
+  const dyT = tf.transpose(dy, [1, 2, 0, 3]);
+  const grad = forwardConv(xT, dyT, { stride: dilation, dilation: stride, padding: NO_PADDING });
+  return tf.transpose(grad, [1, 2, 0, 3]);
+}
+
+/** Gradient of a convolution with respect to its input: a transposed convolution built from forward convs. */
+export function convInputGradient(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  geometry: ConvGeometry,
+  inputShape: readonly [number, number, number, number],
+  conv: ValidConv = plainValidConv,
+): tf.Tensor4D {
+  const { stride, dilation, padding } = geometry;
+  return transposedConvWindow(dy, filter, stride, dilation, [padding[0], padding[2]], [inputShape[1], inputShape[2]], conv);
+}
+
+/**
+ * 2-D convolution (NHWC input, HWIO filter) whose gradients are forward convolutions, so it trains
+ * on backends that lack Conv2DBackpropFilter (wasm), fast on cpu, and with dilation > 1 (which
+ * tfjs's own conv2d gradient rejects). Values equal tf.conv2d with the same geometry.
+ */
+export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvGeometry): tf.Tensor4D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor4D;
+    const kernel = args[1] as tf.Tensor4D;
+    const save = args[2] as tf.GradSaveFunc;
+    save([input, kernel]);
+    return {
+      value: forwardConv(input, kernel, geometry),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const savedInput = saved[0] as tf.Tensor4D;
+        const savedKernel = saved[1] as tf.Tensor4D;
+        const dy4 = dy as tf.Tensor4D;
+        return [
+          convInputGradient(dy4, savedKernel, geometry, savedInput.shape),
+          convFilterGradient(savedInput, dy4, geometry, savedKernel.shape),
+        ];
+      },
+    };
+  });
+  return tf.tidy(() => op(x, filter) as tf.Tensor4D);
+}
+
+/** The differentiable conv above in the `ValidConv` shape, for layers built on it. */
+export const trainableValidConv: ValidConv = (x, filter, stride, dilation) =>
+  conv2d(x, filter, { stride, dilation, padding: NO_PADDING });

@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ConvGeometry, conv2d, resolveConvPadding } from '../src/index.js';
+import { BACKENDS, useBackend } from './helpers/backends.js';
+import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
+
+interface Case {
+  name: string;
+  input: [number, number, number, number];
+  kernel: [number, number, number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  padding: 'same' | 'valid' | [number, number, number, number];
+}
+
+const CASES: Case[] = [
+  { name: '3x3 same', input: [2, 7, 6, 3], kernel: [3, 3, 3, 4], stride: [1, 1], dilation: [1, 1], padding: 'same' },
+  { name: '3x3 valid stride 2 odd', input: [1, 9, 7, 2], kernel: [3, 3, 2, 3], stride: [2, 2], dilation: [1, 1], padding: 'valid' },
+  { name: '3x3 same stride 2', input: [2, 8, 7, 2], kernel: [3, 3, 2, 2], stride: [2, 2], dilation: [1, 1], padding: 'same' },
+  { name: '4x3 explicit asym stride 3x2', input: [1, 10, 9, 2], kernel: [4, 3, 2, 3], stride: [3, 2], dilation: [1, 1], padding: [2, 1, 0, 2] },
+  { name: '7x7 valid (fc6)', input: [1, 9, 8, 2], kernel: [7, 7, 2, 3], stride: [1, 1], dilation: [1, 1], padding: 'valid' },
+  { name: '1x1', input: [2, 5, 5, 4], kernel: [1, 1, 4, 3], stride: [1, 1], dilation: [1, 1], padding: 'valid' },
+  { name: 'atrous 2 pad 2', input: [1, 9, 11, 2], kernel: [3, 3, 2, 3], stride: [1, 1], dilation: [2, 2], padding: [2, 2, 2, 2] },
+  { name: 'atrous 4 same', input: [2, 11, 9, 2], kernel: [3, 3, 2, 2], stride: [1, 1], dilation: [4, 4], padding: 'same' },
+  { name: 'atrous 12 pad 12', input: [1, 13, 15, 2], kernel: [3, 3, 2, 2], stride: [1, 1], dilation: [12, 12], padding: [12, 12, 12, 12] },
+  { name: 'atrous 2x3 stride 2', input: [1, 11, 12, 2], kernel: [3, 2, 2, 2], stride: [2, 2], dilation: [2, 3], padding: [1, 2, 0, 1] },
+];
+
+function geometryOf(c: Case): ConvGeometry {
+  return {
+    stride: c.stride,
+    dilation: c.dilation,
+    padding: resolveConvPadding(c.padding, [c.input[1], c.input[2]], [c.kernel[0], c.kernel[1]], c.stride, c.dilation),
+  };
+}
+
+/** tf.conv2d with the same geometry: the reference for values (and gradients where tfjs has them). */
+function reference(x: tf.Tensor4D, w: tf.Tensor4D, c: Case): tf.Tensor4D {
+  return tf.tidy(() => referenceUntidy(x, w, c));
+}
+
+function referenceUntidy(x: tf.Tensor4D, w: tf.Tensor4D, c: Case): tf.Tensor4D {
+  const pad =
+    typeof c.padding === 'string'
+      ? c.padding
+      : ([
+          [0, 0],
+          [c.padding[0], c.padding[1]],
+          [c.padding[2], c.padding[3]],
+          [0, 0],
+        ] as [[0, 0], [number, number], [number, number], [0, 0]]);
+  if (c.stride[0] > 1 && c.dilation[0] > 1) {
+    const dense = tf.conv2d(x, w, 1, pad, 'NHWC', c.dilation);
+    const [n, h, ww, ch] = dense.shape;
+    return tf.stridedSlice(dense, [0, 0, 0, 0], [n, h, ww, ch], [1, ...c.stride, 1]) as tf.Tensor4D;
+  }
+  return tf.conv2d(x, w, c.stride, pad, 'NHWC', c.dilation);
+}
+
+describe.each(BACKENDS)('conv2d on %s', (backend) => {
+  let baseline = 0;
+  beforeAll(() => useBackend(backend));
+  beforeEach(() => {
+    baseline = tf.memory().numTensors;
+  });
+  afterEach(() => {
+    expect(tf.memory().numTensors).toBe(baseline);
+  });
+
+  it.each(CASES)('forward equals tf.conv2d: $name', async (c) => {
+    const x = randomTensor<tf.Rank.R4>(c.input, 1);
+    const w = randomTensor<tf.Rank.R4>(c.kernel, 2, 0.3);
+    const ours = conv2d(x, w, geometryOf(c));
+    const ref = reference(x, w, c);
+    expect(ours.shape).toEqual(ref.shape);
+    expect(relativeError(await toArray(ours), await toArray(ref))).toBeLessThan(1e-5);
+    tf.dispose([x, w, ours, ref]);
+  });
+
+  it.each(CASES)('gradients match finite differences: $name', async (c) => {
+    const x = randomTensor<tf.Rank.R4>(c.input, 3);
+    const w = randomTensor<tf.Rank.R4>(c.kernel, 4, 0.3);
+    const g = geometryOf(c);
+    const error = await gradientCheck(([a, b]) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, g), [x, w]);
+    expect(error).toBeLessThan(2e-3);
+    tf.dispose([x, w]);
+  });
+
+  it.each(CASES.filter((c) => c.dilation[0] === 1 && c.dilation[1] === 1))(
+    'gradients equal tfjs built-in gradients: $name',
+    async (c) => {
+      const x = randomTensor<tf.Rank.R4>(c.input, 5);
+      const w = randomTensor<tf.Rank.R4>(c.kernel, 6, 0.3);
+      const outShape = tf.tidy(() => reference(x, w, c).shape);
+      const dy = randomTensor<tf.Rank.R4>(outShape, 7);
+      const loss = (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([x, w]);
+      const ours = tf.tidy(() => loss((a, b) => conv2d(a, b, geometryOf(c))));
+      const oursX = await toArray(ours[0]!);
+      const oursW = await toArray(ours[1]!);
+      // wasm has no Conv2DBackpropFilter: built-in filter gradients only exist on cpu; its input gradient exists on both.
+      const refXTensor = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(reference(a as tf.Tensor4D, w, c), dy)))(x));
+      const refX = await toArray(refXTensor);
+      refXTensor.dispose();
+      expect(relativeError(oursX, refX)).toBeLessThan(1e-5);
+      if (backend === 'cpu') {
+        const refWTensor = tf.tidy(() =>
+          tf.grad((b: tf.Tensor) => tf.sum(tf.mul(reference(x, b as tf.Tensor4D, c), dy)))(w),
+        );
+        const refW = await toArray(refWTensor);
+        refWTensor.dispose();
+        expect(relativeError(oursW, refW)).toBeLessThan(1e-5);
+      }
+      tf.dispose([x, w, dy, ...ours]);
+    },
+  );
+});

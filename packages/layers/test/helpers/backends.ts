@@ -1,0 +1,19 @@
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+
+const require = createRequire(import.meta.url);
+// The .wasm files ship inside the package: no network.
+const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+setWasmPaths(`${wasmDir}/`);
+
+/** The backends every numeric test runs on. */
+export const BACKENDS = ['cpu', 'wasm'] as const;
+export type TestBackend = (typeof BACKENDS)[number];
+
+export async function useBackend(name: string): Promise<void> {
+  const ok = await tf.setBackend(name);
+  if (!ok || tf.getBackend() !== name) throw new Error(`backend ${name} did not initialise`);
+}
