@@ -1,0 +1,200 @@
+import {
+  type Compatibility,
+  type ResolvedCompatibility,
+  resolveCompatibility,
+  subtractCompatibility,
+} from './compatibility.js';
+import { InputError } from './errors.js';
+import { ExactFilter } from './exact-filter.js';
+import type { Features } from './features.js';
+import { LatticeFilter } from './lattice-filter.js';
+import { argmaxLabels } from './map.js';
+import type { Normalization, PairwiseFilter } from './pairwise-filter.js';
+import { softmaxRows } from './softmax.js';
+import {
+  requireAllFinite,
+  requireLength,
+  requireNonNegativeInteger,
+  requirePositiveInteger,
+} from './validate.js';
+
+export interface DenseCrfOptions {
+  /**
+   * 'lattice' (default): permutohedral-lattice filtering, linear in pixels, as the reference.
+   * 'exact': every pair summed, O(N^2): an oracle for small images (a few thousand pixels).
+   */
+  method?: 'lattice' | 'exact';
+  /** Use plain loops instead of generated, unrolled ones (the same numbers, slower). */
+  plainLoops?: boolean;
+}
+
+export interface PairwiseOptions {
+  compat: Compatibility;
+  /** Default 'symmetric', the reference's default. */
+  normalization?: Normalization;
+}
+
+export interface PairwiseTerm {
+  readonly filter: PairwiseFilter;
+  readonly compat: ResolvedCompatibility;
+}
+
+/** Mean-field state of a stepwise inference: `q` is updated in place by stepInference. */
+export interface InferenceState {
+  readonly q: Float32Array;
+  /** Iterations done so far. */
+  iteration: number;
+}
+
+const maxLabels = 256;
+const normalizations: readonly Normalization[] = ['symmetric', 'before', 'after', 'none'];
+
+/**
+ * Fully connected CRF over N points with Gaussian edge potentials (Krähenbühl & Koltun 2011) and
+ * mean-field inference, with densecrf's semantics. Arrays are N x labels, row-major (label fastest).
+ */
+export class DenseCRF {
+  readonly points: number;
+  readonly labels: number;
+  readonly method: 'lattice' | 'exact';
+  protected readonly plainLoops: boolean;
+  private unary: Float32Array | undefined;
+  private readonly pairwise: PairwiseTerm[] = [];
+  private energy: Float32Array | undefined;
+  private filtered: Float32Array | undefined;
+
+  constructor(points: number, labels: number, options: DenseCrfOptions = {}) {
+    requirePositiveInteger('points', points);
+    if (!Number.isInteger(labels) || labels < 2 || labels > maxLabels) {
+      throw new InputError('labels', `must be an integer from 2 to ${maxLabels}, got ${labels}`);
+    }
+    const method = options.method ?? 'lattice';
+    if (method !== 'lattice' && method !== 'exact') {
+      throw new InputError('options.method', `must be 'lattice' or 'exact', got ${String(method)}`);
+    }
+    this.points = points;
+    this.labels = labels;
+    this.method = method;
+    this.plainLoops = options.plainLoops ?? false;
+  }
+
+  /**
+   * The unary energy U = -log p, N x labels row-major, finite. The array is used as given (not
+   * copied): do not change it while inference runs.
+   */
+  setUnaryEnergy(unary: Float32Array): void {
+    if (!(unary instanceof Float32Array)) throw new InputError('unary', 'must be a Float32Array');
+    requireLength('unary', unary, this.points * this.labels, `${this.points} pixels x ${this.labels} labels`);
+    requireAllFinite('unary', unary, this.labels);
+    this.unary = unary;
+  }
+
+  /** A Gaussian kernel over arbitrary features: N x dims, point-major, already divided by their widths. */
+  addPairwiseEnergy(features: Float32Array, dims: number, options: PairwiseOptions): void {
+    requirePositiveInteger('dims', dims);
+    if (!(features instanceof Float32Array)) throw new InputError('features', 'must be a Float32Array');
+    requireLength('features', features, this.points * dims, `${this.points} points x ${dims} features`);
+    requireAllFinite('features', features, dims);
+    this.addPairwiseFeatures({ data: features, dims }, options);
+  }
+
+  protected addPairwiseFeatures(features: Features, options: PairwiseOptions): void {
+    if (options === null || typeof options !== 'object') throw new InputError('options', 'must be an object');
+    const compat = resolveCompatibility('compat', options.compat, this.labels);
+    const normalization = options.normalization ?? 'symmetric';
+    if (!normalizations.includes(normalization)) {
+      throw new InputError(
+        'normalization',
+        `must be one of ${normalizations.join(', ')}, got ${String(normalization)}`,
+      );
+    }
+    const filter =
+      this.method === 'exact'
+        ? new ExactFilter(features, normalization)
+        : new LatticeFilter(features, normalization, { plainLoops: this.plainLoops });
+    this.pairwise.push({ filter, compat });
+  }
+
+  /** The pairwise terms added so far, in order (for the threaded runner). */
+  get pairwiseTerms(): readonly PairwiseTerm[] {
+    return this.pairwise;
+  }
+
+  /** The unary energy; throws if setUnaryEnergy was not called. */
+  unaryEnergy(): Float32Array {
+    if (!this.unary) throw new InputError('unary', 'setUnaryEnergy must be called before inference');
+    return this.unary;
+  }
+
+  /** Runs `iterations` mean-field updates from softmax(-U); returns Q (N x labels). */
+  inference(iterations: number): Float32Array {
+    requireNonNegativeInteger('iterations', iterations);
+    const state = this.startInference();
+    for (let it = 0; it < iterations; it++) this.stepInference(state);
+    return state.q;
+  }
+
+  /** Q0 = softmax(-U), the start of a stepwise inference (e.g. to show progress in a UI). */
+  startInference(): InferenceState {
+    const unary = this.unaryEnergy();
+    const q = new Float32Array(unary.length);
+    const energy = this.energyBuffer();
+    for (let i = 0; i < unary.length; i++) energy[i] = -unary[i];
+    softmaxRows(energy, q, this.labels, 0, this.points);
+    return { q, iteration: 0 };
+  }
+
+  /** One mean-field update of state.q in place: Q <- softmax(-U - sum_k compat_k(filtered_k(Q))). */
+  stepInference(state: InferenceState): void {
+    const unary = this.unaryEnergy();
+    if (state?.q?.length !== unary.length) {
+      throw new InputError('state', 'is not an inference state of this CRF (use startInference)');
+    }
+    const energy = this.energyBuffer();
+    for (let i = 0; i < unary.length; i++) energy[i] = -unary[i];
+    this.addMessages(state.q, energy);
+    softmaxRows(energy, state.q, this.labels, 0, this.points);
+    state.iteration++;
+  }
+
+  /** The MAP labels of Q (first label on ties). */
+  map(q: Float32Array): Uint8Array {
+    requireLength('q', q, this.points * this.labels, `${this.points} pixels x ${this.labels} labels`);
+    return argmaxLabels(q, this.labels);
+  }
+
+  /**
+   * KL(Q || P) up to the log partition function, as the reference's klDivergence:
+   * sum Q log Q + sum U Q + sum_k sum Q compat_k(filtered_k(Q)).
+   */
+  klDivergence(q: Float32Array): number {
+    const unary = this.unaryEnergy();
+    requireLength('q', q, unary.length, `${this.points} pixels x ${this.labels} labels`);
+    let kl = 0;
+    for (let i = 0; i < q.length; i++) kl += q[i] * Math.log(Math.max(q[i], 1e-20)) + unary[i] * q[i];
+    const messages = new Float32Array(q.length);
+    this.addMessages(q, messages);
+    for (let i = 0; i < q.length; i++) kl -= q[i] * messages[i];
+    return kl;
+  }
+
+  /** energy -= compat_k(filtered_k(q)) for every pairwise term. */
+  private addMessages(q: Float32Array, energy: Float32Array): void {
+    for (const { filter, compat } of this.pairwise) {
+      if (compat.kind === 'potts') {
+        // Potts returns -w * filtered, which the update subtracts.
+        filter.filterInto(q, this.labels, compat.weight, energy);
+      } else {
+        if (!this.filtered) this.filtered = new Float32Array(q.length);
+        else this.filtered.fill(0);
+        filter.filterInto(q, this.labels, 1, this.filtered);
+        subtractCompatibility(compat, this.filtered, this.labels, energy);
+      }
+    }
+  }
+
+  private energyBuffer(): Float32Array {
+    if (!this.energy) this.energy = new Float32Array(this.points * this.labels);
+    return this.energy;
+  }
+}

@@ -1,0 +1,60 @@
+import { InputError } from './errors.js';
+
+export function requirePositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new InputError(name, `must be a positive integer, got ${value}`);
+  }
+}
+
+export function requireNonNegativeInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new InputError(name, `must be a non-negative integer, got ${value}`);
+  }
+}
+
+/** A kernel width (sxy, srgb): finite and > 0, since features are divided by it. */
+export function requirePositive(name: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InputError(name, `must be a finite number > 0, got ${value}`);
+  }
+}
+
+export function requireFiniteNumber(name: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new InputError(name, `must be a finite number, got ${value}`);
+  }
+}
+
+export function requireLength(name: string, array: ArrayLike<number>, expected: number, shape: string): void {
+  if (array === null || typeof array !== 'object' || typeof array.length !== 'number') {
+    throw new InputError(name, `must be an array of ${expected} numbers (${shape})`);
+  }
+  if (array.length !== expected) {
+    throw new InputError(name, `has length ${array.length}, expected ${expected} (${shape})`);
+  }
+}
+
+/** Throws on the first NaN or infinity, naming its position. */
+export function requireAllFinite(name: string, array: ArrayLike<number>, itemsPerPixel: number): void {
+  for (let i = 0; i < array.length; i++) {
+    const v = array[i];
+    if (!Number.isFinite(v)) {
+      const pixel = Math.floor(i / itemsPerPixel);
+      const item = i % itemsPerPixel;
+      throw new InputError(
+        name,
+        `holds ${v} at index ${i} (pixel ${pixel}, label ${item}); all values must be finite`,
+      );
+    }
+  }
+}
+
+/** A scalar or one value per axis, e.g. sxy = 3 or [sx, sy]. */
+export function perAxis(name: string, value: number | readonly number[], axes: number): number[] {
+  const values = typeof value === 'number' ? new Array<number>(axes).fill(value) : [...value];
+  if (values.length !== axes) {
+    throw new InputError(name, `must be a number or ${axes} numbers, got ${values.length}`);
+  }
+  values.forEach((v, i) => requirePositive(axes === 1 ? name : `${name}[${i}]`, v));
+  return values;
+}
