@@ -87,17 +87,24 @@ function accumulatePairs(
   x: Float64Array,
   y: Float64Array,
 ): void {
-  let pair = 0;
-  for (let i = 0; i < n; i++) {
-    const xi = i * labels;
-    for (let j = i + 1; j < n; j++) {
-      const kij = kernel[pair++];
-      const xj = j * labels;
-      for (let k = 0; k < labels; k++) {
-        y[xi + k] += kij * x[xj + k];
-        y[xj + k] += kij * x[xi + k];
+  // One label at a time on contiguous copies: the inner loop keeps its running sum in a register.
+  const xs = new Float64Array(n);
+  const ys = new Float64Array(n);
+  for (let k = 0; k < labels; k++) {
+    for (let i = 0; i < n; i++) xs[i] = x[i * labels + k];
+    ys.fill(0);
+    let pair = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = xs[i];
+      let sum = 0;
+      for (let j = i + 1; j < n; j++) {
+        const kij = kernel[pair++];
+        sum += kij * xs[j];
+        ys[j] += kij * xi;
       }
+      ys[i] += sum;
     }
+    for (let i = 0; i < n; i++) y[i * labels + k] += ys[i];
   }
 }
 

@@ -51,10 +51,13 @@ export function requireAllFinite(name: string, array: ArrayLike<number>, itemsPe
 
 /** A scalar or one value per axis, e.g. sxy = 3 or [sx, sy]. */
 export function perAxis(name: string, value: number | readonly number[], axes: number): number[] {
-  const values = typeof value === 'number' ? new Array<number>(axes).fill(value) : [...value];
-  if (values.length !== axes) {
-    throw new InputError(name, `must be a number or ${axes} numbers, got ${values.length}`);
+  if (typeof value === 'number') {
+    requirePositive(name, value);
+    return new Array<number>(axes).fill(value);
   }
-  values.forEach((v, i) => requirePositive(axes === 1 ? name : `${name}[${i}]`, v));
-  return values;
+  if (!Array.isArray(value) || value.length !== axes) {
+    throw new InputError(name, `must be a number or ${axes} numbers`);
+  }
+  value.forEach((v, i) => requirePositive(`${name}[${i}]`, v));
+  return [...value];
 }

@@ -1,0 +1,3 @@
+import { describeExactCase } from './exact-case.js';
+
+describeExactCase('P2');
