@@ -1,0 +1,158 @@
+import type { LabelArray } from './label-array.js';
+
+/**
+ * The hot loops. Each pixel lands in a small Uint32 scratch histogram `pending` with no branch
+ * and no validation: rows are target codes, columns predicted classes, and invalid values land in
+ * extra "bad" bins that the caller inspects once per image. One lane's layout, with n classes and
+ * row width n + 1:
+ *   rows 0..n-1  ground-truth classes        column n  predictions outside 0..n-1
+ *   row n        target == ignore index
+ *   row n + 1    target neither a class nor the ignore index
+ * Label maps come in long runs of one (target, prediction) pair, and back-to-back increments of
+ * one counter wait on each other; the Uint8 kernels therefore spread pixels over LANES copies of
+ * the histogram (`laneStride` apart; 0 when the classes are too many to copy, which is still
+ * correct). `delta` is +1 to count and -1 to take an image back out exactly, so that an update
+ * that fails part-way leaves the matrix as it was without snapshotting it.
+ */
+export interface PendingLayout {
+  numClasses: number;
+  rowWidth: number;
+  ignoreRowOffset: number;
+  badRowOffset: number;
+  ignoreIndex: number | null;
+  /** Entries of one lane's histogram. */
+  laneSize: number;
+  /** Distance between lanes in `pending`: laneSize, or 0 when every lane is the same copy. */
+  laneStride: number;
+  /** targetCodes[v] = the row offset for target value v, for v in 0..targetCodes.length - 1. */
+  targetCodes: Int32Array;
+}
+
+export const LANES = 4;
+/** Copies cost memory and flush time; past this lane size (about 60 classes) one copy is used. */
+const MAX_COPIED_LANE_SIZE = 4096;
+
+/** The code table covers 0..max(255, n - 1), so Uint8 targets always index it directly. */
+export function pendingLayout(numClasses: number, ignoreIndex: number | null): PendingLayout {
+  const codeCount = Math.max(256, numClasses);
+  const rowWidth = numClasses + 1;
+  const ignoreRowOffset = numClasses * rowWidth;
+  const badRowOffset = (numClasses + 1) * rowWidth;
+  const laneSize = (numClasses + 2) * rowWidth;
+  const laneStride = laneSize <= MAX_COPIED_LANE_SIZE ? laneSize : 0;
+  const targetCodes = new Int32Array(codeCount).fill(badRowOffset);
+  for (let c = 0; c < numClasses; c++) targetCodes[c] = c * rowWidth;
+  if (ignoreIndex !== null && ignoreIndex >= 0 && ignoreIndex < codeCount) {
+    targetCodes[ignoreIndex] = ignoreRowOffset;
+  }
+  return {
+    numClasses,
+    rowWidth,
+    ignoreRowOffset,
+    badRowOffset,
+    ignoreIndex,
+    laneSize,
+    laneStride,
+    targetCodes,
+  };
+}
+
+/** Entries the scratch needs for a layout (all lanes). */
+export function pendingLength(layout: PendingLayout): number {
+  return layout.laneStride === 0 ? layout.laneSize : LANES * layout.laneSize;
+}
+
+/** Uint8 prediction and Uint8 target (PNG predictions against PNG labels): one table load per pixel. */
+export function countUint8(
+  pred: Uint8Array,
+  target: Uint8Array,
+  start: number,
+  end: number,
+  pending: Uint32Array,
+  layout: PendingLayout,
+  delta: number,
+): void {
+  const { targetCodes, numClasses: n, laneStride } = layout;
+  const lane1 = laneStride;
+  const lane2 = 2 * laneStride;
+  const lane3 = 3 * laneStride;
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const p0 = pred[i]!;
+    const p1 = pred[i + 1]!;
+    const p2 = pred[i + 2]!;
+    const p3 = pred[i + 3]!;
+    pending[targetCodes[target[i]!]! + (p0 < n ? p0 : n)] += delta;
+    pending[lane1 + targetCodes[target[i + 1]!]! + (p1 < n ? p1 : n)] += delta;
+    pending[lane2 + targetCodes[target[i + 2]!]! + (p2 < n ? p2 : n)] += delta;
+    pending[lane3 + targetCodes[target[i + 3]!]! + (p3 < n ? p3 : n)] += delta;
+  }
+  for (; i < end; i++) {
+    const p = pred[i]!;
+    pending[targetCodes[target[i]!]! + (p < n ? p : n)] += delta;
+  }
+}
+
+/**
+ * Int32 prediction (tfjs argMax) and Uint8 target: a separate copy so that V8 keeps each loop
+ * monomorphic; `>>> 0` folds negative predictions into the out-of-range column.
+ */
+export function countInt32Uint8(
+  pred: Int32Array,
+  target: Uint8Array,
+  start: number,
+  end: number,
+  pending: Uint32Array,
+  layout: PendingLayout,
+  delta: number,
+): void {
+  const { targetCodes, numClasses: n, laneStride } = layout;
+  const lane1 = laneStride;
+  const lane2 = 2 * laneStride;
+  const lane3 = 3 * laneStride;
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const p0 = pred[i]!;
+    const p1 = pred[i + 1]!;
+    const p2 = pred[i + 2]!;
+    const p3 = pred[i + 3]!;
+    pending[targetCodes[target[i]!]! + (p0 >>> 0 < n ? p0 : n)] += delta;
+    pending[lane1 + targetCodes[target[i + 1]!]! + (p1 >>> 0 < n ? p1 : n)] += delta;
+    pending[lane2 + targetCodes[target[i + 2]!]! + (p2 >>> 0 < n ? p2 : n)] += delta;
+    pending[lane3 + targetCodes[target[i + 3]!]! + (p3 >>> 0 < n ? p3 : n)] += delta;
+  }
+  for (; i < end; i++) {
+    const p = pred[i]!;
+    pending[targetCodes[target[i]!]! + (p >>> 0 < n ? p : n)] += delta;
+  }
+}
+
+/**
+ * Any other pairing (Uint16 or Int32 targets, Uint16 predictions), into lane 0. Values past the
+ * code table cannot be classes (the table covers them all), so they are the ignore index or bad.
+ */
+export function countAny(
+  pred: LabelArray,
+  target: LabelArray,
+  start: number,
+  end: number,
+  pending: Uint32Array,
+  layout: PendingLayout,
+  delta: number,
+): void {
+  const { targetCodes, numClasses: n, ignoreIndex, ignoreRowOffset, badRowOffset } = layout;
+  const codeCount = targetCodes.length;
+  for (let i = start; i < end; i++) {
+    const t = target[i]!;
+    const p = pred[i]!;
+    const row = t >>> 0 < codeCount ? targetCodes[t]! : t === ignoreIndex ? ignoreRowOffset : badRowOffset;
+    pending[row + (p >>> 0 < n ? p : n)] += delta;
+  }
+}
+
+/** Sum of one entry over the lanes. */
+export function laneSum(pending: Uint32Array, layout: PendingLayout, offset: number): number {
+  if (layout.laneStride === 0) return pending[offset]!;
+  const s = layout.laneStride;
+  return pending[offset]! + pending[offset + s]! + pending[offset + 2 * s]! + pending[offset + 3 * s]!;
+}
