@@ -13,7 +13,7 @@ export function dilateKernel(kernel: tf.Tensor4D, [dh, dw]: Pair): tf.Tensor4D {
       [0, dh - 1],
       [0, 0],
     ]);
-    out = tf.slice(tf.reshape(rows, [kh * dh, kw, a, b]), [0, 0, 0, 0], [effectiveKernel(kh, dh), kw, a, b]);
+    out = tf.slice(tf.reshape(rows, [kh * dh, kw, a, b]), [0, 0, 0, 0], [effectiveKernel(kh, dh), kw, a, b]) as tf.Tensor4D;
   }
   if (dw > 1) {
     const height = out.shape[0];
@@ -23,7 +23,7 @@ export function dilateKernel(kernel: tf.Tensor4D, [dh, dw]: Pair): tf.Tensor4D {
       [0, dw - 1],
       [0, 0],
     ]);
-    out = tf.slice(tf.reshape(cols, [height, kw * dw, a, b]), [0, 0, 0, 0], [height, effectiveKernel(kw, dw), a, b]);
+    out = tf.slice(tf.reshape(cols, [height, kw * dw, a, b]), [0, 0, 0, 0], [height, effectiveKernel(kw, dw), a, b]) as tf.Tensor4D;
   }
   return out;
 }

@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@semseg/core';
 
 /** A float32 tensor of N(0, 1) values from a seeded generator. */
-export function randomTensor<R extends tf.Rank>(shape: number[], seed: number, scale = 1): tf.Tensor<R> {
+export function randomTensor<R extends tf.Rank>(shape: readonly number[], seed: number, scale = 1): tf.Tensor<R> {
   const rng = new Rng(seed);
   const size = shape.reduce((a, b) => a * b, 1);
   const values = rng.fillNormal(new Float32Array(size), 0, scale);
-  return tf.tensor(values, shape) as tf.Tensor<R>;
+  return tf.tensor(values, shape as number[]) as unknown as tf.Tensor<R>;
 }
 
 /** Values with pairwise gaps of at least `gap` in random order (no ties for max pooling checks). */
@@ -16,7 +16,7 @@ export function distinctTensor(shape: number[], seed: number, gap = 0.05): tf.Te
   const order = rng.shuffle([...Array(size).keys()]);
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = (order[i]! - size / 2) * gap;
-  return tf.tensor(values, shape) as tf.Tensor4D;
+  return tf.tensor4d(values, shape as [number, number, number, number]);
 }
 
 export async function toArray(t: tf.Tensor): Promise<Float64Array> {

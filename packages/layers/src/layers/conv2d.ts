@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, type ParameterOptions, type Rng } from '@semseg/core';
+import { type Initializer, torchDefault } from '../init.js';
+import { type ConvGeometry, conv2d } from '../ops/conv.js';
+import { type PairLike, toPositivePair } from '../ops/geometry.js';
+import { type ConvPadding, resolveConvPadding } from '../ops/padding.js';
+import { Layer } from './layer.js';
+
+export interface Conv2dOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: PairLike;
+  stride?: PairLike;
+  /** 'same', 'valid', a number or [h, w] on both sides, or [top, bottom, left, right]. Default 0. */
+  padding?: ConvPadding;
+  /** Atrous rate (DeepLab). Default 1. */
+  dilation?: PairLike;
+  /** Default true. */
+  bias?: boolean;
+  /** Draws the initial weights. */
+  rng: Rng;
+  /** Default: PyTorch's (U(+-1/sqrt(fanIn))). */
+  weightInit?: Initializer;
+  biasInit?: Initializer;
+  /** Optimiser settings of the weight (default: trainable, decayed, lr x1). */
+  weightOptions?: ParameterOptions;
+  /** Optimiser settings of the bias (default: trainable, not decayed, lr x1). */
+  biasOptions?: ParameterOptions;
+}
+
+/**
+ * 2-D convolution, NHWC, weight [kh, kw, in, out] (tfjs HWIO) named `weight`, bias [out] named
+ * `bias`. Its gradients are forward convolutions (see `conv2d`): trains on every backend.
+ */
+export class Conv2d extends Layer {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly dilation: [number, number];
+  readonly padding: ConvPadding;
+
+  constructor(options: Conv2dOptions) {
+    super();
+    const { inChannels, outChannels } = options;
+    if (!(Number.isInteger(inChannels) && inChannels > 0 && Number.isInteger(outChannels) && outChannels > 0)) {
+      throw new ConfigError(`Conv2d channels must be positive integers, got ${inChannels} -> ${outChannels}`);
+    }
+    this.kernelSize = toPositivePair(options.kernelSize, 'kernelSize');
+    this.stride = toPositivePair(options.stride ?? 1, 'stride');
+    this.dilation = toPositivePair(options.dilation ?? 1, 'dilation');
+    this.padding = options.padding ?? 0;
+    if (typeof this.padding !== 'string') resolveConvPadding(this.padding, [1, 1], [1, 1], [1, 1], [1, 1]);
+    const [kh, kw] = this.kernelSize;
+    const fans = { fanIn: kh * kw * inChannels, fanOut: kh * kw * outChannels };
+    const weightInit = options.weightInit ?? torchDefault();
+    this.weight = this.registerParameter(
+      'weight',
+      weightInit([kh, kw, inChannels, outChannels], fans, options.rng),
+      options.weightOptions,
+    );
+    const biasInit = options.biasInit ?? torchDefault();
+    this.bias =
+      options.bias === false
+        ? null
+        : this.registerParameter('bias', biasInit([outChannels], fans, options.rng), {
+            weightDecay: false,
+            ...options.biasOptions,
+          });
+  }
+
+  geometryFor(inputSize: [number, number]): ConvGeometry {
+    return {
+      stride: this.stride,
+      dilation: this.dilation,
+      padding: resolveConvPadding(this.padding, inputSize, this.kernelSize, this.stride, this.dilation),
+    };
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const y = conv2d(x, this.weight as tf.Tensor4D, this.geometryFor([x.shape[1], x.shape[2]]));
+      return this.bias ? tf.add(y, this.bias) : y;
+    });
+  }
+}

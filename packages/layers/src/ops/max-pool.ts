@@ -1,0 +1,190 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from '@semseg/core';
+import { type Padding4, type Pair, depthToSpace, padOrCrop } from './geometry.js';
+
+export interface PoolGeometry {
+  kernel: Pair;
+  stride: Pair;
+  /** Implicit padding on both sides; padded positions never win the max. */
+  padding: Pair;
+  /** Round the output size up (Caffe, DeconvNet) instead of down. */
+  ceilMode: boolean;
+}
+
+/** The lowest float32: padding that never wins a max (and stays finite on every backend). */
+const LOWEST = -3.4028234663852886e38;
+
+/**
+ * Pooling output length as Caffe and PyTorch compute it; in ceil mode the last window must start
+ * inside the input or its left padding.
+ */
+export function poolOutputLength(length: number, kernel: number, stride: number, padding: number, ceilMode: boolean): number {
+  const span = length + 2 * padding - kernel;
+  if (span < 0) throw new ConfigError(`pooling window ${kernel} (padding ${padding}) is larger than the input ${length}`);
+  let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  if (ceilMode && (out - 1) * stride >= length + padding) out -= 1;
+  return out;
+}
+
+export function checkPoolGeometry(g: PoolGeometry): void {
+  for (let a = 0; a < 2; a++) {
+    if (g.padding[a]! * 2 > g.kernel[a]!) {
+      throw new ConfigError(`pool padding ${g.padding[a]} must be at most half the kernel ${g.kernel[a]}`);
+    }
+  }
+}
+
+export interface WindowPlan {
+  inputSize: Pair;
+  outputSize: Pair;
+  /** Padding [top, bottom, left, right] that makes every window fit exactly (negative = rows no window reads). */
+  padding: Padding4;
+}
+
+export function planWindows(inputSize: Pair, g: PoolGeometry): WindowPlan {
+  const outputSize: Pair = [
+    poolOutputLength(inputSize[0], g.kernel[0], g.stride[0], g.padding[0], g.ceilMode),
+    poolOutputLength(inputSize[1], g.kernel[1], g.stride[1], g.padding[1], g.ceilMode),
+  ];
+  const needH = (outputSize[0] - 1) * g.stride[0] + g.kernel[0];
+  const needW = (outputSize[1] - 1) * g.stride[1] + g.kernel[1];
+  return {
+    inputSize,
+    outputSize,
+    padding: [g.padding[0], needH - inputSize[0] - g.padding[0], g.padding[1], needW - inputSize[1] - g.padding[1]],
+  };
+}
+
+/** The input value at window offset (i, j) of every window: [N, OH, OW, C]. */
+function windowTap(padded: tf.Tensor4D, plan: WindowPlan, g: PoolGeometry, i: number, j: number): tf.Tensor4D {
+  const [n, , , c] = padded.shape;
+  const [oh, ow] = plan.outputSize;
+  return tf.stridedSlice(
+    padded,
+    [0, i, j, 0],
+    [n, i + (oh - 1) * g.stride[0] + 1, j + (ow - 1) * g.stride[1] + 1, c],
+    [1, g.stride[0], g.stride[1], 1],
+  ) as tf.Tensor4D;
+}
+
+/**
+ * Offset (i * kw + j) in its window of each window's maximum, float32. Ties go to the first
+ * offset in row-major order, as Caffe and PyTorch's CPU kernels pick.
+ */
+function firstMaxOffset(padded: tf.Tensor4D, pooled: tf.Tensor4D, plan: WindowPlan, g: PoolGeometry): tf.Tensor4D {
+  const [kh, kw] = g.kernel;
+  let offset: tf.Tensor4D = tf.fill(pooled.shape, kh * kw) as tf.Tensor4D;
+  for (let p = kh * kw - 1; p >= 0; p--) {
+    const tap = windowTap(padded, plan, g, Math.floor(p / kw), p % kw);
+    offset = tf.where(tf.equal(tap, pooled), tf.scalar(p) as tf.Tensor, offset as tf.Tensor) as tf.Tensor4D;
+  }
+  return offset;
+}
+
+/**
+ * Puts per-window values back on the input grid. `valueAt(p)` gives, for window offset p, the
+ * value each window sends to that offset (zero where it sends nothing). `add` sums what
+ * overlapping windows send (a gradient); `overwrite` keeps the value of the latest window in
+ * raster order, as PyTorch's max_unpool on the CPU. Polyphase: offsets are grouped by the block
+ * of `stride` they land in, each group is shifted once and the phases go to space together.
+ */
+export function scatterWindows(
+  valueAt: (p: number) => tf.Tensor4D,
+  hitAt: ((p: number) => tf.Tensor4D) | null,
+  windowShape: readonly [number, number, number, number],
+  plan: WindowPlan,
+  g: PoolGeometry,
+): tf.Tensor4D {
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.stride;
+  const mh = Math.ceil(kh / sh);
+  const mw = Math.ceil(kw / sw);
+  const zeros = tf.zeros([...windowShape]) as tf.Tensor4D;
+  const group = (a: number, b: number, source: (p: number) => tf.Tensor4D): tf.Tensor4D => {
+    const phases: tf.Tensor4D[] = [];
+    for (let r = 0; r < sh; r++) {
+      for (let q = 0; q < sw; q++) {
+        const i = a * sh + r;
+        const j = b * sw + q;
+        phases.push(i < kh && j < kw ? source(i * kw + j) : zeros);
+      }
+    }
+    const stacked = phases.length === 1 ? phases[0]! : tf.concat4d(phases, 3);
+    return padOrCrop(stacked, [a, mh - 1 - a, b, mw - 1 - b]);
+  };
+  let total: tf.Tensor4D | null = null;
+  // Earliest windows first, so that in overwrite mode the latest window in raster order wins.
+  for (let a = mh - 1; a >= 0; a--) {
+    for (let b = mw - 1; b >= 0; b--) {
+      const values = group(a, b, valueAt);
+      if (total === null) total = values;
+      else if (hitAt === null) total = tf.add(total, values) as tf.Tensor4D;
+      else total = tf.add(tf.mul(total, tf.sub(1, group(a, b, hitAt))), values) as tf.Tensor4D;
+    }
+  }
+  const full = depthToSpace(total!, g.stride);
+  const [, fullH, fullW] = full.shape;
+  const [top, , left] = plan.padding;
+  const [h, w] = plan.inputSize;
+  return padOrCrop(full, [-top, h + top - fullH, -left, w + left - fullW]);
+}
+
+/**
+ * Max pooling (NHWC) with Caffe/PyTorch padding and ceil mode. Its gradient goes to the first
+ * maximum of each window and sums over overlapping windows, computed from tfjs forward ops only:
+ * it does not use the backends' MaxPoolGrad (wrong on wasm where a window's maximum is negative).
+ */
+export function maxPool2d(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  checkPoolGeometry(g);
+  const plan = planWindows([x.shape[1], x.shape[2]], g);
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    const padded = padOrCrop(input, plan.padding, LOWEST);
+    const pooled = tf.maxPool(padded, g.kernel, g.stride, 'valid');
+    save([padded, pooled]);
+    return {
+      value: pooled,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const offsets = firstMaxOffset(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, plan, g);
+        const dy4 = dy as tf.Tensor4D;
+        return scatterWindows((p) => tf.mul(dy4, tf.cast(tf.equal(offsets, p), 'float32')), null, dy4.shape, plan, g);
+      },
+    };
+  });
+  return tf.tidy(() => op(x) as tf.Tensor4D);
+}
+
+export interface PooledWithSwitches {
+  output: tf.Tensor4D;
+  /**
+   * int32 [N, OH, OW, C]: where each maximum came from, as PyTorch's `return_indices`: the index
+   * h * W + w in its sample's channel plane of the (unpadded) input.
+   */
+  switches: tf.Tensor4D;
+}
+
+/** Max pooling that also returns the switches (argmax positions) for unpooling. */
+export function maxPool2dWithSwitches(x: tf.Tensor4D, g: PoolGeometry): PooledWithSwitches {
+  return tf.tidy(() => {
+    const output = maxPool2d(x, g);
+    const plan = planWindows([x.shape[1], x.shape[2]], g);
+    const padded = padOrCrop(x, plan.padding, LOWEST);
+    const offsets = firstMaxOffset(padded, tf.maxPool(padded, g.kernel, g.stride, 'valid'), plan, g);
+    const [oh, ow] = plan.outputSize;
+    const kw = g.kernel[1];
+    const rowTap = tf.floor(tf.div(offsets, kw));
+    const colTap = tf.sub(offsets, tf.mul(rowTap, kw));
+    const rows = tf.add(windowOrigins(oh, g.stride[0], g.padding[0], [1, oh, 1, 1]), rowTap);
+    const cols = tf.add(windowOrigins(ow, g.stride[1], g.padding[1], [1, 1, ow, 1]), colTap);
+    const switches = tf.cast(tf.add(tf.mul(rows, x.shape[2]), cols), 'int32') as tf.Tensor4D;
+    return { output, switches };
+  });
+}
+
+/** Input coordinate of each window's first row (or column), o * stride - padding, shaped to broadcast. */
+export function windowOrigins(count: number, stride: number, padding: number, shape: number[]): tf.Tensor {
+  const origins = new Float32Array(count);
+  for (let o = 0; o < count; o++) origins[o] = o * stride - padding;
+  return tf.tensor(origins, shape);
+}
