@@ -239,11 +239,12 @@ export class ConfusionMatrix {
 
   /** Whether the scratch holds an out-of-range prediction or an invalid target. */
   private hasBadLabels(): boolean {
-    const { pending, numClasses } = this;
-    const { rowWidth, badRowOffset } = this.layout;
-    for (let row = 0; row <= numClasses + 1; row++)
-      if (pending[row * rowWidth + numClasses] !== 0) return true;
-    for (let p = 0; p < numClasses; p++) if (pending[badRowOffset + p] !== 0) return true;
+    const { pending, numClasses, layout } = this;
+    const { rowWidth, badRowOffset } = layout;
+    for (let row = 0; row <= numClasses + 1; row++) {
+      if (laneSum(pending, layout, row * rowWidth + numClasses) !== 0) return true;
+    }
+    for (let p = 0; p < numClasses; p++) if (laneSum(pending, layout, badRowOffset + p) !== 0) return true;
     return false;
   }
 
@@ -309,6 +310,14 @@ interface ImagePairs {
 /** Checks the shapes of an update's arguments and returns them as lists of images. */
 function pairImages(pred: unknown, target: unknown): ImagePairs {
   const context = 'ConfusionMatrix.update';
+  // A plain array of numbers is one image in the wrong container, not a batch.
+  for (const [name, value] of [
+    ['pred', pred],
+    ['target', target],
+  ] as const) {
+    if (Array.isArray(value) && value.length > 0 && typeof value[0] === 'number')
+      assertLabelArray(context, name, value);
+  }
   if (Array.isArray(pred) !== Array.isArray(target)) {
     const batch = Array.isArray(pred) ? 'pred' : 'target';
     throw new MetricsError(

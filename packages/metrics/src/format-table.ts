@@ -1,4 +1,4 @@
-import type { ClassMetrics, SegmentationMetrics } from './compute-metrics.js';
+import { type ClassMetrics, type SegmentationMetrics, nanMean } from './compute-metrics.js';
 import { MetricsError } from './errors.js';
 
 export type TableStyle = 'text' | 'markdown';
@@ -31,13 +31,8 @@ const MEAN_OF: Record<ClassColumn, (m: SegmentationMetrics) => number> = {
   iou: (m) => m.meanIoU,
   accuracy: (m) => m.meanAccuracy,
   dice: (m) => m.meanDice,
-  precision: (m) => meanDefined(m.perClass.map((c) => c.precision)),
+  precision: (m) => nanMean(m.perClass.map((c) => c.precision)),
 };
-
-function meanDefined(values: readonly number[]): number {
-  const defined = values.filter((v) => !Number.isNaN(v));
-  return defined.length > 0 ? defined.reduce((a, b) => a + b, 0) / defined.length : Number.NaN;
-}
 
 /** A fraction as a percentage; 'nan' (as mmsegmentation prints it) for a score that is undefined. */
 function percent(value: number, digits: number): string {
@@ -50,21 +45,37 @@ function checkDigits(context: string, digits: number): void {
   }
 }
 
-/** Lays out rows of cells: the first column left-aligned, the others right-aligned. */
-function renderTable(header: readonly string[], rows: readonly string[][], style: TableStyle): string {
+interface Layout {
+  /** The first column holds names: left-aligned (numbers are right-aligned). */
+  labelColumn: boolean;
+  /** Text style only: a rule above the last row (the "mean" row). */
+  ruleBeforeLastRow: boolean;
+}
+
+/** Lays out rows of cells under a header, padded so that the columns line up in both styles. */
+function renderTable(
+  header: readonly string[],
+  rows: readonly string[][],
+  style: TableStyle,
+  layout: Layout,
+): string {
   const escapeCell = (cell: string) => (style === 'markdown' ? cell.replaceAll('|', '\\|') : cell);
   const all = [header, ...rows].map((row) => row.map(escapeCell));
   const widths = header.map((_, i) => Math.max(3, ...all.map((row) => row[i]!.length)));
-  const pad = (cell: string, i: number) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!));
-  const lines = all.map((row) => row.map(pad));
+  const leftAligned = (i: number) => i === 0 && layout.labelColumn;
+  const pad = (cell: string, i: number) =>
+    leftAligned(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!);
+  const [head, ...body] = all.map((row) => row.map(pad));
   if (style === 'markdown') {
-    const rule = widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w - 1)}` : `${'-'.repeat(w - 1)}:`));
+    const rule = widths.map((w, i) => (leftAligned(i) ? `:${'-'.repeat(w - 1)}` : `${'-'.repeat(w - 1)}:`));
     const md = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-    return [md(lines[0]!), md(rule), ...lines.slice(1).map(md)].join('\n');
+    return [md(head!), md(rule), ...body.map(md)].join('\n');
   }
-  const rule = widths.map((w) => '-'.repeat(w));
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const text = (cells: readonly string[]) => cells.join('  ').trimEnd();
-  return [text(lines[0]!), text(rule), ...lines.slice(1).map(text)].join('\n');
+  const lines = body.map(text);
+  if (layout.ruleBeforeLastRow && lines.length > 1) lines.splice(lines.length - 1, 0, rule);
+  return [text(head!), rule, ...lines].join('\n');
 }
 
 function checkStyle(context: string, style: string): void {
@@ -105,7 +116,10 @@ export function formatClassTable(metrics: SegmentationMetrics, options: ClassTab
   const cell = (m: ClassMetrics, column: ClassColumn) => percent(m[column], digits);
   const rows = metrics.perClass.map((m, c) => [names[c]!, ...columns.map((column) => cell(m, column))]);
   rows.push(['mean', ...columns.map((column) => percent(MEAN_OF[column](metrics), digits))]);
-  return renderTable(['Class', ...columns.map((c) => COLUMN_TITLES[c])], rows, style);
+  return renderTable(['Class', ...columns.map((c) => COLUMN_TITLES[c])], rows, style, {
+    labelColumn: true,
+    ruleBeforeLastRow: true,
+  });
 }
 
 /** One row of the overall scores: aAcc, mIoU, mAcc, fwIoU, mDice (percent), as mmsegmentation's summary. */
@@ -125,5 +139,6 @@ export function formatSummaryTable(metrics: SegmentationMetrics, options: Summar
     ['aAcc', 'mIoU', 'mAcc', 'fwIoU', 'mDice'],
     [scores.map((v) => percent(v, digits))],
     style,
+    { labelColumn: false, ruleBeforeLastRow: false },
   );
 }

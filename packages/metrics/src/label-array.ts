@@ -9,7 +9,8 @@ export function isLabelArray(value: unknown): value is LabelArray {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a plain array';
+  if (Array.isArray(value))
+    return typeof value[0] === 'number' ? 'a plain array of numbers' : 'a plain array';
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
   if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
   return typeof value;
