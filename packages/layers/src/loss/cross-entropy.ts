@@ -60,6 +60,9 @@ export function softmaxCrossEntropy(logits: tf.Tensor4D, labels: Labels, options
     if (reduction === 'none') return weighted;
     const total = tf.sum(weighted);
     if (reduction === 'sum') return total;
-    return tf.divNoNan(total, tf.sum(pixelWeight));
+    // No valid pixel: 0 / 1 rather than NaN. The count does not depend on the logits, so the
+    // comparison stays off the gradient path (tfjs has no gradient for Equal).
+    const count = tf.sum(pixelWeight);
+    return tf.div(total, tf.add(count, tf.cast(tf.equal(count, 0), 'float32')));
   });
 }

@@ -77,18 +77,19 @@ export async function gradientCheck(
     const picks =
       base.length <= samples ? [...base.keys()] : Array.from({ length: samples }, () => rng.int(base.length));
     for (const index of picks) {
-      const shifted = (delta: number): tf.Tensor[] =>
-        inputs.map((t, j) => {
-          if (j !== k) return t;
-          const values = base.slice();
-          values[index] = values[index]! + delta;
-          return tf.tensor(values, t.shape, t.dtype);
-        });
-      const plusInputs = shifted(eps);
-      const minusInputs = shifted(-eps);
-      const plus = await objective(plusInputs);
-      const minus = await objective(minusInputs);
-      tf.dispose([plusInputs[k]!, minusInputs[k]!]);
+      // A variable (a layer's parameter) is perturbed in place; other inputs are replaced.
+      const evaluate = async (delta: number): Promise<number> => {
+        const values = base.slice();
+        values[index] = values[index]! + delta;
+        const perturbed = tf.tensor(values, input.shape, input.dtype);
+        if (input instanceof tf.Variable) input.assign(perturbed);
+        const result = await objective(inputs.map((t, j) => (j === k && !(input instanceof tf.Variable) ? perturbed : t)));
+        perturbed.dispose();
+        return result;
+      };
+      const plus = await evaluate(eps);
+      const minus = await evaluate(-eps);
+      if (input instanceof tf.Variable) tf.tidy(() => input.assign(tf.tensor(base, input.shape, input.dtype)));
       const numeric = (plus - minus) / (2 * eps);
       worst = Math.max(worst, Math.abs(numeric - grad[index]!) / scale);
     }
