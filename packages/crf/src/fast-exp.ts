@@ -8,6 +8,7 @@ const stepLength = Math.LN2 / steps;
 /** Below this exp(x) is under float32's smallest subnormal: Q stores 0 anyway. */
 const cutoff = -104;
 const minQ = -152;
+const roundingMagic = 6755399441055744;
 
 const fraction = new Float64Array(steps);
 for (let s = 0; s < steps; s++) fraction[s] = 2 ** (s / steps);
@@ -17,7 +18,8 @@ for (let q = minQ; q <= 0; q++) power[q - minQ] = 2 ** q;
 /** exp(x) for x <= 0 (the softmax subtracts the maximum first). */
 export function expNonPositive(x: number): number {
   if (x < cutoff) return 0;
-  const k = Math.round(x * toSteps);
+  // Adding 1.5 * 2^52 rounds to an integer in the FPU, faster than Math.round.
+  const k = (x * toSteps + roundingMagic - roundingMagic) | 0;
   const r = x - k * stepLength;
   const p = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))));
   return p * fraction[k & (steps - 1)] * power[(k >> 6) - minQ];

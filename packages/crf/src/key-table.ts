@@ -44,7 +44,7 @@ export class KeyTable {
     }
     if (!create) return -1;
     const vertex = this.size++;
-    this.keys.set(key.subarray(0, dims), vertex * dims);
+    for (let i = 0; i < dims; i++) this.keys[vertex * dims + i] = key[i];
     this.slots[slot] = vertex;
     if (this.size * 2 >= this.slots.length) this.grow();
     return vertex;
@@ -52,7 +52,8 @@ export class KeyTable {
 
   /** The key of vertex `vertex`, copied into `out`. */
   keyOf(vertex: number, out: Int32Array): void {
-    out.set(this.keys.subarray(vertex * this.dims, (vertex + 1) * this.dims));
+    const base = vertex * this.dims;
+    for (let i = 0; i < this.dims; i++) out[i] = this.keys[base + i];
   }
 
   private grow(): void {
