@@ -9,7 +9,7 @@ import type { LabelArray } from './label-array.js';
  *   row n        target == ignore index
  *   row n + 1    target neither a class nor the ignore index
  * Label maps come in long runs of one (target, prediction) pair, and back-to-back increments of
- * one counter wait on each other; the Uint8 kernels therefore spread pixels over LANES copies of
+ * one counter wait on each other; the kernels therefore spread pixels over LANES copies of
  * the histogram (`laneStride` apart; 0 when the classes are too many to copy, which is still
  * correct). `delta` is +1 to count and -1 to take an image back out exactly, so that an update
  * that fails part-way leaves the matrix as it was without snapshotting it.
@@ -127,9 +127,16 @@ export function countInt32Uint8(
   }
 }
 
+/** The row offset of one target value of any type (the slow side of `countAny`'s table lookup). */
+function targetRow(t: number, layout: PendingLayout): number {
+  const { targetCodes } = layout;
+  if (t >>> 0 < targetCodes.length) return targetCodes[t]!;
+  return t === layout.ignoreIndex ? layout.ignoreRowOffset : layout.badRowOffset;
+}
+
 /**
- * Any other pairing (Uint16 or Int32 targets, Uint16 predictions), into lane 0. Values past the
- * code table cannot be classes (the table covers them all), so they are the ignore index or bad.
+ * Any other pairing (Uint16 or Int32 targets, Uint16 predictions). Values past the code table
+ * cannot be classes (the table covers them all), so they are the ignore index or bad.
  */
 export function countAny(
   pred: LabelArray,
@@ -140,13 +147,24 @@ export function countAny(
   layout: PendingLayout,
   delta: number,
 ): void {
-  const { targetCodes, numClasses: n, ignoreIndex, ignoreRowOffset, badRowOffset } = layout;
-  const codeCount = targetCodes.length;
-  for (let i = start; i < end; i++) {
-    const t = target[i]!;
+  const { numClasses: n, laneStride } = layout;
+  const lane1 = laneStride;
+  const lane2 = 2 * laneStride;
+  const lane3 = 3 * laneStride;
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const p0 = pred[i]!;
+    const p1 = pred[i + 1]!;
+    const p2 = pred[i + 2]!;
+    const p3 = pred[i + 3]!;
+    pending[targetRow(target[i]!, layout) + (p0 >>> 0 < n ? p0 : n)] += delta;
+    pending[lane1 + targetRow(target[i + 1]!, layout) + (p1 >>> 0 < n ? p1 : n)] += delta;
+    pending[lane2 + targetRow(target[i + 2]!, layout) + (p2 >>> 0 < n ? p2 : n)] += delta;
+    pending[lane3 + targetRow(target[i + 3]!, layout) + (p3 >>> 0 < n ? p3 : n)] += delta;
+  }
+  for (; i < end; i++) {
     const p = pred[i]!;
-    const row = t >>> 0 < codeCount ? targetCodes[t]! : t === ignoreIndex ? ignoreRowOffset : badRowOffset;
-    pending[row + (p >>> 0 < n ? p : n)] += delta;
+    pending[targetRow(target[i]!, layout) + (p >>> 0 < n ? p : n)] += delta;
   }
 }
 
