@@ -87,6 +87,10 @@ describe('Rng', () => {
     const u = Array.from({ length: 1000 }, () => rng.next());
     expect(Math.min(...u)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...u)).toBeLessThan(1);
+    const filled = rng.fillUniform(new Float32Array(100_000), -2, 3);
+    expect(Math.min(...filled)).toBeGreaterThanOrEqual(-2);
+    expect(Math.max(...filled)).toBeLessThan(3);
+    expect(filled.reduce((a, b) => a + b, 0) / filled.length).toBeCloseTo(0.5, 1);
     expect(() => rng.int(0)).toThrow(RangeError);
   });
 
