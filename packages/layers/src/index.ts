@@ -30,7 +30,11 @@ export {
 export { type CrossEntropyOptions, type Labels, softmaxCrossEntropy } from './loss/cross-entropy.js';
 export { l2WeightDecay } from './loss/weight-decay.js';
 export { type ConvGeometry, conv2d, convFilterGradient, convInputGradient, forwardConv } from './ops/conv.js';
-export { type ConvTransposeGeometry, convTranspose2d, convTransposeOutputLength } from './ops/conv-transpose.js';
+export {
+  type ConvTransposeGeometry,
+  convTranspose2d,
+  convTransposeOutputLength,
+} from './ops/conv-transpose.js';
 export { rotate180 } from './ops/flip.js';
 export {
   type Padding4,

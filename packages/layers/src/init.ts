@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, type Rng } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Fan-in and fan-out of a weight: receptive field * input (or output) channels. */
 export interface Fans {
@@ -102,7 +102,9 @@ export function bilinearKernel(size: number): Float64Array {
 export const bilinear = (): Initializer => (shape) => {
   const [kh, kw, outChannels, inChannels] = shape;
   if (shape.length !== 4 || kh !== kw || outChannels !== inChannels) {
-    throw new ConfigError(`bilinear initialisation needs a square filter with as many input as output channels, got [${shape}]`);
+    throw new ConfigError(
+      `bilinear initialisation needs a square filter with as many input as output channels, got [${shape}]`,
+    );
   }
   const size = kh!;
   const channels = outChannels!;

@@ -80,9 +80,13 @@ describe.each(BACKENDS)('BatchNorm2d on %s', (backend) => {
       bn.bias!.assign(randomTensor([3], 3));
     });
     // The layer reads its own variables: the check perturbs them in place.
-    const error = await gradientCheck(([input]) => bn.forward(input as tf.Tensor4D), [x, bn.weight!, bn.bias!], {
-      eps: 1e-2,
-    });
+    const error = await gradientCheck(
+      ([input]) => bn.forward(input as tf.Tensor4D),
+      [x, bn.weight!, bn.bias!],
+      {
+        eps: 1e-2,
+      },
+    );
     expect(error).toBeLessThan(3e-3);
     x.dispose();
     bn.dispose();

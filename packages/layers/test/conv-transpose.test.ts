@@ -1,7 +1,14 @@
 import { Rng } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConvTranspose2d, type ConvTransposeGeometry, bilinear, convTranspose2d, convTransposeOutputLength, resize } from '../src/index.js';
+import {
+  ConvTranspose2d,
+  type ConvTransposeGeometry,
+  bilinear,
+  convTranspose2d,
+  convTransposeOutputLength,
+  resize,
+} from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 
@@ -17,19 +24,90 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'stride 1 k3 p1 (DeconvNet)', input: [2, 5, 4, 3], kernel: [3, 3, 2, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], outputPadding: [0, 0] },
-  { name: 'stride 2 k4 p1 (FCN x2)', input: [1, 4, 5, 2], kernel: [4, 4, 2, 2], stride: [2, 2], padding: [1, 1], dilation: [1, 1], outputPadding: [0, 0] },
-  { name: 'stride 2 k4 no padding (Caffe FCN upscore2)', input: [1, 3, 3, 2], kernel: [4, 4, 3, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1], outputPadding: [0, 0] },
-  { name: 'stride 8 k16 (FCN-8s upscore8)', input: [1, 2, 3, 2], kernel: [16, 16, 2, 2], stride: [8, 8], padding: [4, 4], dilation: [1, 1], outputPadding: [0, 0] },
-  { name: 'stride 3 k5 odd, output padding', input: [1, 3, 4, 2], kernel: [5, 5, 2, 2], stride: [3, 3], padding: [1, 2], dilation: [1, 1], outputPadding: [2, 1] },
-  { name: 'stride 2x3 k3x2', input: [2, 3, 3, 2], kernel: [3, 2, 3, 2], stride: [2, 3], padding: [0, 1], dilation: [1, 1], outputPadding: [1, 0] },
-  { name: 'dilation 2 stride 1', input: [1, 4, 5, 2], kernel: [3, 3, 2, 2], stride: [1, 1], padding: [1, 2], dilation: [2, 2], outputPadding: [0, 0] },
-  { name: 'dilation 2 stride 2', input: [1, 3, 4, 2], kernel: [3, 3, 2, 2], stride: [2, 2], padding: [1, 0], dilation: [2, 2], outputPadding: [1, 1] },
+  {
+    name: 'stride 1 k3 p1 (DeconvNet)',
+    input: [2, 5, 4, 3],
+    kernel: [3, 3, 2, 3],
+    stride: [1, 1],
+    padding: [1, 1],
+    dilation: [1, 1],
+    outputPadding: [0, 0],
+  },
+  {
+    name: 'stride 2 k4 p1 (FCN x2)',
+    input: [1, 4, 5, 2],
+    kernel: [4, 4, 2, 2],
+    stride: [2, 2],
+    padding: [1, 1],
+    dilation: [1, 1],
+    outputPadding: [0, 0],
+  },
+  {
+    name: 'stride 2 k4 no padding (Caffe FCN upscore2)',
+    input: [1, 3, 3, 2],
+    kernel: [4, 4, 3, 2],
+    stride: [2, 2],
+    padding: [0, 0],
+    dilation: [1, 1],
+    outputPadding: [0, 0],
+  },
+  {
+    name: 'stride 8 k16 (FCN-8s upscore8)',
+    input: [1, 2, 3, 2],
+    kernel: [16, 16, 2, 2],
+    stride: [8, 8],
+    padding: [4, 4],
+    dilation: [1, 1],
+    outputPadding: [0, 0],
+  },
+  {
+    name: 'stride 3 k5 odd, output padding',
+    input: [1, 3, 4, 2],
+    kernel: [5, 5, 2, 2],
+    stride: [3, 3],
+    padding: [1, 2],
+    dilation: [1, 1],
+    outputPadding: [2, 1],
+  },
+  {
+    name: 'stride 2x3 k3x2',
+    input: [2, 3, 3, 2],
+    kernel: [3, 2, 3, 2],
+    stride: [2, 3],
+    padding: [0, 1],
+    dilation: [1, 1],
+    outputPadding: [1, 0],
+  },
+  {
+    name: 'dilation 2 stride 1',
+    input: [1, 4, 5, 2],
+    kernel: [3, 3, 2, 2],
+    stride: [1, 1],
+    padding: [1, 2],
+    dilation: [2, 2],
+    outputPadding: [0, 0],
+  },
+  {
+    name: 'dilation 2 stride 2',
+    input: [1, 3, 4, 2],
+    kernel: [3, 3, 2, 2],
+    stride: [2, 2],
+    padding: [1, 0],
+    dilation: [2, 2],
+    outputPadding: [1, 1],
+  },
 ];
 
 function geometryOf(c: Case): ConvTransposeGeometry {
   const size = (a: 0 | 1) =>
-    convTransposeOutputLength(c.input[a + 1]!, c.kernel[a]!, c.stride[a]!, c.padding[a]!, c.dilation[a]!, c.outputPadding[a]!);
+    convTransposeOutputLength(
+      c.input[a + 1]!,
+      c.kernel[a]!,
+      c.stride[a]!,
+      c.padding[a]!,
+      c.dilation[a]!,
+      c.outputPadding[a]!,
+    );
   return { stride: c.stride, dilation: c.dilation, padding: c.padding, outputSize: [size(0), size(1)] };
 }
 
@@ -49,7 +127,8 @@ function referenceTranspose(x: Float64Array, w: Float64Array, c: Case): Float64A
             if (y < 0 || z < 0 || y >= oh || z >= ow) continue;
             for (let p = 0; p < ci; p++) {
               const xv = x[((b * h + i) * wd + j) * ci + p]!;
-              for (let q = 0; q < co; q++) out[((b * oh + y) * ow + z) * co + q] += xv * w[((u * kw + v) * co + q) * ci + p]!;
+              for (let q = 0; q < co; q++)
+                out[((b * oh + y) * ow + z) * co + q] += xv * w[((u * kw + v) * co + q) * ci + p]!;
             }
           }
   return out;
@@ -71,7 +150,9 @@ describe.each(BACKENDS)('convTranspose2d on %s', (backend) => {
     const y = convTranspose2d(x, w, geometryOf(c));
     const [oh, ow] = geometryOf(c).outputSize;
     expect(y.shape).toEqual([c.input[0], oh, ow, c.kernel[2]]);
-    expect(relativeError(await toArray(y), referenceTranspose(await toArray(x), await toArray(w), c))).toBeLessThan(1e-5);
+    expect(
+      relativeError(await toArray(y), referenceTranspose(await toArray(x), await toArray(w), c)),
+    ).toBeLessThan(1e-5);
     tf.dispose([x, w, y]);
   });
 
@@ -79,7 +160,10 @@ describe.each(BACKENDS)('convTranspose2d on %s', (backend) => {
     const x = randomTensor<tf.Rank.R4>(c.input, 3);
     const w = randomTensor<tf.Rank.R4>(c.kernel, 4, 0.3);
     const g = geometryOf(c);
-    const error = await gradientCheck(([a, b]) => convTranspose2d(a as tf.Tensor4D, b as tf.Tensor4D, g), [x, w]);
+    const error = await gradientCheck(
+      ([a, b]) => convTranspose2d(a as tf.Tensor4D, b as tf.Tensor4D, g),
+      [x, w],
+    );
     expect(error).toBeLessThan(2e-3);
     tf.dispose([x, w]);
   });
@@ -97,7 +181,9 @@ describe.each(BACKENDS)('convTranspose2d on %s', (backend) => {
         tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, outShape, c.stride, c.padding[0]!);
       if (c.padding[0] !== c.padding[1]) return void tf.dispose([x, w, dy]);
       const ours = tf.tidy(() =>
-        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(convTranspose2d(a as tf.Tensor4D, b as tf.Tensor4D, g), dy)))([x, w]),
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(convTranspose2d(a as tf.Tensor4D, b as tf.Tensor4D, g), dy)),
+        )([x, w]),
       );
       // wasm lacks Conv2DBackpropFilter, which tfjs's filter gradient here needs: compare the input gradient only.
       const reference = tf.tidy(() =>
@@ -137,7 +223,14 @@ describe.each(BACKENDS)('convTranspose2d on %s', (backend) => {
   });
 
   it('output size control: outputPadding and a requested size', async () => {
-    const layer = new ConvTranspose2d({ inChannels: 2, outChannels: 2, kernelSize: 3, stride: 2, padding: 1, rng: new Rng(2) });
+    const layer = new ConvTranspose2d({
+      inChannels: 2,
+      outChannels: 2,
+      kernelSize: 3,
+      stride: 2,
+      padding: 1,
+      rng: new Rng(2),
+    });
     const x = randomTensor<tf.Rank.R4>([1, 4, 4, 2], 9);
     const plain = layer.forward(x);
     const larger = layer.forward(x, [8, 8]);

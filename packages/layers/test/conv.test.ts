@@ -14,23 +14,99 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: '3x3 same', input: [2, 7, 6, 3], kernel: [3, 3, 3, 4], stride: [1, 1], dilation: [1, 1], padding: 'same' },
-  { name: '3x3 valid stride 2 odd', input: [1, 9, 7, 2], kernel: [3, 3, 2, 3], stride: [2, 2], dilation: [1, 1], padding: 'valid' },
-  { name: '3x3 same stride 2', input: [2, 8, 7, 2], kernel: [3, 3, 2, 2], stride: [2, 2], dilation: [1, 1], padding: 'same' },
-  { name: '4x3 explicit asym stride 3x2', input: [1, 10, 9, 2], kernel: [4, 3, 2, 3], stride: [3, 2], dilation: [1, 1], padding: [2, 1, 0, 2] },
-  { name: '7x7 valid (fc6)', input: [1, 9, 8, 2], kernel: [7, 7, 2, 3], stride: [1, 1], dilation: [1, 1], padding: 'valid' },
-  { name: '1x1', input: [2, 5, 5, 4], kernel: [1, 1, 4, 3], stride: [1, 1], dilation: [1, 1], padding: 'valid' },
-  { name: 'atrous 2 pad 2', input: [1, 9, 11, 2], kernel: [3, 3, 2, 3], stride: [1, 1], dilation: [2, 2], padding: [2, 2, 2, 2] },
-  { name: 'atrous 4 same', input: [2, 11, 9, 2], kernel: [3, 3, 2, 2], stride: [1, 1], dilation: [4, 4], padding: 'same' },
-  { name: 'atrous 12 pad 12', input: [1, 13, 15, 2], kernel: [3, 3, 2, 2], stride: [1, 1], dilation: [12, 12], padding: [12, 12, 12, 12] },
-  { name: 'atrous 2x3 stride 2', input: [1, 11, 12, 2], kernel: [3, 2, 2, 2], stride: [2, 2], dilation: [2, 3], padding: [1, 2, 0, 1] },
+  {
+    name: '3x3 same',
+    input: [2, 7, 6, 3],
+    kernel: [3, 3, 3, 4],
+    stride: [1, 1],
+    dilation: [1, 1],
+    padding: 'same',
+  },
+  {
+    name: '3x3 valid stride 2 odd',
+    input: [1, 9, 7, 2],
+    kernel: [3, 3, 2, 3],
+    stride: [2, 2],
+    dilation: [1, 1],
+    padding: 'valid',
+  },
+  {
+    name: '3x3 same stride 2',
+    input: [2, 8, 7, 2],
+    kernel: [3, 3, 2, 2],
+    stride: [2, 2],
+    dilation: [1, 1],
+    padding: 'same',
+  },
+  {
+    name: '4x3 explicit asym stride 3x2',
+    input: [1, 10, 9, 2],
+    kernel: [4, 3, 2, 3],
+    stride: [3, 2],
+    dilation: [1, 1],
+    padding: [2, 1, 0, 2],
+  },
+  {
+    name: '7x7 valid (fc6)',
+    input: [1, 9, 8, 2],
+    kernel: [7, 7, 2, 3],
+    stride: [1, 1],
+    dilation: [1, 1],
+    padding: 'valid',
+  },
+  {
+    name: '1x1',
+    input: [2, 5, 5, 4],
+    kernel: [1, 1, 4, 3],
+    stride: [1, 1],
+    dilation: [1, 1],
+    padding: 'valid',
+  },
+  {
+    name: 'atrous 2 pad 2',
+    input: [1, 9, 11, 2],
+    kernel: [3, 3, 2, 3],
+    stride: [1, 1],
+    dilation: [2, 2],
+    padding: [2, 2, 2, 2],
+  },
+  {
+    name: 'atrous 4 same',
+    input: [2, 11, 9, 2],
+    kernel: [3, 3, 2, 2],
+    stride: [1, 1],
+    dilation: [4, 4],
+    padding: 'same',
+  },
+  {
+    name: 'atrous 12 pad 12',
+    input: [1, 13, 15, 2],
+    kernel: [3, 3, 2, 2],
+    stride: [1, 1],
+    dilation: [12, 12],
+    padding: [12, 12, 12, 12],
+  },
+  {
+    name: 'atrous 2x3 stride 2',
+    input: [1, 11, 12, 2],
+    kernel: [3, 2, 2, 2],
+    stride: [2, 2],
+    dilation: [2, 3],
+    padding: [1, 2, 0, 1],
+  },
 ];
 
 function geometryOf(c: Case): ConvGeometry {
   return {
     stride: c.stride,
     dilation: c.dilation,
-    padding: resolveConvPadding(c.padding, [c.input[1], c.input[2]], [c.kernel[0], c.kernel[1]], c.stride, c.dilation),
+    padding: resolveConvPadding(
+      c.padding,
+      [c.input[1], c.input[2]],
+      [c.kernel[0], c.kernel[1]],
+      c.stride,
+      c.dilation,
+    ),
   };
 }
 
@@ -94,12 +170,17 @@ describe.each(BACKENDS)('conv2d on %s', (backend) => {
       const outShape = tf.tidy(() => reference(x, w, c).shape);
       const dy = randomTensor<tf.Rank.R4>(outShape, 7);
       const loss = (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) =>
-        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([x, w]);
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([
+          x,
+          w,
+        ]);
       const ours = tf.tidy(() => loss((a, b) => conv2d(a, b, geometryOf(c))));
       const oursX = await toArray(ours[0]!);
       const oursW = await toArray(ours[1]!);
       // wasm has no Conv2DBackpropFilter: built-in filter gradients only exist on cpu; its input gradient exists on both.
-      const refXTensor = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(reference(a as tf.Tensor4D, w, c), dy)))(x));
+      const refXTensor = tf.tidy(() =>
+        tf.grad((a: tf.Tensor) => tf.sum(tf.mul(reference(a as tf.Tensor4D, w, c), dy)))(x),
+      );
       const refX = await toArray(refXTensor);
       refXTensor.dispose();
       expect(relativeError(oursX, refX)).toBeLessThan(1e-5);

@@ -83,9 +83,13 @@ describe.each(BACKENDS)('softmax cross-entropy and weight decay on %s', (backend
     for (let i = 0; i < labels.length; i++) labels[i] = rng.bernoulli(0.2) ? 255 : rng.int(4);
     const logits = randomTensor<tf.Rank.R4>([2, 3, 5, 4], 4, 2);
     for (const classWeights of [undefined, [0.5, 2, 1, 3]]) {
-      const error = await gradientCheck(([l]) => softmaxCrossEntropy(l as tf.Tensor4D, labels, { classWeights }), [logits], {
-        eps: 1e-2,
-      });
+      const error = await gradientCheck(
+        ([l]) => softmaxCrossEntropy(l as tf.Tensor4D, labels, { classWeights }),
+        [logits],
+        {
+          eps: 1e-2,
+        },
+      );
       expect(error).toBeLessThan(3e-3);
     }
     logits.dispose();
@@ -93,7 +97,7 @@ describe.each(BACKENDS)('softmax cross-entropy and weight decay on %s', (backend
 
   it('L2 weight decay: coefficient / 2 * sum of squares over decayed parameters, gradient coefficient * w', async () => {
     const conv = new Conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3, rng: new Rng(5) });
-    const w = await conv.weight.data();
+    const w = Array.from(await conv.weight.data());
     const expected = (5e-4 / 2) * w.reduce((acc, v) => acc + v * v, 0);
     const penalty = l2WeightDecay(conv, 5e-4);
     expect((await penalty.data())[0]).toBeCloseTo(expected, 9);

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type PoolGeometry, maxPool2d, maxPool2dWithSwitches, maxUnpool2d, poolOutputLength } from '../src/index.js';
+import {
+  type PoolGeometry,
+  maxPool2d,
+  maxPool2dWithSwitches,
+  maxUnpool2d,
+  poolOutputLength,
+} from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { distinctTensor, gradientCheck, maxAbsDiff, randomTensor, toArray } from './helpers/numeric.js';
 
@@ -84,14 +90,18 @@ describe.each(BACKENDS)('max pooling and unpooling on %s', (backend) => {
     const { output, switches } = maxPool2dWithSwitches(x, g);
     expect(Array.from(await output.data())).toEqual([2, -1]);
     expect(Array.from(await switches.data())).toEqual([0, 2]);
-    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPool2d(a as tf.Tensor4D, g), tf.tensor4d([1, 10], [1, 1, 2, 1]))))(x);
+    const dx = tf.grad((a: tf.Tensor) =>
+      tf.sum(tf.mul(maxPool2d(a as tf.Tensor4D, g), tf.tensor4d([1, 10], [1, 1, 2, 1]))),
+    )(x);
     expect(Array.from(await dx.data())).toEqual([1, 0, 10, 0, 0, 0, 0, 0]);
     tf.dispose([x, output, switches, dx]);
   });
 
   it('gradient is right where every value of a window is negative (wasm MaxPoolGrad is not)', async () => {
     const x = tf.tensor4d([-5, -2, -7, -1, -4, -3, -9, -8], [1, 2, 4, 1]);
-    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPool2d(a as tf.Tensor4D, pool(2, 2, 0, false)), tf.tensor4d([3, 4], [1, 1, 2, 1]))))(x);
+    const dx = tf.grad((a: tf.Tensor) =>
+      tf.sum(tf.mul(maxPool2d(a as tf.Tensor4D, pool(2, 2, 0, false)), tf.tensor4d([3, 4], [1, 1, 2, 1]))),
+    )(x);
     expect(Array.from(await dx.data())).toEqual([0, 3, 0, 4, 0, 0, 0, 0]);
     dx.dispose();
     x.dispose();
@@ -102,7 +112,11 @@ describe.each(BACKENDS)('max pooling and unpooling on %s', (backend) => {
     ['2x2/2 ceil odd', [1, 7, 5, 2], pool(2, 2, 0, true)],
     ['3x3/2 pad 1 ceil (DeepLab)', [1, 9, 8, 2], pool(3, 3 - 1, 1, true)],
     ['3x3/1 pad 1 (DeepLab pool4/5)', [1, 5, 6, 2], pool(3, 1, 1, false)],
-    ['3x2/2x3 pad [1,0] floor', [1, 8, 9, 2], { kernel: [3, 2], stride: [2, 3], padding: [1, 0], ceilMode: false }],
+    [
+      '3x2/2x3 pad [1,0] floor',
+      [1, 8, 9, 2],
+      { kernel: [3, 2], stride: [2, 3], padding: [1, 0], ceilMode: false },
+    ],
   ];
 
   it.each(GEOMETRIES)('values and switches equal a host reference: %s', async (_name, shape, g) => {
@@ -136,8 +150,12 @@ describe.each(BACKENDS)('max pooling and unpooling on %s', (backend) => {
     it('gradient equals tfjs built-in maxPool gradient (cpu, no ties)', async () => {
       const x = distinctTensor([2, 6, 8, 3], 15);
       const dy = randomTensor<tf.Rank.R4>([2, 3, 4, 3], 16);
-      const ours = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPool2d(a as tf.Tensor4D, pool(2, 2, 0, false)), dy)))(x);
-      const builtIn = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), dy)))(x);
+      const ours = tf.grad((a: tf.Tensor) =>
+        tf.sum(tf.mul(maxPool2d(a as tf.Tensor4D, pool(2, 2, 0, false)), dy)),
+      )(x);
+      const builtIn = tf.grad((a: tf.Tensor) =>
+        tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), dy)),
+      )(x);
       expect(maxAbsDiff(await ours.data(), await builtIn.data())).toBe(0);
       tf.dispose([x, dy, ours, builtIn]);
     });

@@ -5,10 +5,22 @@ import { BACKENDS, useBackend } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 
 const SIZES: Array<[[number, number], [number, number]]> = [
-  [[5, 4], [10, 8]],
-  [[5, 7], [13, 9]],
-  [[9, 6], [4, 5]],
-  [[3, 3], [24, 24]],
+  [
+    [5, 4],
+    [10, 8],
+  ],
+  [
+    [5, 7],
+    [13, 9],
+  ],
+  [
+    [9, 6],
+    [4, 5],
+  ],
+  [
+    [3, 3],
+    [24, 24],
+  ],
 ];
 
 const CONVENTIONS: Array<[string, boolean, boolean]> = [
@@ -92,7 +104,9 @@ describe.each(BACKENDS)('resizing on %s', (backend) => {
   it('nearest x2 by a tile repeats each pixel, and its gradient sums the copies', async () => {
     const x = tf.tensor4d([1, 2, 3, 4, 5, 6], [1, 2, 3, 1]);
     const up = resize(x, [4, 6], { mode: 'nearest' });
-    expect(Array.from(await up.data())).toEqual([1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 4, 4, 5, 5, 6, 6]);
+    expect(Array.from(await up.data())).toEqual([
+      1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 4, 4, 5, 5, 6, 6,
+    ]);
     const dx = tf.grad((a: tf.Tensor) => tf.sum(resize(a as tf.Tensor4D, [4, 6], { mode: 'nearest' })))(x);
     expect(Array.from(await dx.data())).toEqual([4, 4, 4, 4, 4, 4]);
     tf.dispose([x, up, dx]);
@@ -103,7 +117,9 @@ describe.each(BACKENDS)('resizing on %s', (backend) => {
     const up = bedOfNails(x, [2, 3]);
     expect(up.shape).toEqual([1, 4, 6, 2]);
     const channel0 = tf.tidy(() => tf.reshape(tf.slice(up, [0, 0, 0, 0], [1, 4, 6, 1]), [24]));
-    expect(Array.from(await channel0.data())).toEqual([1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(await channel0.data())).toEqual([
+      1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
     const error = await gradientCheck(([a]) => bedOfNails(a as tf.Tensor4D, [2, 3]), [x]);
     expect(error).toBeLessThan(1e-3);
     tf.dispose([x, up, channel0]);

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, type Rng } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Initializer, normal, zeros } from '../init.js';
 import { Conv2d } from './conv2d.js';
 import { Layer } from './layer.js';

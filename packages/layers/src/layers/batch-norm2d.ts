@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, InputError, type ParameterOptions } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { Layer } from './layer.js';
 
 export interface BatchNorm2dOptions {
@@ -49,7 +49,8 @@ export class BatchNorm2d extends Layer {
     const track = options.trackRunningStats ?? true;
     this.runningMean = track ? this.registerBuffer('runningMean', tf.zeros([numFeatures])) : null;
     this.runningVar = track ? this.registerBuffer('runningVar', tf.ones([numFeatures])) : null;
-    this.numBatchesTracked = track && this.momentum === null ? this.registerBuffer('numBatchesTracked', tf.zeros([])) : null;
+    this.numBatchesTracked =
+      track && this.momentum === null ? this.registerBuffer('numBatchesTracked', tf.zeros([])) : null;
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -67,7 +68,8 @@ export class BatchNorm2d extends Layer {
         const moments = tf.moments(x, [0, 1, 2]);
         mean = moments.mean;
         variance = moments.variance;
-        if (this.training && this.runningMean && this.runningVar) this.updateRunningStats(mean, variance, count);
+        if (this.training && this.runningMean && this.runningVar)
+          this.updateRunningStats(mean, variance, count);
       } else {
         mean = this.runningMean!;
         variance = this.runningVar!;

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, type ParameterOptions, type Rng } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Initializer, torchDefault } from '../init.js';
 import { convTranspose2d, convTransposeOutputLength } from '../ops/conv-transpose.js';
 import { type Pair, type PairLike, toPair, toPositivePair } from '../ops/geometry.js';
@@ -41,8 +41,12 @@ export class ConvTranspose2d extends Layer {
   constructor(options: ConvTranspose2dOptions) {
     super();
     const { inChannels, outChannels } = options;
-    if (!(Number.isInteger(inChannels) && inChannels > 0 && Number.isInteger(outChannels) && outChannels > 0)) {
-      throw new ConfigError(`ConvTranspose2d channels must be positive integers, got ${inChannels} -> ${outChannels}`);
+    if (
+      !(Number.isInteger(inChannels) && inChannels > 0 && Number.isInteger(outChannels) && outChannels > 0)
+    ) {
+      throw new ConfigError(
+        `ConvTranspose2d channels must be positive integers, got ${inChannels} -> ${outChannels}`,
+      );
     }
     this.kernelSize = toPositivePair(options.kernelSize, 'kernelSize');
     this.stride = toPositivePair(options.stride ?? 1, 'stride');
@@ -91,7 +95,9 @@ export class ConvTranspose2d extends Layer {
       }
       const largest = smallest + Math.max(this.stride[a]!, this.dilation[a]!) - 1;
       if (requested[a]! < smallest || requested[a]! > largest) {
-        throw new ConfigError(`requested output size [${requested}] is outside ${smallest}..${largest} on axis ${a}`);
+        throw new ConfigError(
+          `requested output size [${requested}] is outside ${smallest}..${largest} on axis ${a}`,
+        );
       }
       size.push(requested[a]!);
     }
@@ -110,5 +116,4 @@ export class ConvTranspose2d extends Layer {
       return this.bias ? tf.add(y, this.bias) : y;
     });
   }
-
 }

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, type ParameterOptions, type Rng } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Initializer, torchDefault } from '../init.js';
 import { type ConvGeometry, conv2d } from '../ops/conv.js';
 import { type PairLike, toPositivePair } from '../ops/geometry.js';
@@ -43,7 +43,9 @@ export class Conv2d extends Layer {
   constructor(options: Conv2dOptions) {
     super();
     const { inChannels, outChannels } = options;
-    if (!(Number.isInteger(inChannels) && inChannels > 0 && Number.isInteger(outChannels) && outChannels > 0)) {
+    if (
+      !(Number.isInteger(inChannels) && inChannels > 0 && Number.isInteger(outChannels) && outChannels > 0)
+    ) {
       throw new ConfigError(`Conv2d channels must be positive integers, got ${inChannels} -> ${outChannels}`);
     }
     this.kernelSize = toPositivePair(options.kernelSize, 'kernelSize');

@@ -1,5 +1,5 @@
-import type * as tf from '@tensorflow/tfjs-core';
 import { Module } from '@semseg/core';
+import type * as tf from '@tensorflow/tfjs-core';
 
 /** A module with one NHWC input and one NHWC output; what Sequential chains. */
 export abstract class Layer extends Module {

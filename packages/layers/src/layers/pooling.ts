@@ -1,7 +1,13 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '@semseg/core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { type Pair, type PairLike, toPair, toPositivePair } from '../ops/geometry.js';
-import { type PoolGeometry, type PooledWithSwitches, checkPoolGeometry, maxPool2d, maxPool2dWithSwitches } from '../ops/max-pool.js';
+import {
+  type PoolGeometry,
+  type PooledWithSwitches,
+  checkPoolGeometry,
+  maxPool2d,
+  maxPool2dWithSwitches,
+} from '../ops/max-pool.js';
 import { type UnpoolGeometry, maxUnpool2d } from '../ops/max-unpool.js';
 import { Layer } from './layer.js';
 

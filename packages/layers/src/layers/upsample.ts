@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Pair, type PairLike, toPositivePair } from '../ops/geometry.js';
 import { type InterpolationMode, bedOfNails, resize } from '../ops/resize.js';
 import { Conv2d, type Conv2dOptions } from './conv2d.js';
@@ -31,7 +31,8 @@ export class Upsample extends Layer {
       throw new ConfigError('Upsample needs exactly one of size and scaleFactor');
     }
     if (options.mode === 'bed-of-nails') {
-      if (options.scaleFactor === undefined) throw new ConfigError('bed-of-nails upsampling needs an integer scaleFactor');
+      if (options.scaleFactor === undefined)
+        throw new ConfigError('bed-of-nails upsampling needs an integer scaleFactor');
       toPositivePair(options.scaleFactor as PairLike, 'scaleFactor');
     }
     this.options = options;
@@ -46,7 +47,8 @@ export class Upsample extends Layer {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const mode = this.options.mode ?? 'nearest';
-    if (mode === 'bed-of-nails') return bedOfNails(x, toPositivePair(this.options.scaleFactor as PairLike, 'scaleFactor'));
+    if (mode === 'bed-of-nails')
+      return bedOfNails(x, toPositivePair(this.options.scaleFactor as PairLike, 'scaleFactor'));
     return resize(x, this.outputSizeFor([x.shape[1], x.shape[2]]), {
       mode,
       alignCorners: this.options.alignCorners,

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { IGNORE_INDEX, InputError } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Labels: an int32 tensor [N, H, W] or a typed array of N*H*W class indices. */
 export type Labels = tf.Tensor3D | Uint8Array | Int32Array | Uint16Array;
@@ -13,7 +13,12 @@ export interface CrossEntropyOptions {
   reduction?: 'mean' | 'sum' | 'none';
 }
 
-function labelTensor(labels: Labels, shape: readonly [number, number, number], numClasses: number, ignoreIndex: number): tf.Tensor3D {
+function labelTensor(
+  labels: Labels,
+  shape: readonly [number, number, number],
+  numClasses: number,
+  ignoreIndex: number,
+): tf.Tensor3D {
   if (labels instanceof tf.Tensor) {
     if (labels.shape.some((d, i) => d !== shape[i])) {
       throw new InputError(`labels [${labels.shape}] do not match the logits' [${shape}]`);
@@ -21,11 +26,14 @@ function labelTensor(labels: Labels, shape: readonly [number, number, number], n
     return labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32');
   }
   const expected = shape[0] * shape[1] * shape[2];
-  if (labels.length !== expected) throw new InputError(`labels hold ${labels.length} values, logits need ${expected}`);
+  if (labels.length !== expected)
+    throw new InputError(`labels hold ${labels.length} values, logits need ${expected}`);
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i]!;
     if (label !== ignoreIndex && label >= numClasses) {
-      throw new InputError(`label ${label} at index ${i} is not a class (0..${numClasses - 1}) nor the ignore index ${ignoreIndex}`);
+      throw new InputError(
+        `label ${label} at index ${i} is not a class (0..${numClasses - 1}) nor the ignore index ${ignoreIndex}`,
+      );
     }
   }
   return tf.tensor3d(Int32Array.from(labels), [shape[0], shape[1], shape[2]], 'int32');
@@ -37,7 +45,11 @@ function labelTensor(labels: Labels, shape: readonly [number, number, number], n
  * weights are given). When no pixel is valid the mean is 0 (PyTorch gives NaN), so a crop of
  * pure void does not poison a training run.
  */
-export function softmaxCrossEntropy(logits: tf.Tensor4D, labels: Labels, options: CrossEntropyOptions = {}): tf.Tensor {
+export function softmaxCrossEntropy(
+  logits: tf.Tensor4D,
+  labels: Labels,
+  options: CrossEntropyOptions = {},
+): tf.Tensor {
   const ignoreIndex = options.ignoreIndex ?? IGNORE_INDEX;
   const [n, h, w, numClasses] = logits.shape;
   if (options.classWeights && options.classWeights.length !== numClasses) {

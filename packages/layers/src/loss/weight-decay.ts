@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { Module, type ParameterEntry } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * L2 weight decay as a loss term: coefficient / 2 * sum of squares, whose gradient coefficient * w
@@ -7,7 +7,10 @@ import { Module, type ParameterEntry } from '@semseg/core';
  * parameters registered with `weightDecay` (biases and batch-norm parameters opt out, as in the
  * references); or over the parameter entries or variables given.
  */
-export function l2WeightDecay(parameters: Module | readonly (ParameterEntry | tf.Variable)[], coefficient: number): tf.Scalar {
+export function l2WeightDecay(
+  parameters: Module | readonly (ParameterEntry | tf.Variable)[],
+  coefficient: number,
+): tf.Scalar {
   const variables =
     parameters instanceof Module
       ? parameters

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { trainableValidConv } from './conv.js';
 import { type Pair, effectiveKernel } from './geometry.js';
 import { transposedConvWindow } from './transposed-conv.js';
@@ -32,7 +32,11 @@ export function convTransposeOutputLength(
  * Built from the trainable forward conv (polyphase for stride > 1), so both its input and filter
  * gradients are forward convolutions: it trains on wasm and is fast on cpu.
  */
-export function convTranspose2d(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvTransposeGeometry): tf.Tensor4D {
+export function convTranspose2d(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  geometry: ConvTransposeGeometry,
+): tf.Tensor4D {
   return tf.tidy(() =>
     transposedConvWindow(
       x,

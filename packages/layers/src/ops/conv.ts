@@ -83,7 +83,15 @@ export function convInputGradient(
   conv: ValidConv = plainValidConv,
 ): tf.Tensor4D {
   const { stride, dilation, padding } = geometry;
-  return transposedConvWindow(dy, filter, stride, dilation, [padding[0], padding[2]], [inputShape[1], inputShape[2]], conv);
+  return transposedConvWindow(
+    dy,
+    filter,
+    stride,
+    dilation,
+    [padding[0], padding[2]],
+    [inputShape[1], inputShape[2]],
+    conv,
+  );
 }
 
 /**

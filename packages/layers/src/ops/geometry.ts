@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** A size per spatial axis: [height, width]. */
 export type Pair = [number, number];
@@ -13,7 +13,8 @@ export type PairLike = number | readonly [number, number];
 export function toPair(value: PairLike, what: string): Pair {
   const pair: Pair = typeof value === 'number' ? [value, value] : [value[0], value[1]];
   for (const v of pair) {
-    if (!Number.isInteger(v) || v < 0) throw new ConfigError(`${what} must be non-negative integers, got ${value}`);
+    if (!Number.isInteger(v) || v < 0)
+      throw new ConfigError(`${what} must be non-negative integers, got ${value}`);
   }
   return pair;
 }
@@ -30,7 +31,12 @@ export function effectiveKernel(kernel: number, dilation: number): number {
 }
 
 /** Output length of a sliding window over `length` padded by `padTotal`, floor rounding. */
-export function slidingOutput(length: number, padTotal: number, kernelExtent: number, stride: number): number {
+export function slidingOutput(
+  length: number,
+  padTotal: number,
+  kernelExtent: number,
+  stride: number,
+): number {
   return Math.floor((length + padTotal - kernelExtent) / stride) + 1;
 }
 
@@ -46,7 +52,8 @@ export function padOrCrop(x: tf.Tensor4D, [top, bottom, left, right]: Padding4, 
     const l = Math.max(0, -left);
     const height = h - t - Math.max(0, -bottom);
     const width = w - l - Math.max(0, -right);
-    if (height <= 0 || width <= 0) throw new ConfigError(`cropping [${top}, ${bottom}, ${left}, ${right}] leaves nothing of ${h}x${w}`);
+    if (height <= 0 || width <= 0)
+      throw new ConfigError(`cropping [${top}, ${bottom}, ${left}, ${right}] leaves nothing of ${h}x${w}`);
     out = tf.slice(out, [0, t, l, 0], [n, height, width, c]);
   }
   const pt = Math.max(0, top);

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Padding4, type Pair, depthToSpace, padOrCrop } from './geometry.js';
 
 export interface PoolGeometry {
@@ -18,9 +18,16 @@ const LOWEST = -3.4028234663852886e38;
  * Pooling output length as Caffe and PyTorch compute it; in ceil mode the last window must start
  * inside the input or its left padding.
  */
-export function poolOutputLength(length: number, kernel: number, stride: number, padding: number, ceilMode: boolean): number {
+export function poolOutputLength(
+  length: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  ceilMode: boolean,
+): number {
   const span = length + 2 * padding - kernel;
-  if (span < 0) throw new ConfigError(`pooling window ${kernel} (padding ${padding}) is larger than the input ${length}`);
+  if (span < 0)
+    throw new ConfigError(`pooling window ${kernel} (padding ${padding}) is larger than the input ${length}`);
   let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
   if (ceilMode && (out - 1) * stride >= length + padding) out -= 1;
   return out;
@@ -51,12 +58,23 @@ export function planWindows(inputSize: Pair, g: PoolGeometry): WindowPlan {
   return {
     inputSize,
     outputSize,
-    padding: [g.padding[0], needH - inputSize[0] - g.padding[0], g.padding[1], needW - inputSize[1] - g.padding[1]],
+    padding: [
+      g.padding[0],
+      needH - inputSize[0] - g.padding[0],
+      g.padding[1],
+      needW - inputSize[1] - g.padding[1],
+    ],
   };
 }
 
 /** The input value at window offset (i, j) of every window: [N, OH, OW, C]. */
-function windowTap(padded: tf.Tensor4D, plan: WindowPlan, g: PoolGeometry, i: number, j: number): tf.Tensor4D {
+export function windowTap(
+  padded: tf.Tensor4D,
+  plan: WindowPlan,
+  g: PoolGeometry,
+  i: number,
+  j: number,
+): tf.Tensor4D {
   const [n, , , c] = padded.shape;
   const [oh, ow] = plan.outputSize;
   return tf.stridedSlice(
@@ -71,7 +89,12 @@ function windowTap(padded: tf.Tensor4D, plan: WindowPlan, g: PoolGeometry, i: nu
  * Offset (i * kw + j) in its window of each window's maximum, float32. Ties go to the first
  * offset in row-major order, as Caffe and PyTorch's CPU kernels pick.
  */
-function firstMaxOffset(padded: tf.Tensor4D, pooled: tf.Tensor4D, plan: WindowPlan, g: PoolGeometry): tf.Tensor4D {
+function firstMaxOffset(
+  padded: tf.Tensor4D,
+  pooled: tf.Tensor4D,
+  plan: WindowPlan,
+  g: PoolGeometry,
+): tf.Tensor4D {
   const [kh, kw] = g.kernel;
   let offset: tf.Tensor4D = tf.fill(pooled.shape, kh * kw) as tf.Tensor4D;
   for (let p = kh * kw - 1; p >= 0; p--) {
@@ -148,7 +171,13 @@ export function maxPool2d(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const offsets = firstMaxOffset(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, plan, g);
         const dy4 = dy as tf.Tensor4D;
-        return scatterWindows((p) => tf.mul(dy4, tf.cast(tf.equal(offsets, p), 'float32')), null, dy4.shape, plan, g);
+        return scatterWindows(
+          (p) => tf.mul(dy4, tf.cast(tf.equal(offsets, p), 'float32')),
+          null,
+          dy4.shape,
+          plan,
+          g,
+        );
       },
     };
   });
@@ -166,20 +195,36 @@ export interface PooledWithSwitches {
 
 /** Max pooling that also returns the switches (argmax positions) for unpooling. */
 export function maxPool2dWithSwitches(x: tf.Tensor4D, g: PoolGeometry): PooledWithSwitches {
-  return tf.tidy(() => {
-    const output = maxPool2d(x, g);
-    const plan = planWindows([x.shape[1], x.shape[2]], g);
-    const padded = padOrCrop(x, plan.padding, LOWEST);
-    const offsets = firstMaxOffset(padded, tf.maxPool(padded, g.kernel, g.stride, 'valid'), plan, g);
-    const [oh, ow] = plan.outputSize;
-    const kw = g.kernel[1];
-    const rowTap = tf.floor(tf.div(offsets, kw));
-    const colTap = tf.sub(offsets, tf.mul(rowTap, kw));
-    const rows = tf.add(windowOrigins(oh, g.stride[0], g.padding[0], [1, oh, 1, 1]), rowTap);
-    const cols = tf.add(windowOrigins(ow, g.stride[1], g.padding[1], [1, 1, ow, 1]), colTap);
-    const switches = tf.cast(tf.add(tf.mul(rows, x.shape[2]), cols), 'int32') as tf.Tensor4D;
-    return { output, switches };
+  return tf.tidy(() => ({
+    output: maxPool2d(x, g),
+    switches: untracked(x, (input) => switchesOf(input, g)),
+  }));
+}
+
+function switchesOf(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  const plan = planWindows([x.shape[1], x.shape[2]], g);
+  const padded = padOrCrop(x, plan.padding, LOWEST);
+  const offsets = firstMaxOffset(padded, tf.maxPool(padded, g.kernel, g.stride, 'valid'), plan, g);
+  const [oh, ow] = plan.outputSize;
+  const kw = g.kernel[1];
+  const rowTap = tf.floor(tf.div(offsets, kw));
+  const colTap = tf.sub(offsets, tf.mul(rowTap, kw));
+  const rows = tf.add(windowOrigins(oh, g.stride[0], g.padding[0], [1, oh, 1, 1]), rowTap);
+  const cols = tf.add(windowOrigins(ow, g.stride[1], g.padding[1], [1, 1, ow, 1]), colTap);
+  return tf.cast(tf.add(tf.mul(rows, x.shape[2]), cols), 'int32') as tf.Tensor4D;
+}
+
+/**
+ * Computes an index-valued function of x off the gradient tape (one node with a zero gradient):
+ * tfjs has no gradient for comparisons, and a tape that recorded them on a path to the loss would
+ * refuse to differentiate.
+ */
+export function untracked(x: tf.Tensor4D, fn: (input: tf.Tensor4D) => tf.Tensor4D): tf.Tensor4D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor4D;
+    return { value: fn(input), gradFunc: () => tf.zerosLike(input) };
   });
+  return op(x) as tf.Tensor4D;
 }
 
 /** Input coordinate of each window's first row (or column), o * stride - padding, shaped to broadcast. */

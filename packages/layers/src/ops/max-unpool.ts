@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@semseg/core';
-import type { Pair } from './geometry.js';
-import { type PoolGeometry, type WindowPlan, scatterWindows, windowOrigins } from './max-pool.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { type Pair, padOrCrop } from './geometry.js';
+import { type PoolGeometry, type WindowPlan, scatterWindows, windowOrigins, windowTap } from './max-pool.js';
 
 export interface UnpoolGeometry {
   kernel: Pair;
@@ -14,13 +14,30 @@ export function unpoolDefaultLength(input: number, kernel: number, stride: numbe
   return (input - 1) * stride - 2 * padding + kernel;
 }
 
+/** Offset in its window (i * kw + j) of each switch, or -1 for a switch outside its window. float32. */
+function switchOffsets(switches: tf.Tensor4D, g: UnpoolGeometry, size: Pair): tf.Tensor4D {
+  const [, oh, ow] = switches.shape;
+  const [kh, kw] = g.kernel;
+  const index = tf.cast(switches, 'float32');
+  const row = tf.floor(tf.div(index, size[1]));
+  const col = tf.sub(index, tf.mul(row, size[1]));
+  const i = tf.sub(row, windowOrigins(oh, g.stride[0], g.padding[0], [1, oh, 1, 1]));
+  const j = tf.sub(col, windowOrigins(ow, g.stride[1], g.padding[1], [1, 1, ow, 1]));
+  const inside = tf.logicalAnd(
+    tf.logicalAnd(tf.greaterEqual(i, 0), tf.less(i, kh)),
+    tf.logicalAnd(tf.greaterEqual(j, 0), tf.less(j, kw)),
+  );
+  return tf.where(inside, tf.add(tf.mul(i, kw), j), tf.scalar(-1)) as tf.Tensor4D;
+}
+
 /**
  * Max unpooling with PyTorch `MaxUnpool2d` semantics: each value goes to the position its switch
  * names (index h * W + w in the output plane), zeros elsewhere; `outputSize` settles odd sizes.
  * Where overlapping windows name the same position the latest window in raster order wins (as
  * PyTorch on the CPU). Switches must come from a max pool with the same kernel, stride and
  * padding (as in every use of MaxUnpool2d); a switch outside its own window is dropped.
- * Differentiable in `x` (the gradient gathers at the switches).
+ * Differentiable in `x`: the gradient reads the output gradient back at the switches (for the
+ * windows whose value was kept).
  */
 export function maxUnpool2d(
   x: tf.Tensor4D,
@@ -45,25 +62,62 @@ export function maxUnpool2d(
     }
   }
   const pool: PoolGeometry = { ...g, ceilMode: false };
+  const needH = (oh - 1) * g.stride[0] + g.kernel[0];
+  const needW = (ow - 1) * g.stride[1] + g.kernel[1];
   const plan: WindowPlan = {
     inputSize: size,
     outputSize: [oh, ow],
-    padding: [g.padding[0], 0, g.padding[1], 0],
+    padding: [g.padding[0], needH - size[0] - g.padding[0], g.padding[1], needW - size[1] - g.padding[1]],
   };
-  return tf.tidy(() => {
-    const [kh, kw] = g.kernel;
-    const index = tf.cast(switches, 'float32');
-    const row = tf.floor(tf.div(index, size[1]));
-    const col = tf.sub(index, tf.mul(row, size[1]));
-    const i = tf.sub(row, windowOrigins(oh, g.stride[0], g.padding[0], [1, oh, 1, 1]));
-    const j = tf.sub(col, windowOrigins(ow, g.stride[1], g.padding[1], [1, 1, ow, 1]));
-    const inside = tf.logicalAnd(
-      tf.logicalAnd(tf.greaterEqual(i, 0), tf.less(i, kh)),
-      tf.logicalAnd(tf.greaterEqual(j, 0), tf.less(j, kw)),
+  const taps = g.kernel[0] * g.kernel[1];
+  const overlapping = g.kernel[0] > g.stride[0] || g.kernel[1] > g.stride[1];
+  const scatter = (values: tf.Tensor4D, offsets: tf.Tensor4D): tf.Tensor4D => {
+    const hit = (p: number): tf.Tensor4D => tf.cast(tf.equal(offsets, p), 'float32') as tf.Tensor4D;
+    return scatterWindows(
+      (p) => tf.mul(values, hit(p)),
+      overlapping ? hit : null,
+      [n, oh, ow, c],
+      plan,
+      pool,
     );
-    const offset = tf.where(inside, tf.add(tf.mul(i, kw), j), tf.scalar(-1));
-    const hit = (p: number): tf.Tensor4D => tf.cast(tf.equal(offset, p), 'float32') as tf.Tensor4D;
-    const overlapping = g.kernel[0] > g.stride[0] || g.kernel[1] > g.stride[1];
-    return scatterWindows((p) => tf.mul(x, hit(p)), overlapping ? hit : null, [n, oh, ow, c], plan, pool);
+  };
+  // The switches are index data: captured here rather than passed as an input, they stay off the tape.
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    const offsets = switchOffsets(switches, g, size);
+    save([offsets]);
+    return {
+      value: scatter(input, offsets),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const savedOffsets = saved[0] as tf.Tensor4D;
+        const paddedDy = padOrCrop(dy as tf.Tensor4D, plan.padding);
+        // With overlapping windows only the window whose value was kept gets the gradient: scatter
+        // each window's raster number + 1 the same way and see which window each position kept.
+        let kept: tf.Tensor4D | null = null;
+        let windowId: tf.Tensor | null = null;
+        if (overlapping) {
+          const ids = new Float32Array(oh * ow);
+          for (let k = 0; k < ids.length; k++) ids[k] = k + 1;
+          windowId = tf.tensor4d(ids, [1, oh, ow, 1]);
+          const idMap = scatter(tf.mul(tf.onesLike(input), windowId) as tf.Tensor4D, savedOffsets);
+          kept = padOrCrop(idMap, plan.padding);
+        }
+        let dx: tf.Tensor | null = null;
+        for (let p = 0; p < taps; p++) {
+          const [i, j] = [Math.floor(p / g.kernel[1]), p % g.kernel[1]];
+          let part: tf.Tensor = tf.mul(
+            windowTap(paddedDy, plan, pool, i, j),
+            tf.cast(tf.equal(savedOffsets, p), 'float32'),
+          );
+          if (kept && windowId) {
+            part = tf.mul(part, tf.cast(tf.equal(windowTap(kept, plan, pool, i, j), windowId), 'float32'));
+          }
+          dx = dx === null ? part : tf.add(dx, part);
+        }
+        return dx!;
+      },
+    };
   });
+  return tf.tidy(() => op(x) as tf.Tensor4D);
 }

@@ -6,7 +6,12 @@ import { type Padding4, type Pair, effectiveKernel } from './geometry.js';
  * the odd pixel at the bottom/right; PyTorch's 'same' for stride 1), a number or [h, w] applied on
  * both sides (PyTorch's `padding`), or [top, bottom, left, right].
  */
-export type ConvPadding = 'same' | 'valid' | number | readonly [number, number] | readonly [number, number, number, number];
+export type ConvPadding =
+  | 'same'
+  | 'valid'
+  | number
+  | readonly [number, number]
+  | readonly [number, number, number, number];
 
 export function resolveConvPadding(
   padding: ConvPadding,
@@ -22,9 +27,15 @@ export function resolveConvPadding(
     return [top, bottom, left, right];
   }
   const values: number[] =
-    typeof padding === 'number' ? [padding, padding, padding, padding] : padding.length === 2 ? [padding[0], padding[0], padding[1], padding[1]] : [...padding];
+    typeof padding === 'number'
+      ? [padding, padding, padding, padding]
+      : padding.length === 2
+        ? [padding[0], padding[0], padding[1], padding[1]]
+        : [...padding];
   if (values.length !== 4 || values.some((v) => !Number.isInteger(v) || v < 0)) {
-    throw new ConfigError(`padding must be 'same', 'valid' or non-negative integers, got ${JSON.stringify(padding)}`);
+    throw new ConfigError(
+      `padding must be 'same', 'valid' or non-negative integers, got ${JSON.stringify(padding)}`,
+    );
   }
   return values as Padding4;
 }

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Pair, depthToSpace } from './geometry.js';
 
 export type InterpolationMode = 'nearest' | 'bilinear' | 'bicubic';
@@ -35,7 +35,11 @@ function cubicFar(t: number): number {
  * Interpolation weights [outLength, inLength] along one axis, in float64 on the host. Rows sum to
  * one. Resizing is then two small matmuls, which every backend differentiates.
  */
-export function interpolationMatrix(inLength: number, outLength: number, options: ResizeOptions): Float64Array {
+export function interpolationMatrix(
+  inLength: number,
+  outLength: number,
+  options: ResizeOptions,
+): Float64Array {
   const { mode } = options;
   const alignCorners = options.alignCorners ?? false;
   const halfPixel = !alignCorners && (options.halfPixelCenters ?? mode !== 'nearest');

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ValidConv } from './conv.js';
-import { type Pair, depthToSpace, effectiveKernel, padOrCrop } from './geometry.js';
 import { rotate180 } from './flip.js';
+import { type Pair, depthToSpace, effectiveKernel, padOrCrop } from './geometry.js';
 
 /** Inserts dilation - 1 zeros between the taps of a [kh, kw, a, b] kernel. */
 export function dilateKernel(kernel: tf.Tensor4D, [dh, dw]: Pair): tf.Tensor4D {
@@ -13,7 +13,11 @@ export function dilateKernel(kernel: tf.Tensor4D, [dh, dw]: Pair): tf.Tensor4D {
       [0, dh - 1],
       [0, 0],
     ]);
-    out = tf.slice(tf.reshape(rows, [kh * dh, kw, a, b]), [0, 0, 0, 0], [effectiveKernel(kh, dh), kw, a, b]) as tf.Tensor4D;
+    out = tf.slice(
+      tf.reshape(rows, [kh * dh, kw, a, b]),
+      [0, 0, 0, 0],
+      [effectiveKernel(kh, dh), kw, a, b],
+    ) as tf.Tensor4D;
   }
   if (dw > 1) {
     const height = out.shape[0];
@@ -23,7 +27,11 @@ export function dilateKernel(kernel: tf.Tensor4D, [dh, dw]: Pair): tf.Tensor4D {
       [0, dw - 1],
       [0, 0],
     ]);
-    out = tf.slice(tf.reshape(cols, [height, kw * dw, a, b]), [0, 0, 0, 0], [height, effectiveKernel(kw, dw), a, b]) as tf.Tensor4D;
+    out = tf.slice(
+      tf.reshape(cols, [height, kw * dw, a, b]),
+      [0, 0, 0, 0],
+      [height, effectiveKernel(kw, dw), a, b],
+    ) as tf.Tensor4D;
   }
   return out;
 }

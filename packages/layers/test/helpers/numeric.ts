@@ -1,8 +1,12 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** A float32 tensor of N(0, 1) values from a seeded generator. */
-export function randomTensor<R extends tf.Rank>(shape: readonly number[], seed: number, scale = 1): tf.Tensor<R> {
+export function randomTensor<R extends tf.Rank>(
+  shape: readonly number[],
+  seed: number,
+  scale = 1,
+): tf.Tensor<R> {
   const rng = new Rng(seed);
   const size = shape.reduce((a, b) => a * b, 1);
   const values = rng.fillNormal(new Float32Array(size), 0, scale);
@@ -83,13 +87,16 @@ export async function gradientCheck(
         values[index] = values[index]! + delta;
         const perturbed = tf.tensor(values, input.shape, input.dtype);
         if (input instanceof tf.Variable) input.assign(perturbed);
-        const result = await objective(inputs.map((t, j) => (j === k && !(input instanceof tf.Variable) ? perturbed : t)));
+        const result = await objective(
+          inputs.map((t, j) => (j === k && !(input instanceof tf.Variable) ? perturbed : t)),
+        );
         perturbed.dispose();
         return result;
       };
       const plus = await evaluate(eps);
       const minus = await evaluate(-eps);
-      if (input instanceof tf.Variable) tf.tidy(() => input.assign(tf.tensor(base, input.shape, input.dtype)));
+      if (input instanceof tf.Variable)
+        tf.tidy(() => input.assign(tf.tensor(base, input.shape, input.dtype)));
       const numeric = (plus - minus) / (2 * eps);
       worst = Math.max(worst, Math.abs(numeric - grad[index]!) / scale);
     }
