@@ -57,7 +57,7 @@ export class DenseCRF {
   readonly points: number;
   readonly labels: number;
   readonly method: 'lattice' | 'exact';
-  protected readonly plainLoops: boolean;
+  readonly plainLoops: boolean;
   private unary: Float32Array | undefined;
   private readonly pairwise: PairwiseTerm[] = [];
   private energy: Float32Array | undefined;
@@ -115,7 +115,7 @@ export class DenseCRF {
     this.pairwise.push({ filter, compat });
   }
 
-  /** The pairwise terms added so far, in order (for the threaded runner). */
+  /** @internal The pairwise terms added so far, in order (read by the threaded runner). */
   get pairwiseTerms(): readonly PairwiseTerm[] {
     return this.pairwise;
   }

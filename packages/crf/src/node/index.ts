@@ -1,0 +1,1 @@
+export { CrfThreadPool, inferenceThreaded, type CrfThreadPoolOptions } from './pool.js';

@@ -1,0 +1,85 @@
+// One thread's part of mean-field inference. Each iteration: (A) for its label block, energy = -U
+// and every kernel's splat/blur/slice (Potts messages go straight into energy); barrier; (B) for its
+// pixel block, non-Potts compatibilities and the softmax into Q; barrier. Labels are independent
+// through filtering and pixels through the softmax, so no two threads write the same value.
+import { subtractCompatibility } from '../compatibility.js';
+import { filterLoops } from '../filter-loops.js';
+import { softmaxRows } from '../softmax.js';
+import type { ThreadTask } from './plan.js';
+
+function waitAtBarrier(barrier: Int32Array, parties: number): void {
+  const generation = Atomics.load(barrier, 1);
+  if (Atomics.add(barrier, 0, 1) === parties - 1) {
+    Atomics.store(barrier, 0, 0);
+    Atomics.add(barrier, 1, 1);
+    Atomics.notify(barrier, 1);
+  } else {
+    while (Atomics.load(barrier, 1) === generation) Atomics.wait(barrier, 1, generation);
+  }
+}
+
+export function runTask(task: ThreadTask): void {
+  const { points, labels, labelStart, labelEnd, pixelStart, pixelEnd, unary, q, energy } = task;
+  const width = labelEnd - labelStart;
+  const buffers = task.kernels.map((k) => {
+    const size = (k.vertices + 2) * Math.max(width, 1);
+    return { values: new Float32Array(size), scratch: new Float32Array(size) };
+  });
+  for (let it = 0; it < task.iterations; it++) {
+    if (width > 0) {
+      for (let i = 0; i < points; i++) {
+        for (let l = labelStart; l < labelEnd; l++) energy[i * labels + l] = -unary[i * labels + l];
+      }
+      task.kernels.forEach((kernel, index) => {
+        const loops = filterLoops(kernel.dims + 1, width, task.plainLoops);
+        const { values, scratch } = buffers[index];
+        values.fill(0);
+        loops.splat(points, labels, labelStart, kernel.offsets, kernel.weights, kernel.pre, q, values);
+        const blurred = loops.blur(kernel.vertices, kernel.neighbours, values, scratch);
+        if (kernel.compat.kind === 'potts') {
+          const scale = kernel.compat.weight * kernel.alpha;
+          loops.slice(
+            0,
+            points,
+            labels,
+            labelStart,
+            kernel.offsets,
+            kernel.weights,
+            kernel.post,
+            scale,
+            blurred,
+            energy,
+          );
+        } else {
+          const out = kernel.filtered;
+          for (let i = 0; i < points; i++) out.fill(0, i * labels + labelStart, i * labels + labelEnd);
+          loops.slice(
+            0,
+            points,
+            labels,
+            labelStart,
+            kernel.offsets,
+            kernel.weights,
+            kernel.post,
+            kernel.alpha,
+            blurred,
+            out,
+          );
+        }
+      });
+    }
+    waitAtBarrier(task.barrier, task.parties);
+    for (const kernel of task.kernels) {
+      if (kernel.compat.kind === 'potts') continue;
+      const rows = kernel.filtered.subarray(pixelStart * labels, pixelEnd * labels);
+      subtractCompatibility(
+        kernel.compat,
+        rows,
+        labels,
+        energy.subarray(pixelStart * labels, pixelEnd * labels),
+      );
+    }
+    softmaxRows(energy, q, labels, pixelStart, pixelEnd);
+    waitAtBarrier(task.barrier, task.parties);
+  }
+}
