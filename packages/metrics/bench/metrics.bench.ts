@@ -2,6 +2,7 @@
  * Mpixel/s of ConfusionMatrix.update on 512x512 label maps with 21 classes (VOC), against the
  * loop most code writes (check, skip ignore, increment a Float64Array) measured in the same run.
  */
+import { loadavg } from 'node:os';
 import { type BenchRow, addRatios, measure, printTable, writeResults } from '@semseg/tooling/bench';
 import { ConfusionMatrix } from '../src/index.js';
 import { type LabelPair, randomPair, vocLikePair } from './synthetic-labels.js';
@@ -86,12 +87,12 @@ const cases: Case[] = [
 
 // Other jobs share the cores: measure every case in several interleaved rounds and keep each
 // case's best median, so a busy moment does not land on one row only.
-const ROUNDS = 3;
+const ROUNDS = 5;
 const bestMedianMs = new Map<string, number>();
 const runsByCase = new Map<string, number>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const c of cases) {
-    const m = await measure(c.run, { warmup: 3, iterations: 15, minTimeMs: 700 });
+    const m = await measure(c.run, { warmup: 3, iterations: 15, minTimeMs: 500 });
     bestMedianMs.set(c.name, Math.min(bestMedianMs.get(c.name) ?? Number.POSITIVE_INFINITY, m.medianMs));
     runsByCase.set(c.name, (runsByCase.get(c.name) ?? 0) + m.runs);
   }
@@ -117,4 +118,17 @@ printTable(
 );
 // Keep the matrices observable so no loop is dead code.
 console.log(`\ncounted ${matrix.labelledPixels} + naive ${naiveMatrix.reduce((a, b) => a + b, 0)} pixels`);
-writeResults('metrics', { width: SIZE, height: SIZE, numClasses: NUM_CLASSES, imagesPerRun: IMAGES, rows });
+// The load average says how busy the shared cores were while this ran.
+console.log(
+  `load average (1, 5, 15 min): ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ')}`,
+);
+writeResults('metrics', {
+  loadAverage: loadavg(),
+  width: SIZE,
+  height: SIZE,
+  numClasses: NUM_CLASSES,
+  imagesPerRun: IMAGES,
+  rows,
+});

@@ -9,7 +9,7 @@ import {
   pendingLength,
 } from './count-kernels.js';
 import { MetricsError } from './errors.js';
-import { type LabelArray, assertLabelArray, isLabelArray } from './label-array.js';
+import { type LabelArray, assertLabelArray } from './label-array.js';
 import {
   CONFUSION_MATRIX_FORMAT,
   CONFUSION_MATRIX_VERSION,
@@ -141,10 +141,9 @@ export class ConfusionMatrix {
     }
     other.flush();
     this.flush();
-    // Read other's totals before writing ours, so that m.merge(m) doubles m.
-    const addend = other === this ? other.totals.slice() : other.totals;
-    for (let i = 0; i < this.totals.length; i++) this.totals[i] += addend[i]!;
-    this.ignoredTotal += other === this ? this.ignoredTotal : other.ignoredTotal;
+    // Each entry is read before it is written, so m.merge(m) doubles m.
+    for (let i = 0; i < this.totals.length; i++) this.totals[i] += other.totals[i]!;
+    this.ignoredTotal += other.ignoredTotal;
     return this;
   }
 
