@@ -1,0 +1,97 @@
+import { IGNORE_INDEX } from './classes.js';
+import { type RandomSource, randomInt, uniform } from './random.js';
+import { bilinearPixel, bilinearTaps, nearestTaps } from './resize.js';
+import { type PadFill, type Size, scaledSize } from './transforms.js';
+import type { Sample } from './types.js';
+
+/** The training augmentation: random scale, random crop with padding, random horizontal flip. */
+export interface AugmentOptions {
+  /** Crop size fed to the network, e.g. 321x321 (DeepLab) or 512x512 (mmsegmentation). */
+  cropSize: Size;
+  /** Scale range `[min, max)`, e.g. [0.5, 2.0]; [1, 1] turns scaling off. */
+  scaleRange: readonly [number, number];
+  /** Probability of a horizontal flip (default 0.5). */
+  flipProbability?: number;
+  /** Image padding where the scaled image is smaller than the crop, in pixel units: the mean pixel. */
+  fill: PadFill;
+}
+
+/** What `augmentSample` drew, for logging and tests. */
+export interface AugmentDraw {
+  scale: number;
+  top: number;
+  left: number;
+  flipped: boolean;
+}
+
+/** Draws the augmentation parameters in the same order as randomScale -> randomCrop -> randomHorizontalFlip. */
+export function drawAugmentation(
+  width: number,
+  height: number,
+  options: AugmentOptions,
+  random: RandomSource,
+): AugmentDraw {
+  const scale = uniform(random, options.scaleRange[0], options.scaleRange[1]);
+  const scaled = scaledSize(width, height, scale);
+  const top = randomInt(
+    random,
+    Math.max(scaled.height, options.cropSize.height) - options.cropSize.height + 1,
+  );
+  const left = randomInt(random, Math.max(scaled.width, options.cropSize.width) - options.cropSize.width + 1);
+  const flipped = random.next() < (options.flipProbability ?? 0.5);
+  return { scale, top, left, flipped };
+}
+
+/**
+ * `randomHorizontalFlip(randomCrop(randomScale(sample)))` in one pass: only the pixels inside the
+ * crop window are resampled, so a 2x scale costs no more than 1x. Same draws, same values, bit for
+ * bit, as the three transforms applied one after the other.
+ */
+export function augmentSample(
+  sample: Sample,
+  options: AugmentOptions,
+  random: RandomSource,
+): Sample & { draw: AugmentDraw } {
+  const draw = drawAugmentation(sample.width, sample.height, options, random);
+  const { width: cropWidth, height: cropHeight } = options.cropSize;
+  const scaled = scaledSize(sample.width, sample.height, draw.scale);
+  const image = new Float32Array(cropWidth * cropHeight * 3);
+  const label = new Uint8Array(cropWidth * cropHeight);
+
+  // Columns of the crop window that fall inside the scaled image, before flipping.
+  const insideWidth = Math.max(0, Math.min(cropWidth, scaled.width - draw.left));
+  const insideHeight = Math.max(0, Math.min(cropHeight, scaled.height - draw.top));
+  const xs = bilinearTaps(sample.width, scaled.width, draw.left, insideWidth);
+  const ys = bilinearTaps(sample.height, scaled.height, draw.top, insideHeight);
+  const labelXs = nearestTaps(sample.width, scaled.width, draw.left, insideWidth);
+  const labelYs = nearestTaps(sample.height, scaled.height, draw.top, insideHeight);
+  const [fillR, fillG, fillB] = options.fill;
+
+  for (let y = 0; y < cropHeight; y++) {
+    for (let column = 0; column < cropWidth; column++) {
+      const x = draw.flipped ? cropWidth - 1 - column : column;
+      const out = y * cropWidth + x;
+      if (y >= insideHeight || column >= insideWidth) {
+        image[out * 3] = fillR;
+        image[out * 3 + 1] = fillG;
+        image[out * 3 + 2] = fillB;
+        label[out] = IGNORE_INDEX;
+        continue;
+      }
+      bilinearPixel(
+        sample.image,
+        sample.width,
+        ys.low[y],
+        ys.high[y],
+        ys.weight[y],
+        xs.low[column],
+        xs.high[column],
+        xs.weight[column],
+        image,
+        out * 3,
+      );
+      label[out] = sample.label[labelYs[y] * sample.width + labelXs[column]];
+    }
+  }
+  return { width: cropWidth, height: cropHeight, image, label, draw };
+}

@@ -1,0 +1,39 @@
+// @semseg/voc-data, browser-safe entry: no fs, no sharp, no worker_threads. Node readers, the
+// synthetic generator and the batch pipeline are in '@semseg/voc-data/node'.
+export { type AugmentDraw, type AugmentOptions, augmentSample, drawAugmentation } from './augment.js';
+export { IGNORE_INDEX, VOC_CLASSES } from './classes.js';
+export { colorizeLabels, vocColorMap } from './colormap.js';
+export { DatasetError } from './errors.js';
+export { type EvalSample, type EvalTransformOptions, evalTransform, fitScale } from './eval-transform.js';
+export { meanPixel, normalizeImage } from './normalize.js';
+export {
+  type DecodeLabelOptions,
+  type LabelPng,
+  checkLabelValues,
+  decodeLabelPng,
+  encodeLabelPng,
+} from './png-label.js';
+export {
+  type RandomSource,
+  SeededRandom,
+  type SeededRandomState,
+  mixWords,
+  randomInt,
+  seedWord,
+  uniform,
+} from './random.js';
+export { resizeImageBilinear, resizeLabelNearest } from './resize.js';
+export { EpochPlan, type PlannedSample, epochOrder, shardItems } from './sampler.js';
+export {
+  type PadFill,
+  type Size,
+  cropSample,
+  horizontalFlip,
+  padSample,
+  randomCrop,
+  randomHorizontalFlip,
+  randomScale,
+  resizeSample,
+  scaledSize,
+} from './transforms.js';
+export type { DataPosition, Normalization, Rgb, Sample, ShardSpec } from './types.js';
