@@ -1,0 +1,87 @@
+import { CheckpointError } from '@semseg/core';
+import type { KerasLayerWeights, KerasWeights } from './keras-layout.js';
+import { KERAS_LAYER_NAMES } from './keras-layout.js';
+
+/** The 8-byte signature every HDF5 file starts with. */
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export function isHdf5(bytes: Uint8Array): boolean {
+  return bytes.byteLength >= 8 && HDF5_SIGNATURE.every((b, i) => bytes[i] === b);
+}
+
+type H5Module = typeof import('h5wasm');
+type H5Runtime = Awaited<H5Module['ready']>;
+interface H5 {
+  mod: H5Module;
+  FS: H5Runtime['FS'];
+}
+let h5: Promise<H5> | undefined;
+function loadH5wasm(): Promise<H5> {
+  // Loaded on first use: the wasm module is large and only HDF5 imports need it.
+  h5 ??= import('h5wasm').then(async (mod) => ({ mod, FS: (await mod.ready).FS }));
+  return h5;
+}
+
+function toStrings(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  const items = Array.isArray(value) ? value : [value];
+  return items.map((v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v)));
+}
+
+let counter = 0;
+
+/**
+ * Reads a Keras HDF5 weights file (`vgg16_weights_tf_dim_ordering_tf_kernels[_notop].h5`, or a
+ * whole-model save with a `model_weights` group). As Keras does, a layer's weights are matched by
+ * their order in the layer group's `weight_names` attribute (kernel, then bias), so both the
+ * published names (`block1_conv1_W_1:0`) and newer ones (`block1_conv1/kernel:0`) work.
+ */
+export async function readKerasHdf5(bytes: Uint8Array, file: string): Promise<KerasWeights> {
+  if (!isHdf5(bytes)) throw new CheckpointError(file, 'is not an HDF5 file (bad signature)');
+  const { mod, FS } = await loadH5wasm();
+  const name = `/semseg-vgg16-${Date.now()}-${counter++}.h5`;
+  FS.writeFile(name, bytes);
+  let h5file: InstanceType<H5Module['File']> | undefined;
+  try {
+    h5file = new mod.File(name, 'r');
+    const root = h5file.keys().includes('model_weights')
+      ? (h5file.get('model_weights') as InstanceType<H5Module['Group']>)
+      : h5file;
+    const layerNames = toStrings(root.attrs.layer_names?.value);
+    if (layerNames.length === 0) {
+      throw new CheckpointError(file, 'has no "layer_names" attribute: not a Keras weights file');
+    }
+    const weights: KerasWeights = new Map();
+    for (const layer of layerNames) {
+      if (!KERAS_LAYER_NAMES.has(layer)) continue;
+      const group = root.get(layer) as InstanceType<H5Module['Group']> | null;
+      if (!group)
+        throw new CheckpointError(file, `layer '${layer}' is listed in layer_names but has no group`);
+      const weightNames = toStrings(group.attrs.weight_names?.value);
+      if (weightNames.length !== 2) {
+        throw new CheckpointError(
+          file,
+          `layer '${layer}' has ${weightNames.length} weights, expected 2 (kernel, bias)`,
+        );
+      }
+      const [kernel, bias] = weightNames.map((w) => {
+        const dataset = group.get(w) as InstanceType<H5Module['Dataset']> | null;
+        if (!dataset) throw new CheckpointError(file, `layer '${layer}': dataset '${w}' is missing`);
+        const value = dataset.value;
+        const shape = dataset.shape ?? [];
+        if (!(value instanceof Float32Array) && !(value instanceof Float64Array)) {
+          throw new CheckpointError(file, `layer '${layer}': dataset '${w}' is not floating point`);
+        }
+        return { data: value instanceof Float32Array ? value : Float32Array.from(value), shape: [...shape] };
+      }) as [KerasLayerWeights['kernel'], KerasLayerWeights['bias']];
+      weights.set(layer, { kernel, bias });
+    }
+    return weights;
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(file, `cannot be read as HDF5 (${(e as Error).message ?? String(e)})`);
+  } finally {
+    h5file?.close();
+    FS.unlink(name);
+  }
+}
