@@ -10,7 +10,7 @@ import type { Features } from './features.js';
 import { LatticeFilter } from './lattice-filter.js';
 import { argmaxLabels } from './map.js';
 import type { Normalization, PairwiseFilter } from './pairwise-filter.js';
-import { softmaxRows } from './softmax.js';
+import { softmaxFor } from './softmax.js';
 import {
   requireAllFinite,
   requireLength,
@@ -60,7 +60,8 @@ export class DenseCRF {
   readonly plainLoops: boolean;
   private unary: Float32Array | undefined;
   private readonly pairwise: PairwiseTerm[] = [];
-  private energy: Float32Array | undefined;
+  /** -sum_k compat_k(filtered_k(Q)): the update is Q = softmax(messages - U). */
+  private messages: Float32Array | undefined;
   private filtered: Float32Array | undefined;
 
   constructor(points: number, labels: number, options: DenseCrfOptions = {}) {
@@ -138,9 +139,9 @@ export class DenseCRF {
   startInference(): InferenceState {
     const unary = this.unaryEnergy();
     const q = new Float32Array(unary.length);
-    const energy = this.energyBuffer();
-    for (let i = 0; i < unary.length; i++) energy[i] = -unary[i];
-    softmaxRows(energy, q, this.labels, 0, this.points);
+    const messages = this.messageBuffer();
+    messages.fill(0);
+    softmaxFor(this.labels, this.plainLoops)(messages, unary, q, 0, this.points);
     return { q, iteration: 0 };
   }
 
@@ -150,10 +151,10 @@ export class DenseCRF {
     if (state?.q?.length !== unary.length) {
       throw new InputError('state', 'is not an inference state of this CRF (use startInference)');
     }
-    const energy = this.energyBuffer();
-    for (let i = 0; i < unary.length; i++) energy[i] = -unary[i];
-    this.addMessages(state.q, energy);
-    softmaxRows(energy, state.q, this.labels, 0, this.points);
+    const messages = this.messageBuffer();
+    messages.fill(0);
+    this.addMessages(state.q, messages);
+    softmaxFor(this.labels, this.plainLoops)(messages, unary, state.q, 0, this.points);
     state.iteration++;
   }
 
@@ -178,23 +179,23 @@ export class DenseCRF {
     return kl;
   }
 
-  /** energy -= compat_k(filtered_k(q)) for every pairwise term. */
-  private addMessages(q: Float32Array, energy: Float32Array): void {
+  /** messages -= compat_k(filtered_k(q)) for every pairwise term. */
+  private addMessages(q: Float32Array, messages: Float32Array): void {
     for (const { filter, compat } of this.pairwise) {
       if (compat.kind === 'potts') {
         // Potts returns -w * filtered, which the update subtracts.
-        filter.filterInto(q, this.labels, compat.weight, energy);
+        filter.filterInto(q, this.labels, compat.weight, messages);
       } else {
         if (!this.filtered) this.filtered = new Float32Array(q.length);
         else this.filtered.fill(0);
         filter.filterInto(q, this.labels, 1, this.filtered);
-        subtractCompatibility(compat, this.filtered, this.labels, energy);
+        subtractCompatibility(compat, this.filtered, this.labels, messages);
       }
     }
   }
 
-  private energyBuffer(): Float32Array {
-    if (!this.energy) this.energy = new Float32Array(this.points * this.labels);
-    return this.energy;
+  private messageBuffer(): Float32Array {
+    if (!this.messages) this.messages = new Float32Array(this.points * this.labels);
+    return this.messages;
   }
 }

@@ -15,6 +15,9 @@ for (let s = 0; s < steps; s++) fraction[s] = 2 ** (s / steps);
 const power = new Float64Array(-minQ + 1);
 for (let q = minQ; q <= 0; q++) power[q - minQ] = 2 ** q;
 
+/** The tables and constants, for generated code that inlines the same computation. */
+export const expTables = { fraction, power, minQ, toSteps, stepLength, cutoff, roundingMagic };
+
 /** exp(x) for x <= 0 (the softmax subtracts the maximum first). */
 export function expNonPositive(x: number): number {
   if (x < cutoff) return 0;

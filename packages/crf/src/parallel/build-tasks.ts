@@ -1,7 +1,7 @@
 import type { DenseCRF } from '../dense-crf.js';
 import { InputError } from '../errors.js';
 import { LatticeFilter } from '../lattice-filter.js';
-import { softmaxRows } from '../softmax.js';
+import { softmaxFor } from '../softmax.js';
 import { type SharedKernel, type ThreadTask, sharedCopy, sharedFloats, splitRange } from './plan.js';
 
 const sharedKernels = new WeakMap<DenseCRF, { count: number; kernels: SharedKernel[] }>();
@@ -52,9 +52,8 @@ export function buildThreadTasks(
   const kernels = kernelsOf(crf);
   const sharedUnary = sharedCopy(unary);
   const q = sharedFloats(points * labels);
-  const energy = sharedFloats(points * labels);
-  for (let i = 0; i < energy.length; i++) energy[i] = -unary[i];
-  softmaxRows(energy, q, labels, 0, points);
+  const messages = sharedFloats(points * labels);
+  softmaxFor(labels, crf.plainLoops)(messages, unary, q, 0, points);
   const barrier = new Int32Array(new SharedArrayBuffer(8));
   const parties = Math.min(threads, labels);
   const tasks = Array.from({ length: parties }, (_, t): ThreadTask => {
@@ -73,7 +72,7 @@ export function buildThreadTasks(
       barrier,
       unary: sharedUnary,
       q,
-      energy,
+      messages,
       kernels,
     };
   });

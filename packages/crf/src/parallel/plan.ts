@@ -34,7 +34,8 @@ export interface ThreadTask {
   barrier: Int32Array;
   unary: Float32Array;
   q: Float32Array;
-  energy: Float32Array;
+  /** -sum of compatibility-weighted filtered Q; zero at the start of each iteration. */
+  messages: Float32Array;
   kernels: SharedKernel[];
 }
 

@@ -1,10 +1,10 @@
-// One thread's part of mean-field inference. Each iteration: (A) for its label block, energy = -U
-// and every kernel's splat/blur/slice (Potts messages go straight into energy); barrier; (B) for its
-// pixel block, non-Potts compatibilities and the softmax into Q; barrier. Labels are independent
+// One thread's part of mean-field inference. Each iteration: (A) for its label block, every
+// kernel's splat/blur/slice (Potts messages go straight into `messages`); barrier; (B) for its pixel
+// block, non-Potts compatibilities and Q = softmax(messages - U); barrier. Labels are independent
 // through filtering and pixels through the softmax, so no two threads write the same value.
 import { subtractCompatibility } from '../compatibility.js';
 import { filterLoops } from '../filter-loops.js';
-import { softmaxRows } from '../softmax.js';
+import { softmaxFor } from '../softmax.js';
 import type { ThreadTask } from './plan.js';
 
 function waitAtBarrier(barrier: Int32Array, parties: number): void {
@@ -19,7 +19,8 @@ function waitAtBarrier(barrier: Int32Array, parties: number): void {
 }
 
 export function runTask(task: ThreadTask): void {
-  const { points, labels, labelStart, labelEnd, pixelStart, pixelEnd, unary, q, energy } = task;
+  const { points, labels, labelStart, labelEnd, pixelStart, pixelEnd, unary, q, messages } = task;
+  const softmax = softmaxFor(labels, task.plainLoops);
   const width = labelEnd - labelStart;
   const buffers = task.kernels.map((k) => {
     const size = (k.vertices + 2) * Math.max(width, 1);
@@ -27,9 +28,6 @@ export function runTask(task: ThreadTask): void {
   });
   for (let it = 0; it < task.iterations; it++) {
     if (width > 0) {
-      for (let i = 0; i < points; i++) {
-        for (let l = labelStart; l < labelEnd; l++) energy[i * labels + l] = -unary[i * labels + l];
-      }
       task.kernels.forEach((kernel, index) => {
         const loops = filterLoops(kernel.dims + 1, width, task.plainLoops);
         const { values, scratch } = buffers[index];
@@ -48,7 +46,7 @@ export function runTask(task: ThreadTask): void {
             kernel.post,
             scale,
             blurred,
-            energy,
+            messages,
           );
         } else {
           const out = kernel.filtered;
@@ -76,10 +74,12 @@ export function runTask(task: ThreadTask): void {
         kernel.compat,
         rows,
         labels,
-        energy.subarray(pixelStart * labels, pixelEnd * labels),
+        messages.subarray(pixelStart * labels, pixelEnd * labels),
       );
     }
-    softmaxRows(energy, q, labels, pixelStart, pixelEnd);
+    softmax(messages, unary, q, pixelStart, pixelEnd);
+    // Messages start from zero next iteration; every thread zeroes its own pixels.
+    messages.fill(0, pixelStart * labels, pixelEnd * labels);
     waitAtBarrier(task.barrier, task.parties);
   }
 }

@@ -1,0 +1,231 @@
+// CRF benchmark: 500x375 with 21 labels (both presets, 5 and 10 iterations, one thread and worker
+// threads) and scaling to 1-4 megapixels with peak memory. Every timing includes setup (features,
+// lattices, normalisation), as the reference figures do. Large sizes run in child processes so each
+// reports its own peak RSS. Run with `npm run bench`; `--quick` skips the scaling runs.
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { type BenchRow, addRatios, measure, printTable, writeResults } from '@semseg/tooling/bench';
+import { type PresetName, createDenseCrf, presets } from '../src/index.js';
+import { CrfThreadPool } from '../src/node/index.js';
+import { syntheticInput } from './synthetic.js';
+
+const threads = 2;
+/** The reference C++ (densecrf v2 via pydensecrf) on one core of this machine class, from the fixture README. */
+const referenceMs: Record<string, number> = {
+  '500x375 pydensecrfExample 5it': 277,
+  '500x375 deeplabV1 10it': 511,
+  '1500x1000 pydensecrfExample 5it': 2400,
+  '1500x1000 deeplabV1 10it': 4400,
+};
+
+const presetLabel: Record<PresetName, string> = {
+  pydensecrfExample: 'pydensecrfExample',
+  deeplabV1: 'deeplabV1',
+  deconvNet: 'deconvNet',
+};
+
+interface ChildResult {
+  setupMs: number;
+  inferenceMs: number;
+  totalMs: number;
+  maxRssMiB: number;
+  vertices: number[];
+}
+
+/** One timed run in this process (used by the child processes of the scaling section). */
+async function runOnce(
+  width: number,
+  height: number,
+  preset: PresetName,
+  iterations: number,
+  threadCount: number,
+) {
+  const input = syntheticInput(width, height, 21, 7);
+  const pool = threadCount > 1 ? new CrfThreadPool({ threads: threadCount }) : undefined;
+  if (pool) {
+    // Start the workers (and compile their code) before timing, as a long-lived server would.
+    const warm = createDenseCrf(syntheticInput(64, 48, 21, 1), preset);
+    await pool.inference(warm, 1);
+  }
+  const t0 = performance.now();
+  const crf = createDenseCrf(input, preset);
+  const t1 = performance.now();
+  const q = pool ? await pool.inference(crf, iterations) : crf.inference(iterations);
+  const t2 = performance.now();
+  if (q.length !== width * height * 21) throw new Error('bad output');
+  await pool?.close();
+  const vertices = crf.pairwiseTerms.map(
+    (t) => (t.filter as unknown as { lattice: { vertices: number } }).lattice.vertices,
+  );
+  const result: ChildResult = {
+    setupMs: t1 - t0,
+    inferenceMs: t2 - t1,
+    totalMs: t2 - t0,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    vertices,
+  };
+  return result;
+}
+
+function runChild(
+  width: number,
+  height: number,
+  preset: PresetName,
+  iterations: number,
+  threadCount: number,
+): ChildResult {
+  const self = fileURLToPath(import.meta.url);
+  const args = [
+    ...process.execArgv,
+    self,
+    '--child',
+    `${width}`,
+    `${height}`,
+    preset,
+    `${iterations}`,
+    `${threadCount}`,
+  ];
+  const out = execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const line = out.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as ChildResult;
+}
+
+/** A fixed pure-JS workload timed at the start and the end: how loaded the shared cores were. */
+function calibrate(): number {
+  const data = new Float64Array(1 << 20).map((_, i) => Math.sin(i));
+  const t0 = performance.now();
+  let sum = 0;
+  for (let r = 0; r < 40; r++)
+    for (let i = 0; i < data.length; i++) sum += data[i] * data[(i * 7) & (data.length - 1)];
+  if (sum === 42) console.log('');
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--child') {
+    const [w, h, preset, iterations, threadCount] = args.slice(1);
+    const result = await runOnce(
+      Number(w),
+      Number(h),
+      preset as PresetName,
+      Number(iterations),
+      Number(threadCount),
+    );
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const quick = args.includes('--quick');
+  const calibrationStartMs = calibrate();
+  const loadStart = loadavg()[0];
+
+  // 500x375, 21 labels.
+  const input = syntheticInput(500, 375, 21, 7);
+  const pool = new CrfThreadPool({ threads });
+  await pool.inference(createDenseCrf(syntheticInput(64, 48, 21, 1), 'deeplabV1'), 1);
+  const rows: BenchRow[] = [];
+  for (const preset of ['pydensecrfExample', 'deeplabV1'] as const) {
+    for (const iterations of [5, 10]) {
+      const name = `500x375 ${presetLabel[preset]} ${iterations}it`;
+      const single = await measure(() => createDenseCrf(input, preset).inference(iterations), {
+        warmup: 1,
+        iterations: 5,
+      });
+      const threaded = await measure(() => pool.inference(createDenseCrf(input, preset), iterations), {
+        warmup: 1,
+        iterations: 5,
+      });
+      const setup = await measure(() => createDenseCrf(input, preset), { warmup: 0, iterations: 3 });
+      const reference = referenceMs[name];
+      rows.push({
+        name: `${name} 1 thread`,
+        medianMs: single.medianMs,
+        minMs: single.minMs,
+        setupMs: setup.medianMs,
+        referenceMs: reference ?? '',
+        vsReference: reference ? single.medianMs / reference : '',
+      });
+      rows.push({
+        name: `${name} ${threads} threads`,
+        baseline: `${name} 1 thread`,
+        medianMs: threaded.medianMs,
+        minMs: threaded.minMs,
+        setupMs: setup.medianMs,
+        referenceMs: reference ?? '',
+        vsReference: reference ? threaded.medianMs / reference : '',
+      });
+    }
+  }
+  await pool.close();
+  addRatios(rows);
+  printTable(
+    'CRF 500x375, 21 labels: ms per image incl. setup (ratio = threaded / 1 thread, same run; vsReference = ours / quoted C++ time)',
+    rows,
+    ['name', 'medianMs', 'minMs', 'setupMs', 'ratio', 'referenceMs', 'vsReference'],
+  );
+
+  const scaling: BenchRow[] = [];
+  if (!quick) {
+    const sizes: [number, number][] = [
+      [1000, 1000],
+      [1500, 1000],
+      [2000, 1000],
+      [2000, 2000],
+    ];
+    for (const [width, height] of sizes) {
+      const cases: [PresetName, number][] =
+        width === 1500
+          ? [
+              ['pydensecrfExample', 5],
+              ['deeplabV1', 10],
+            ]
+          : [['deeplabV1', 10]];
+      for (const [preset, iterations] of cases) {
+        for (const threadCount of [1, threads]) {
+          const result = runChild(width, height, preset, iterations, threadCount);
+          const name = `${width}x${height} ${presetLabel[preset]} ${iterations}it`;
+          const reference = referenceMs[name];
+          scaling.push({
+            name: `${name} ${threadCount === 1 ? '1 thread' : `${threadCount} threads`}`,
+            baseline: threadCount === 1 ? undefined : `${name} 1 thread`,
+            megapixels: (width * height) / 1e6,
+            medianMs: result.totalMs,
+            setupMs: result.setupMs,
+            peakRssMiB: result.maxRssMiB,
+            msPerMegapixel: result.totalMs / ((width * height) / 1e6),
+            referenceMs: reference ?? '',
+            vsReference: reference ? result.totalMs / reference : '',
+          });
+          console.log(
+            `  ${scaling[scaling.length - 1].name}: ${result.totalMs.toFixed(0)} ms, ${result.maxRssMiB.toFixed(0)} MiB`,
+          );
+        }
+      }
+    }
+    addRatios(scaling);
+    printTable(
+      'CRF scaling, 21 labels, one run each in a fresh process (peak RSS of that process; ratio = threaded / 1 thread)',
+      scaling,
+      [
+        'name',
+        'megapixels',
+        'medianMs',
+        'setupMs',
+        'msPerMegapixel',
+        'peakRssMiB',
+        'ratio',
+        'referenceMs',
+        'vsReference',
+      ],
+    );
+  }
+  const calibrationEndMs = calibrate();
+  const load = { loadavgStart: loadStart, loadavgEnd: loadavg()[0], calibrationStartMs, calibrationEndMs };
+  console.log(
+    `\nload: 1-min load average ${load.loadavgStart.toFixed(1)} -> ${load.loadavgEnd.toFixed(1)} on 2 cores; calibration loop ${calibrationStartMs.toFixed(0)} -> ${calibrationEndMs.toFixed(0)} ms`,
+  );
+  writeResults('crf', { threads, presets, rows, scaling, load });
+}
+
+await main();
