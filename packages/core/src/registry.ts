@@ -1,7 +1,9 @@
+import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { Module } from './module.js';
 import type { Rng } from './rng.js';
+import type { Normalization } from './types.js';
 
 /** What a model factory receives besides its config. */
 export interface ModelContext {
@@ -12,7 +14,9 @@ export interface ModelContext {
 /** A segmentation model as the engine sees it: logits N x H x W x C at input resolution. */
 export interface SegmentationModel extends Module {
   readonly numClasses: number;
-  forward(images: import('@tensorflow/tfjs-core').Tensor4D): import('@tensorflow/tfjs-core').Tensor4D;
+  /** How inputs must be prepared for this model's weights, when the model knows (its backbone's). */
+  readonly normalization?: Normalization;
+  forward(images: Tensor4D): Tensor4D;
 }
 
 export interface ModelDefinition<C extends Record<string, unknown> = Record<string, unknown>> {
