@@ -5,7 +5,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VOC_CLASSES } from '../../dist/index.js';
-import { createBatchPipeline, generateSyntheticVoc, openVocDataset, validate } from '../../dist/node/index.js';
+import {
+  createBatchPipeline,
+  generateSyntheticVoc,
+  openVocDataset,
+  validate,
+} from '../../dist/node/index.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'semseg-voc-dist-'));
 try {
