@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SemsegError, type ShapeMismatch, StateDictError } from './errors.js';
+import type { Rng, RngState } from './rng.js';
 
 /** How the optimiser treats a parameter. */
 export interface ParameterOptions {
@@ -49,6 +50,7 @@ interface LocalParameter extends Omit<ParameterEntry, 'name'> {
 export class Module {
   private readonly ownParameters = new Map<string, LocalParameter>();
   private readonly ownChildren = new Map<string, Module>();
+  private readonly ownGenerators = new Map<string, Rng>();
   private isTraining = true;
 
   /** True in training mode (dropout active, batch norm uses batch statistics). */
@@ -75,6 +77,49 @@ export class Module {
   /** State that is saved and loaded but never trained (e.g. running mean/variance). */
   protected registerBuffer(name: string, value: tf.Tensor): tf.Variable {
     return this.addLocal(name, value, { trainable: false, weightDecay: false }, true);
+  }
+
+  /**
+   * A random generator the module draws from while running (dropout masks). Its state is part of
+   * a training checkpoint, so that a resumed run draws exactly what an uninterrupted one would.
+   */
+  protected registerGenerator(name: string, rng: Rng): Rng {
+    if (this.ownGenerators.has(name))
+      throw new SemsegError('E_MODULE', `generator '${name}' is already registered`);
+    this.ownGenerators.set(name, rng);
+    return rng;
+  }
+
+  /** States of every registered generator by dotted name (`backbone.drop6.rng`). */
+  generatorStates(prefix = ''): Record<string, RngState> {
+    const out: Record<string, RngState> = {};
+    for (const [name, rng] of this.ownGenerators) out[prefix + name] = rng.getState();
+    for (const [name, child] of this.ownChildren)
+      Object.assign(out, child.generatorStates(`${prefix}${name}.`));
+    return out;
+  }
+
+  /** Restores generator states saved by `generatorStates()`; names must match exactly. */
+  loadGeneratorStates(states: Record<string, RngState>, source?: string): void {
+    const own = this.generatorTable('');
+    const missing = [...own.keys()].filter((n) => !(n in states));
+    const unexpected = Object.keys(states).filter((n) => !own.has(n));
+    if (missing.length > 0 || unexpected.length > 0) {
+      const prefix = source ? `${source}: ` : '';
+      throw new SemsegError(
+        'E_MODULE',
+        `${prefix}random generator states do not match the model (missing: ${missing.join(', ') || 'none'}; unexpected: ${unexpected.join(', ') || 'none'})`,
+      );
+    }
+    for (const [name, rng] of own) rng.setState(states[name]!);
+  }
+
+  private generatorTable(prefix: string): Map<string, Rng> {
+    const table = new Map<string, Rng>();
+    for (const [name, rng] of this.ownGenerators) table.set(prefix + name, rng);
+    for (const [name, child] of this.ownChildren)
+      for (const [n, r] of child.generatorTable(`${prefix}${name}.`)) table.set(n, r);
+    return table;
   }
 
   protected registerModule<M extends Module>(name: string, module: M): M {

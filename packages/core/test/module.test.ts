@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Module, StateDictError } from '../src/index.js';
+import { Module, Rng, StateDictError } from '../src/index.js';
 
 class Linear extends Module {
   readonly weight: tf.Variable;
@@ -156,5 +156,38 @@ describe('Module', () => {
     a.dispose();
     b.dispose();
     expect(tf.memory().numTensors).toBe(baseline);
+  });
+});
+
+describe('Module random generators', () => {
+  class Noisy extends Module {
+    readonly rng: Rng;
+    constructor(seed: number) {
+      super();
+      this.rng = this.registerGenerator('rng', new Rng(seed));
+    }
+  }
+  class Outer extends Module {
+    readonly a: Noisy;
+    readonly b: Noisy;
+    constructor() {
+      super();
+      this.a = this.registerModule('a', new Noisy(1));
+      this.b = this.registerModule('b', new Noisy(2));
+    }
+  }
+
+  it('saves and restores every generator by dotted name', () => {
+    const net = new Outer();
+    net.a.rng.next();
+    const saved = JSON.parse(JSON.stringify(net.generatorStates()));
+    expect(Object.keys(saved)).toEqual(['a.rng', 'b.rng']);
+    const expected = [net.a.rng.next(), net.b.rng.next()];
+    const other = new Outer();
+    other.loadGeneratorStates(saved);
+    expect([other.a.rng.next(), other.b.rng.next()]).toEqual(expected);
+    expect(() => other.loadGeneratorStates({ 'a.rng': saved['a.rng'] }, 'ckpt')).toThrow(
+      /ckpt: random generator states do not match the model \(missing: b\.rng; unexpected: none\)/,
+    );
   });
 });
