@@ -78,6 +78,22 @@ describe('ConfusionMatrix against an independent slow reference on random data',
     });
   }
 
+  it('matches for Uint8 views at every byte alignment (word reads and byte reads)', () => {
+    const random = seededRandom(31337);
+    const image = randomImage(random, 203, { numClasses: 21, ignoreIndex: 255, ignoreRate: 0.1 });
+    const reference = referenceMetrics([image], 21, 255);
+    for (let predShift = 0; predShift < 4; predShift++) {
+      for (let targetShift = 0; targetShift < 4; targetShift++) {
+        const pred = new Uint8Array(image.pred.length + predShift).subarray(predShift);
+        const target = new Uint8Array(image.target.length + targetShift).subarray(targetShift);
+        pred.set(image.pred);
+        target.set(image.target);
+        const matrix = new ConfusionMatrix(21).update(pred, target);
+        expectMatchesReference(matrix.compute(), matrix.getCounts(), reference);
+      }
+    }
+  });
+
   it('matches when the Uint32 scratch is folded every few pixels, inside and between updates', () => {
     const random = seededRandom(4242);
     const images = Array.from({ length: 6 }, () =>

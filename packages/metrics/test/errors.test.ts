@@ -168,6 +168,29 @@ describe('ConfusionMatrix.update errors', () => {
     }
   });
 
+  it('finds a bad label at every byte of the word-at-a-time Uint8 loop, whatever the alignment', () => {
+    for (const shift of [0, 1, 2, 3]) {
+      for (let position = 0; position < 24; position++) {
+        const pred = new Uint8Array(24 + shift).subarray(shift);
+        const target = new Uint8Array(24 + shift).subarray(shift);
+        const matrix = new ConfusionMatrix(21);
+        pred[position] = 21;
+        expect(caught(() => matrix.update(pred, target)).location).toMatchObject({
+          argument: 'pred',
+          index: position,
+        });
+        pred[position] = 0;
+        target[position] = 22;
+        expect(caught(() => matrix.update(pred, target)).location).toMatchObject({
+          argument: 'target',
+          index: position,
+        });
+        // Nothing was counted by the failed calls.
+        expect(matrix.labelledPixels).toBe(0);
+      }
+    }
+  });
+
   it('treats 255 as an error when there is no ignore index', () => {
     const error = caught(() =>
       new ConfusionMatrix(3, { ignoreIndex: null }).update(u8([0, 0]), u8([0, 255])),
