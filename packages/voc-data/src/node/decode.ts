@@ -10,9 +10,6 @@ export interface DecodedImage {
   data: Uint8Array;
 }
 
-// libvips caches decoded images by default; a data loader reads each file once per epoch.
-sharp.cache(false);
-
 export async function readDatasetFile(path: string, what: string, context: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
