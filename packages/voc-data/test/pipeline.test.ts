@@ -175,3 +175,25 @@ describe('BatchPipeline errors', () => {
     }
   });
 });
+
+describe('WorkerPool', () => {
+  it('refuses work once a worker has died, instead of hanging', async () => {
+    const { WorkerPool } = await import('../src/node/worker-pool.js');
+    const pool = new WorkerPool(1);
+    const job = {
+      source: dataset.source(voc.ids[0]),
+      normalization: IMAGENET,
+      seed: 0,
+      epoch: 0,
+      index: 0,
+      transform: { mode: 'eval' as const, eval: { fill: [0, 0, 0] as const } },
+    };
+    expect((await pool.run(job)).id).toBe(voc.ids[0]);
+    // Kill the thread behind the pool's back.
+    const workers = (pool as unknown as { workers: { worker: import('node:worker_threads').Worker }[] })
+      .workers;
+    await workers[0].worker.terminate();
+    await expect(pool.run(job)).rejects.toThrow(/exited with code/);
+    await pool.close();
+  });
+});

@@ -143,3 +143,20 @@ describe('reading SBD and custom datasets', () => {
     );
   });
 });
+
+describe('decoding images', () => {
+  it('turns a greyscale JPEG into RGB with equal channels', async () => {
+    const { decodeImageBytes } = await import('../src/node/index.js');
+    const gray = new Uint8Array(6 * 4).map((_, i) => i * 10);
+    const jpeg = await sharp(gray, { raw: { width: 6, height: 4, channels: 1 } })
+      .jpeg({ quality: 100 })
+      .toBuffer();
+    const image = await decodeImageBytes(jpeg, 'gray.jpg');
+    expect([image.width, image.height, image.data.length]).toEqual([6, 4, 72]);
+    for (let p = 0; p < 24; p++) {
+      expect(image.data[p * 3]).toBe(image.data[p * 3 + 1]);
+      expect(image.data[p * 3]).toBe(image.data[p * 3 + 2]);
+      expect(Math.abs(image.data[p * 3] - gray[p])).toBeLessThan(6);
+    }
+  });
+});

@@ -30,6 +30,8 @@ export class WorkerPool {
   private readonly pending = new Map<number, Pending>();
   private nextTaskId = 0;
   private closed = false;
+  /** Set once a worker died: the pool then refuses work instead of posting to a dead thread. */
+  private broken: Error | undefined;
 
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 1)
@@ -37,9 +39,9 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) {
       const entry: PoolWorker = { worker: spawnWorker(), inFlight: 0 };
       entry.worker.on('message', (reply: WorkerReply) => this.settle(entry, reply));
-      entry.worker.on('error', (error) => this.failAll(error));
+      entry.worker.on('error', (error) => this.breakDown(error));
       entry.worker.on('exit', (code) => {
-        if (!this.closed) this.failAll(new Error(`pipeline worker exited with code ${code}`));
+        if (!this.closed) this.breakDown(new Error(`pipeline worker exited with code ${code}`));
       });
       entry.worker.unref(); // idle workers never keep the process alive
       this.workers.push(entry);
@@ -52,6 +54,7 @@ export class WorkerPool {
 
   run(job: SampleJob): Promise<ProcessedSample> {
     if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
+    if (this.broken) return Promise.reject(this.broken);
     const entry = this.workers.reduce((best, w) => (w.inFlight < best.inFlight ? w : best));
     const taskId = this.nextTaskId++;
     const request: WorkerRequest = { taskId, job };
@@ -75,6 +78,11 @@ export class WorkerPool {
     } else {
       pending.resolve(reply.result);
     }
+  }
+
+  private breakDown(error: Error): void {
+    this.broken ??= error;
+    this.failAll(error);
   }
 
   private failAll(error: Error): void {
