@@ -13,6 +13,10 @@ import type { LabelArray } from './label-array.js';
  * the histogram (`laneStride` apart; 0 when the classes are too many to copy, which is still
  * correct). `delta` is +1 to count and -1 to take an image back out exactly, so that an update
  * that fails part-way leaves the matrix as it was without snapshotting it.
+ *
+ * Each kernel ends with its hot loop and handles leftover pixels before it: V8 compiles the hot
+ * loop on-stack mid-call, and code after it that had never run then deoptimised on every call
+ * (measured with --trace-deopt: once per image, falling back to the interpreter).
  */
 export interface PendingLayout {
   numClasses: number;
@@ -81,32 +85,12 @@ export function countUint8(
   const lane1 = laneStride;
   const lane2 = 2 * laneStride;
   const lane3 = 3 * laneStride;
-  let i = start;
-  const predPhase = (pred.byteOffset + i) & 3;
-  const targetPhase = (target.byteOffset + i) & 3;
-  if (predPhase === targetPhase && end - i >= 16) {
-    for (; ((pred.byteOffset + i) & 3) !== 0; i++) {
-      const p = pred[i]!;
-      pending[targetCodes[target[i]!]! + (p < n ? p : n)] += delta;
-    }
-    const words = (end - i) >> 2;
-    const predWords = new Uint32Array(pred.buffer, pred.byteOffset + i, words);
-    const targetWords = new Uint32Array(target.buffer, target.byteOffset + i, words);
-    for (let w = 0; w < words; w++) {
-      const pp = predWords[w]!;
-      const tt = targetWords[w]!;
-      const p0 = pp & 255;
-      const p1 = (pp >>> 8) & 255;
-      const p2 = (pp >>> 16) & 255;
-      const p3 = pp >>> 24;
-      pending[targetCodes[tt & 255]! + (p0 < n ? p0 : n)] += delta;
-      pending[lane1 + targetCodes[(tt >>> 8) & 255]! + (p1 < n ? p1 : n)] += delta;
-      pending[lane2 + targetCodes[(tt >>> 16) & 255]! + (p2 < n ? p2 : n)] += delta;
-      pending[lane3 + targetCodes[tt >>> 24]! + (p3 < n ? p3 : n)] += delta;
-    }
-    i += words * 4;
-  } else {
-    for (; i + 3 < end; i += 4) {
+  const predPhase = (pred.byteOffset + start) & 3;
+  const targetPhase = (target.byteOffset + start) & 3;
+  if (predPhase !== targetPhase || end - start < 16) {
+    const bodyEnd = end - ((end - start) & 3);
+    countUint8Bytes(pred, target, bodyEnd, end, pending, layout, delta);
+    for (let i = start; i < bodyEnd; i += 4) {
       const p0 = pred[i]!;
       const p1 = pred[i + 1]!;
       const p2 = pred[i + 2]!;
@@ -116,8 +100,41 @@ export function countUint8(
       pending[lane2 + targetCodes[target[i + 2]!]! + (p2 < n ? p2 : n)] += delta;
       pending[lane3 + targetCodes[target[i + 3]!]! + (p3 < n ? p3 : n)] += delta;
     }
+    return;
   }
-  for (; i < end; i++) {
+  const wordStart = start + ((4 - predPhase) & 3);
+  const words = (end - wordStart) >> 2;
+  const wordEnd = wordStart + 4 * words;
+  countUint8Bytes(pred, target, start, wordStart, pending, layout, delta);
+  countUint8Bytes(pred, target, wordEnd, end, pending, layout, delta);
+  const predWords = new Uint32Array(pred.buffer, pred.byteOffset + wordStart, words);
+  const targetWords = new Uint32Array(target.buffer, target.byteOffset + wordStart, words);
+  for (let w = 0; w < words; w++) {
+    const pp = predWords[w]!;
+    const tt = targetWords[w]!;
+    const p0 = pp & 255;
+    const p1 = (pp >>> 8) & 255;
+    const p2 = (pp >>> 16) & 255;
+    const p3 = pp >>> 24;
+    pending[targetCodes[tt & 255]! + (p0 < n ? p0 : n)] += delta;
+    pending[lane1 + targetCodes[(tt >>> 8) & 255]! + (p1 < n ? p1 : n)] += delta;
+    pending[lane2 + targetCodes[(tt >>> 16) & 255]! + (p2 < n ? p2 : n)] += delta;
+    pending[lane3 + targetCodes[tt >>> 24]! + (p3 < n ? p3 : n)] += delta;
+  }
+}
+
+/** The few pixels of a Uint8 pair outside the unrolled loop, one at a time, into lane 0. */
+function countUint8Bytes(
+  pred: Uint8Array,
+  target: Uint8Array,
+  start: number,
+  end: number,
+  pending: Uint32Array,
+  layout: PendingLayout,
+  delta: number,
+): void {
+  const { targetCodes, numClasses: n } = layout;
+  for (let i = start; i < end; i++) {
     const p = pred[i]!;
     pending[targetCodes[target[i]!]! + (p < n ? p : n)] += delta;
   }
@@ -142,8 +159,12 @@ export function countInt32Uint8(
   const lane1 = laneStride;
   const lane2 = 2 * laneStride;
   const lane3 = 3 * laneStride;
-  let i = start;
-  for (; i + 3 < end; i += 4) {
+  const bodyEnd = end - ((end - start) & 3);
+  for (let i = bodyEnd; i < end; i++) {
+    const p = pred[i]! >>> 0;
+    pending[targetCodes[target[i]!]! + (p < n ? p : n)] += delta;
+  }
+  for (let i = start; i < bodyEnd; i += 4) {
     const p0 = pred[i]! >>> 0;
     const p1 = pred[i + 1]! >>> 0;
     const p2 = pred[i + 2]! >>> 0;
@@ -152,10 +173,6 @@ export function countInt32Uint8(
     pending[lane1 + targetCodes[target[i + 1]!]! + (p1 < n ? p1 : n)] += delta;
     pending[lane2 + targetCodes[target[i + 2]!]! + (p2 < n ? p2 : n)] += delta;
     pending[lane3 + targetCodes[target[i + 3]!]! + (p3 < n ? p3 : n)] += delta;
-  }
-  for (; i < end; i++) {
-    const p = pred[i]! >>> 0;
-    pending[targetCodes[target[i]!]! + (p < n ? p : n)] += delta;
   }
 }
 
@@ -179,8 +196,13 @@ export function countAny(
   const lane1 = laneStride;
   const lane2 = 2 * laneStride;
   const lane3 = 3 * laneStride;
-  let i = start;
-  for (; i + 3 < end; i += 4) {
+  const bodyEnd = end - ((end - start) & 3);
+  for (let i = bodyEnd; i < end; i++) {
+    const t = target[i]!;
+    const p = pred[i]! >>> 0;
+    pending[(t >>> 0 < codeCount ? targetCodes[t]! : outside(t)) + (p < n ? p : n)] += delta;
+  }
+  for (let i = start; i < bodyEnd; i += 4) {
     const t0 = target[i]!;
     const t1 = target[i + 1]!;
     const t2 = target[i + 2]!;
@@ -193,11 +215,6 @@ export function countAny(
     pending[lane1 + (t1 >>> 0 < codeCount ? targetCodes[t1]! : outside(t1)) + (p1 < n ? p1 : n)] += delta;
     pending[lane2 + (t2 >>> 0 < codeCount ? targetCodes[t2]! : outside(t2)) + (p2 < n ? p2 : n)] += delta;
     pending[lane3 + (t3 >>> 0 < codeCount ? targetCodes[t3]! : outside(t3)) + (p3 < n ? p3 : n)] += delta;
-  }
-  for (; i < end; i++) {
-    const t = target[i]!;
-    const p = pred[i]! >>> 0;
-    pending[(t >>> 0 < codeCount ? targetCodes[t]! : outside(t)) + (p < n ? p : n)] += delta;
   }
 }
 
