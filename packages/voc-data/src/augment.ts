@@ -1,5 +1,6 @@
 import { IGNORE_INDEX } from './classes.js';
-import { type RandomSource, randomInt, uniform } from './random.js';
+import { chooseCropWindow } from './crop-window.js';
+import { type RandomSource, uniform } from './random.js';
 import { bilinearTaps, nearestTaps } from './resize.js';
 import { type PadFill, type Size, scaledSize } from './transforms.js';
 import type { Sample } from './types.js';
@@ -14,6 +15,11 @@ export interface AugmentOptions {
   flipProbability?: number;
   /** Image padding where the scaled image is smaller than the crop, in pixel units: the mean pixel. */
   fill: PadFill;
+  /**
+   * Redraw the crop (up to 10 tries) while one class covers this share or more of its labelled
+   * pixels, as mmsegmentation's `cat_max_ratio` (0.75 in its VOC configs). Default 1: off.
+   */
+  catMaxRatio?: number;
 }
 
 /** What `augmentSample` drew, for logging and tests. */
@@ -25,19 +31,22 @@ export interface AugmentDraw {
 }
 
 /** Draws the augmentation parameters in the same order as randomScale -> randomCrop -> randomHorizontalFlip. */
-export function drawAugmentation(
-  width: number,
-  height: number,
-  options: AugmentOptions,
-  random: RandomSource,
-): AugmentDraw {
+export function drawAugmentation(sample: Sample, options: AugmentOptions, random: RandomSource): AugmentDraw {
   const scale = uniform(random, options.scaleRange[0], options.scaleRange[1]);
-  const scaled = scaledSize(width, height, scale);
-  const top = randomInt(
+  const scaled = scaledSize(sample.width, sample.height, scale);
+  const catMaxRatio = options.catMaxRatio ?? 1;
+  // The scaled label is read through nearest-neighbour taps, only when the class ratio is checked.
+  const ys = catMaxRatio < 1 ? nearestTaps(sample.height, scaled.height) : undefined;
+  const xs = catMaxRatio < 1 ? nearestTaps(sample.width, scaled.width) : undefined;
+  const { top, left } = chooseCropWindow(
+    scaled.height,
+    scaled.width,
+    options.cropSize.height,
+    options.cropSize.width,
     random,
-    Math.max(scaled.height, options.cropSize.height) - options.cropSize.height + 1,
+    catMaxRatio,
+    (y, x) => sample.label[ys![y] * sample.width + xs![x]],
   );
-  const left = randomInt(random, Math.max(scaled.width, options.cropSize.width) - options.cropSize.width + 1);
   const flipped = random.next() < (options.flipProbability ?? 0.5);
   return { scale, top, left, flipped };
 }
@@ -52,7 +61,7 @@ export function augmentSample(
   options: AugmentOptions,
   random: RandomSource,
 ): Sample & { draw: AugmentDraw } {
-  const draw = drawAugmentation(sample.width, sample.height, options, random);
+  const draw = drawAugmentation(sample, options, random);
   const { width: cropWidth, height: cropHeight } = options.cropSize;
   const scaled = scaledSize(sample.width, sample.height, draw.scale);
   const image = new Float32Array(cropWidth * cropHeight * 3);

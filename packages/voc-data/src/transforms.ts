@@ -1,5 +1,6 @@
 import { IGNORE_INDEX } from './classes.js';
-import { type RandomSource, randomInt, uniform } from './random.js';
+import { chooseCropWindow } from './crop-window.js';
+import { type RandomSource, uniform } from './random.js';
 import { resizeImageBilinear, resizeLabelNearest } from './resize.js';
 import type { Sample } from './types.js';
 
@@ -86,13 +87,26 @@ export function cropSample(sample: Sample, top: number, left: number, size: Size
 
 /**
  * Pads to at least `size` (image with `fill`, label with 255), then cuts a window of `size` at a
- * uniformly drawn position. Always draws two numbers (top, then left).
+ * uniformly drawn position (top, then left). With `catMaxRatio < 1` the window is redrawn, up to 10
+ * tries, while one class covers that share of its labelled pixels (mmsegmentation's `cat_max_ratio`).
  */
-export function randomCrop(sample: Sample, size: Size, random: RandomSource, fill: PadFill): Sample {
-  const padded = padSample(sample, size, fill);
-  const top = randomInt(random, padded.height - size.height + 1);
-  const left = randomInt(random, padded.width - size.width + 1);
-  return cropSample(padded, top, left, size);
+export function randomCrop(
+  sample: Sample,
+  size: Size,
+  random: RandomSource,
+  fill: PadFill,
+  catMaxRatio = 1,
+): Sample {
+  const { top, left } = chooseCropWindow(
+    sample.height,
+    sample.width,
+    size.height,
+    size.width,
+    random,
+    catMaxRatio,
+    (y, x) => sample.label[y * sample.width + x],
+  );
+  return cropSample(padSample(sample, size, fill), top, left, size);
 }
 
 /** Mirrors image and label left-right. */

@@ -130,6 +130,45 @@ describe('augmentSample (fused scale + crop + flip)', () => {
     }
   });
 
+  it('with catMaxRatio, still equals the three transforms, and avoids one-class crops where it can', () => {
+    // Left half class 1, right half class 2 (40 x 10): most 8x8 windows show one class only.
+    const width = 40;
+    const height = 10;
+    const sample = coordinateSample(width, height);
+    for (let p = 0; p < width * height; p++) sample.label[p] = p % width < 20 ? 1 : 2;
+    const ratioOptions = {
+      cropSize: { height: 8, width: 8 },
+      scaleRange: [1, 1] as const,
+      fill: [0, 0, 0] as const,
+      catMaxRatio: 0.9,
+    };
+    let mixed = 0;
+    let mixedWithout = 0;
+    for (let seed = 0; seed < 40; seed++) {
+      const fused = augmentSample(sample, ratioOptions, new SeededRandom(seed));
+      const random = new SeededRandom(seed);
+      const stepwise = randomHorizontalFlip(
+        randomCrop(
+          randomScale(sample, [1, 1], random),
+          ratioOptions.cropSize,
+          random,
+          ratioOptions.fill,
+          0.9,
+        ),
+        random,
+      );
+      expect(fused.label).toEqual(stepwise.label);
+      expect(fused.image).toEqual(Float32Array.from(stepwise.image));
+      if (new Set(fused.label).size > 1) mixed++;
+      const plain = augmentSample(sample, { ...ratioOptions, catMaxRatio: 1 }, new SeededRandom(seed));
+      if (new Set(plain.label).size > 1) mixedWithout++;
+    }
+    // Only windows with left in 13..19 (7 of 33) mix both classes: ~21% without the ratio,
+    // 1 - (26/33)^10 ~ 91% with ten tries.
+    expect(mixedWithout).toBeLessThan(20);
+    expect(mixed).toBeGreaterThan(30);
+  });
+
   it('has the crop shape, pads with the fill and 255, and is deterministic under a seed', () => {
     const sample = coordinateSample(12, 9); // smaller than the crop at every scale below 1.75
     const a = augmentSample(sample, options, new SeededRandom(3));

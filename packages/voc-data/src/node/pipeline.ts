@@ -98,6 +98,7 @@ export class BatchPipeline implements AsyncIterable<Batch> {
             cropSize: options.augment!.cropSize,
             scaleRange: options.augment!.scaleRange ?? [0.5, 2.0],
             flipProbability: options.augment!.flipProbability ?? 0.5,
+            catMaxRatio: options.augment!.catMaxRatio ?? 1,
             fill: options.augment!.fill ?? fill,
           },
         }
