@@ -94,7 +94,7 @@ describe('reading VOC', () => {
     const report = await validate(voc.root);
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
-    expect(report.checked).toBe(6);
+    expect(report.checked).toBe(10); // 6 ids with SegmentationClass, 4 train_aug ids with SegmentationClassAug
     expect(report.splits).toEqual({ train: 4, train_aug: 4, trainval: 6, val: 2 });
   });
 });
@@ -106,6 +106,26 @@ describe('reading SBD and custom datasets', () => {
     expect(sbd.ids).toEqual(voc.splits.train_aug);
     const sample = await sbd.read(0);
     expect(sample.label).toEqual(voc.samples[0].label);
+  });
+
+  it('validates train_aug ids against SegmentationClassAug, not SegmentationClass', async () => {
+    const sbd = await generateSyntheticVoc(join(dir, 'sbd-only'), { seed: 8, count: 3, sbd: true });
+    const augOnly = '2008_999999';
+    await cp(
+      join(sbd.vocRoot, 'JPEGImages', `${sbd.ids[0]}.jpg`),
+      join(sbd.vocRoot, 'JPEGImages', `${augOnly}.jpg`),
+    );
+    await cp(
+      join(sbd.vocRoot, 'SegmentationClassAug', `${sbd.ids[0]}.png`),
+      join(sbd.vocRoot, 'SegmentationClassAug', `${augOnly}.png`),
+    );
+    const list = join(sbd.vocRoot, 'ImageSets/Segmentation/train_aug.txt');
+    await writeFile(list, `${[...sbd.splits.train, augOnly].join('\n')}\n`);
+    expect((await validate(sbd.root)).problems).toEqual([]);
+    const badAug = join(sbd.vocRoot, 'SegmentationClassAug', `${sbd.ids[1]}.png`);
+    await writeFile(badAug, 'not a png');
+    const report = await validate(sbd.root);
+    expect(report.problems.map((p) => p.file)).toEqual([badAug]);
   });
 
   it('reads DeepLab-style list lines (image and label paths)', async () => {

@@ -2,7 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VOC_CLASSES } from '../classes.js';
 import { DatasetError } from '../errors.js';
-import { type DatasetLayout, VOC_LAYOUT, parseSplitList } from './dataset.js';
+import { type DatasetLayout, SBD_LAYOUT, VOC_LAYOUT, parseSplitList } from './dataset.js';
 import { readImageFile, readLabelFile } from './decode.js';
 import { fileForId, isDirectory, resolveDatasetRoot } from './paths.js';
 
@@ -19,7 +19,7 @@ export interface ValidationReport {
   root: string | undefined;
   ok: boolean;
   splits: Record<string, number>;
-  /** Distinct ids checked. */
+  /** Image/label pairs checked (an id listed by VOC and SBD splits is checked against both label folders). */
   checked: number;
   problems: DatasetProblem[];
 }
@@ -28,6 +28,10 @@ export interface ValidateOptions extends Partial<DatasetLayout> {
   /** Splits to check (default: every `*.txt` in the split folder). */
   splits?: string[];
   classes?: readonly string[];
+  /**
+   * Accept greyscale label PNGs. Default: only for splits checked against SegmentationClassAug
+   * (`*_aug` splits when `labelDir` is not given), as the common SBD release is greyscale.
+   */
   allowGrayLabels?: boolean;
   /** Files decoded at once (default 8). */
   concurrency?: number;
@@ -73,8 +77,19 @@ export async function validate(root: string, options: ValidateOptions = {}): Pro
   }
 
   const imageDir = join(resolved, layout.imageDir);
-  const labelDir = join(resolved, layout.labelDir);
-  const toCheck = new Map<string, string>(); // id -> first split file that lists it
+  // SBD lists (train_aug.txt) sit beside the VOC ones but name SegmentationClassAug labels.
+  const isSbdSplit = (name: string) => options.labelDir === undefined && /(^|_)aug$/.test(name);
+  const labelsFor = (name: string) => ({
+    dir: join(resolved, isSbdSplit(name) ? SBD_LAYOUT.labelDir : layout.labelDir),
+    allowGray: options.allowGrayLabels ?? isSbdSplit(name),
+  });
+  interface Check {
+    id: string;
+    splitFile: string;
+    labelDir: string;
+    allowGray: boolean;
+  }
+  const toCheck = new Map<string, Check>(); // label folder + id -> the first split file that lists it
   for (const name of splitNames) {
     const splitFile = join(splitDir, `${name}.txt`);
     let text: string;
@@ -100,23 +115,26 @@ export async function validate(root: string, options: ValidateOptions = {}): Pro
       seen.add(id);
       try {
         fileForId(imageDir, id, layout.imageExtension, splitFile);
-        fileForId(labelDir, id, layout.labelExtension, splitFile);
+        fileForId(labelsFor(name).dir, id, layout.labelExtension, splitFile);
       } catch (error) {
         problems.push(asProblem(error, splitFile, id));
         continue;
       }
-      if (!toCheck.has(id)) toCheck.set(id, splitFile);
+      const labels = labelsFor(name);
+      const key = `${labels.dir}\0${id}`;
+      if (!toCheck.has(key))
+        toCheck.set(key, { id, splitFile, labelDir: labels.dir, allowGray: labels.allowGray });
     }
   }
 
-  const entries = [...toCheck.entries()];
-  const checkOne = async ([id, splitFile]: [string, string]): Promise<void> => {
+  const entries = [...toCheck.values()];
+  const checkOne = async ({ id, splitFile, labelDir, allowGray }: Check): Promise<void> => {
     const imagePath = fileForId(imageDir, id, layout.imageExtension, splitFile);
     const labelPath = fileForId(labelDir, id, layout.labelExtension, splitFile);
     const context = ` (id ${JSON.stringify(id)} listed in ${splitFile})`;
     const [image, label] = await Promise.allSettled([
       readImageFile(imagePath, context),
-      readLabelFile(labelPath, { allowGray: options.allowGrayLabels ?? false, numClasses }, context),
+      readLabelFile(labelPath, { allowGray, numClasses }, context),
     ]);
     if (image.status === 'rejected') problems.push(asProblem(image.reason, imagePath, id));
     if (label.status === 'rejected') problems.push(asProblem(label.reason, labelPath, id));
