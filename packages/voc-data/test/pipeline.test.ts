@@ -75,6 +75,24 @@ describe('BatchPipeline in train mode', () => {
     }
   });
 
+  it('keeps `prefetch` batches in flight beyond the one handed out', async () => {
+    const requested: string[] = [];
+    const counting: SegmentationDataset = {
+      ...dataset,
+      source: (id) => {
+        requested.push(id);
+        return dataset.source(id);
+      },
+    };
+    const pipeline = createBatchPipeline(counting, { ...train, batchSize: 2, prefetch: 2, epochs: 3 });
+    expect(requested).toHaveLength(0); // nothing starts before the first request
+    await pipeline.next();
+    expect(requested).toHaveLength(2 * 3); // the batch handed out + 2 prefetched
+    await pipeline.next();
+    expect(requested).toHaveLength(2 * 4);
+    await pipeline.close();
+  });
+
   it('gives the same batches with a pool of worker threads', async () => {
     const inline = await collect(train);
     const threaded = await collect({ ...train, workers: 2, prefetch: 3 });
