@@ -23,7 +23,8 @@ export class Dropout2d extends Layer {
     super();
     if (!(p >= 0 && p < 1)) throw new ConfigError(`dropout probability must be in [0, 1), got ${p}`);
     this.p = p;
-    this.rng = rng;
+    // Registered so that a training checkpoint saves its state (exact resume).
+    this.rng = this.registerGenerator('rng', rng);
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {

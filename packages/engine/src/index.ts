@@ -1,0 +1,10 @@
+export { Evaluator, type EvaluationOptions } from './evaluate.js';
+export { CRF_PRESETS, refineWithCrf } from './inference/crf.js';
+export { argmaxLabels, normalizedTensor, predictImage } from './inference/predict.js';
+export { windowStarts } from './inference/windows.js';
+export { modelFromCheckpoint } from './model.js';
+export { type OptimizerConfig, ParameterOptimizer } from './train/optimizer.js';
+export { TRAIN_PRESETS, type TrainPreset, VOC_PIXELS_PER_IMAGE } from './train/presets.js';
+export { type LrSchedule, learningRate } from './train/schedule.js';
+export { NonFiniteLossError, type StepResult, Trainer, type TrainerOptions } from './train/trainer.js';
+export type { CrfOption, CrfRefined, InferenceOptions, Prediction, RgbImage } from './types.js';

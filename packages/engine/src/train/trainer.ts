@@ -1,0 +1,94 @@
+import { type SegmentationModel, SemsegError } from '@semseg/core';
+import { softmaxCrossEntropy } from '@semseg/layers';
+import * as tf from '@tensorflow/tfjs-core';
+import { type OptimizerConfig, ParameterOptimizer } from './optimizer.js';
+import { type LrSchedule, learningRate } from './schedule.js';
+
+/** A loss that is NaN or infinite: training stops rather than corrupting the weights. */
+export class NonFiniteLossError extends SemsegError {
+  readonly step: number;
+  constructor(step: number, loss: number) {
+    super(
+      'E_NON_FINITE_LOSS',
+      `loss became ${loss} at step ${step}; stopping (lower the learning rate, check the data)`,
+    );
+    this.step = step;
+  }
+}
+
+export interface TrainerOptions {
+  model: SegmentationModel;
+  optimizer: OptimizerConfig;
+  schedule: LrSchedule;
+  /** Per-class loss weights (optional). */
+  classWeights?: readonly number[];
+  ignoreIndex?: number;
+}
+
+export interface StepResult {
+  /** The step just taken (1-based count of updates). */
+  step: number;
+  loss: number;
+  lr: number;
+}
+
+/** One optimisation step at a time over batches of (normalised NHWC images, labels). */
+export class Trainer {
+  readonly model: SegmentationModel;
+  readonly optimizer: ParameterOptimizer;
+  readonly schedule: LrSchedule;
+  private readonly classWeights: readonly number[] | undefined;
+  private readonly ignoreIndex: number;
+  /** Updates done so far. */
+  step = 0;
+
+  constructor(options: TrainerOptions) {
+    this.model = options.model;
+    this.optimizer = new ParameterOptimizer(options.model.namedParameters(), options.optimizer);
+    this.schedule = options.schedule;
+    this.classWeights = options.classWeights;
+    this.ignoreIndex = options.ignoreIndex ?? 255;
+  }
+
+  /** The learning rate the next step will use. */
+  get lr(): number {
+    return learningRate(this.schedule, this.step);
+  }
+
+  /**
+   * Forward, backward and update on one batch. Throws NonFiniteLossError (weights untouched) when
+   * the loss is not finite.
+   */
+  trainStep(images: Float32Array, labels: Uint8Array, shape: readonly [number, number, number]): StepResult {
+    const [n, h, w] = shape;
+    const lr = this.lr;
+    this.model.train();
+    const x = tf.tensor4d(images, [n, h, w, 3]);
+    const y = tf.tensor3d(Int32Array.from(labels), [n, h, w], 'int32');
+    try {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          softmaxCrossEntropy(this.model.forward(x), y, {
+            ignoreIndex: this.ignoreIndex,
+            ...(this.classWeights ? { classWeights: this.classWeights } : {}),
+          }) as tf.Scalar,
+        this.optimizer.variables(),
+      );
+      const loss = value.dataSync()[0]!;
+      try {
+        if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.step + 1, loss);
+        this.optimizer.apply(grads, lr);
+      } finally {
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+      this.step++;
+      return { step: this.step, loss, lr };
+    } finally {
+      tf.dispose([x, y]);
+    }
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
