@@ -1,0 +1,126 @@
+import { runEvaluation } from '@semseg/engine/node';
+import { Command } from 'commander';
+import type { BackendChoice } from '../backends/index.js';
+import { UsageError } from '../errors.js';
+import { readJsonFile, writeOutput } from '../io/files.js';
+import { option } from '../options/commander.js';
+import { type Shard, parseShard } from '../options/shard.js';
+import '../models.js';
+import { activateBackend, backendOption } from './backend-option.js';
+import { EVAL_FORMAT, evalRecord, formatMetrics, mergeEvalRecords, metricsRecord } from './eval-report.js';
+import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
+
+interface EvalFlags extends InferenceFlags {
+  checkpoint?: string;
+  data?: string;
+  split: string;
+  json?: string;
+  shard?: Shard;
+  merge?: string[];
+  backend: BackendChoice;
+  quiet?: boolean;
+}
+
+async function merge(files: string[], flags: EvalFlags): Promise<void> {
+  if (flags.checkpoint || flags.data)
+    throw new UsageError('--merge combines shard files; it takes no --checkpoint or --data');
+  const records = await Promise.all(
+    files.map(async (file) => ({ file, value: await readJsonFile(file, 'shard JSON') })),
+  );
+  const merged = mergeEvalRecords(records);
+  const metrics = merged.matrix.compute();
+  const crfMetrics = merged.crfMatrix?.compute();
+  process.stdout.write(
+    `merged ${files.length} files, ${merged.images} images\n${formatMetrics(metrics, merged.classes, 'text')}\n`,
+  );
+  if (crfMetrics) process.stdout.write(`\nwith CRF:\n${formatMetrics(crfMetrics, merged.classes, 'text')}\n`);
+  if (flags.json) {
+    const record = {
+      format: EVAL_FORMAT,
+      version: 1,
+      mergedFrom: files.length,
+      images: merged.images,
+      classes: merged.classes,
+      metrics: metricsRecord(metrics, merged.classes),
+      matrix: merged.matrix.toJSON(),
+      ...(merged.crfMatrix && crfMetrics
+        ? {
+            crf: {
+              settings: merged.crfSettings,
+              metrics: metricsRecord(crfMetrics, merged.classes),
+              matrix: merged.crfMatrix.toJSON(),
+            },
+          }
+        : {}),
+    };
+    await writeOutput(flags.json, `${JSON.stringify(record, null, 2)}\n`);
+  }
+}
+
+async function evaluate(flags: EvalFlags): Promise<void> {
+  if (flags.merge) return merge(flags.merge, flags);
+  if (!flags.checkpoint) throw new UsageError('--checkpoint <dir> is required (or --merge <shard json...>)');
+  if (!flags.data) throw new UsageError('--data <VOC root> is required');
+  const { inference, crf } = inferenceSettings(flags);
+  await activateBackend(flags.backend, flags.quiet);
+  const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
+  const summary = await runEvaluation({
+    checkpoint: flags.checkpoint,
+    data: flags.data,
+    split: flags.split,
+    ...(flags.shard ? { shard: flags.shard } : {}),
+    ...inference,
+    crf,
+    onImage: (done, total) => {
+      if (tty) process.stderr.write(`\revaluating ${done}/${total}${done === total ? '\n' : ''}`);
+    },
+  });
+  const classes = summary.meta.classes;
+  const shardText = flags.shard ? ` shard ${flags.shard.index}/${flags.shard.count}` : '';
+  process.stdout.write(
+    `${flags.split}${shardText}: ${summary.images} images\n${formatMetrics(summary.metrics, classes, 'text')}\n`,
+  );
+  if (summary.crfMetrics)
+    process.stdout.write(`\nwith CRF:\n${formatMetrics(summary.crfMetrics, classes, 'text')}\n`);
+  if (flags.json) {
+    const record = evalRecord(summary, classes, {
+      checkpoint: flags.checkpoint,
+      split: flags.split,
+      ...(flags.shard ? { shard: flags.shard } : {}),
+      crfSettings: crf,
+    });
+    await writeOutput(flags.json, `${JSON.stringify(record, null, 2)}\n`);
+  }
+}
+
+export function evalCommand(): Command {
+  const command = new Command('eval')
+    .summary('score a checkpoint on a split (mIoU, mAcc, aAcc, fwIoU, per class), or merge shards')
+    .description(
+      'Evaluates a checkpoint on a VOC-layout split, optionally multi-scale + flip, by sliding ' +
+        'windows, and with the dense CRF (scored with and without it in one pass). --json writes ' +
+        'the metrics and the confusion matrices. A large job splits with --shard i/n (ids whose ' +
+        "position % n == i) and `semseg eval --merge` sums the shards' matrices: exactly the metrics " +
+        'of one pass. --shard auto/n reads i from SEMSEG_SHARD_INDEX, JOB_COMPLETION_INDEX (a Kubernetes ' +
+        'Indexed Job) or SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN; a Slurm job array); ' +
+        '--shard auto also reads n from SEMSEG_SHARD_COUNT or SLURM_ARRAY_TASK_COUNT.',
+    )
+    .option('--checkpoint <dir>', 'checkpoint folder (or its model.json)')
+    .option('--data <root>', 'dataset root: the VOC2012 folder or the VOCdevkit folder above it')
+    .option('--split <name>', 'split list to evaluate', 'val')
+    .option('--json <file>', 'write the metrics and confusion matrices as JSON')
+    .addOption(option('--shard <i/n|auto/n|auto>', 'evaluate only shard i of n', (text) => parseShard(text)))
+    .option('--merge <shard.json...>', 'combine the --json files of shards instead of evaluating')
+    .addOption(backendOption())
+    .option('--quiet', 'no backend line or progress on stderr');
+  addInferenceOptions(command);
+  command.addHelpText(
+    'after',
+    '\nExamples:\n' +
+      '  semseg eval --checkpoint runs/a/final --data VOCdevkit --split val --scales 0.75,1,1.25 --flip --crf\n' +
+      '  semseg eval --checkpoint runs/a/final --data VOCdevkit --shard auto/8 --json out/shard-$JOB_COMPLETION_INDEX.json\n' +
+      '  semseg eval --merge out/shard-*.json --json out/val.json',
+  );
+  command.action(() => evaluate(command.opts<EvalFlags>()));
+  return command;
+}

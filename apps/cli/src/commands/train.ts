@@ -1,0 +1,266 @@
+import { join } from 'node:path';
+import { validateModelConfig } from '@semseg/core';
+import { TRAIN_PRESETS } from '@semseg/engine';
+import { runTraining } from '@semseg/engine/node';
+import { openVocDataset } from '@semseg/voc-data/node';
+import { Command, Option } from 'commander';
+import type { BackendChoice } from '../backends/index.js';
+import { UsageError } from '../errors.js';
+import { readJsonFile } from '../io/files.js';
+import { getModelDefinition } from '../models.js';
+import { choiceOption, option, typedOptions } from '../options/commander.js';
+import { parseCrfOption } from '../options/crf.js';
+import {
+  parseNonNegativeInt,
+  parseNonNegativeNumber,
+  parsePositiveInt,
+  parsePositiveNumber,
+  parseScales,
+  parseSize,
+  parseUnitInterval,
+  parseWidth,
+} from '../options/numbers.js';
+import { TrainProgress } from '../progress.js';
+import { activateBackend, backendOption } from './backend-option.js';
+import { interruptSignal } from './interrupt.js';
+import {
+  type TrainSettings,
+  parseTrainSettings,
+  presetSettings,
+  settingsFromRun,
+  toRunOptions,
+} from './train-config.js';
+
+type TrainFlags = TrainSettings & {
+  preset?: string;
+  config?: string;
+  resume?: boolean;
+  backend: BackendChoice;
+  evalCrf?: string | true;
+};
+
+function parseScaleRange(text: string): [number, number] {
+  const values = parseScales(text);
+  if (values.length !== 2) throw new UsageError(`expected low,high such as 0.5,2, got '${text}'`);
+  return [values[0]!, values[1]!];
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`expected a JSON object such as '{"alignment":"compact"}', got '${text}'`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(`expected a JSON object, got '${text}'`);
+  return value as Record<string, unknown>;
+}
+
+/** Steps per epoch: the training pipeline drops the last partial batch. */
+async function stepsForEpochs(
+  data: string,
+  split: string,
+  epochs: number,
+  batchSize: number,
+): Promise<number> {
+  const dataset = await openVocDataset(data, { split });
+  const perEpoch = Math.floor(dataset.ids.length / batchSize);
+  if (perEpoch < 1) {
+    throw new UsageError(
+      `split '${split}' has ${dataset.ids.length} images, fewer than one batch of ${batchSize}`,
+    );
+  }
+  return Math.max(1, Math.round(epochs * perEpoch));
+}
+
+async function train(command: Command): Promise<void> {
+  const flags = command.opts<TrainFlags>();
+  const typed = typedOptions<TrainFlags>(command);
+  // Flags that steer the command rather than set a training value.
+  const {
+    backend: _backend,
+    preset: _preset,
+    config: _config,
+    resume: _resume,
+    debug: _debug,
+    modelConfig: modelConfigFlag,
+    evalCrf: evalCrfFlag,
+    ...typedSettings
+  } = typed as TrainFlags & { debug?: boolean };
+  if (!flags.out) throw new UsageError('--out <run dir> is required');
+
+  // Lowest to highest: defaults (in toRunOptions), the resumed run, --preset, --config, typed flags.
+  let settings: TrainSettings = {};
+  if (flags.resume) {
+    const runFile = join(flags.out, 'run.json');
+    settings = settingsFromRun(await readJsonFile(runFile, 'run record (needed by --resume)'), runFile);
+  }
+  if (flags.preset) settings = { ...settings, ...presetSettings(flags.preset) };
+  if (flags.config)
+    settings = {
+      ...settings,
+      ...parseTrainSettings(await readJsonFile(flags.config, 'config file'), flags.config),
+    };
+  settings = { ...settings, ...(typedSettings as TrainSettings) };
+  if (modelConfigFlag) settings.modelConfig = { ...(settings.modelConfig ?? {}), ...modelConfigFlag };
+  settings.out = flags.out;
+
+  if (!settings.model)
+    throw new UsageError('--model <name> is required (or --preset, or --config with "model")');
+  if (!settings.data) throw new UsageError('--data <VOC root> is required');
+  getModelDefinition(settings.model); // unknown model: one line naming the registered ones
+  validateModelConfig(settings.model, {
+    ...(settings.modelConfig ?? {}),
+    ...(settings.width !== undefined ? { width: settings.width } : {}),
+  });
+  const batchSize = settings.batchSize ?? 8;
+  if (settings.epochs !== undefined && typed.steps === undefined) {
+    settings.steps = await stepsForEpochs(
+      settings.data,
+      settings.trainSplit ?? 'train',
+      settings.epochs,
+      batchSize,
+    );
+  }
+  const evalCrf = evalCrfFlag !== undefined ? parseCrfOption(evalCrfFlag) : null;
+  const runOptions = toRunOptions(
+    {
+      ...settings,
+      model: settings.model,
+      data: settings.data,
+      out: flags.out,
+      steps: settings.steps ?? 1000,
+    },
+    evalCrf,
+  );
+
+  const backend = await activateBackend(flags.backend);
+  const progress = new TrainProgress({
+    tty: Boolean(process.stderr.isTTY),
+    every: runOptions.logEvery ?? 10,
+    write: (text) => process.stderr.write(text),
+  });
+  const interrupt = interruptSignal((text) => process.stderr.write(text));
+  const start = performance.now();
+  try {
+    const result = await runTraining({
+      ...runOptions,
+      resume: Boolean(flags.resume),
+      backend: backend.name,
+      signal: interrupt.signal,
+      onEvent: progress.onEvent,
+    });
+    progress.stop();
+    const minutes = (performance.now() - start) / 60_000;
+    const last = result.evaluations.at(-1);
+    const evalText = last ? `, val mIoU ${(last.summary.metrics.meanIoU * 100).toFixed(2)}` : '';
+    if (result.reason === 'interrupted') {
+      process.stderr.write(
+        `interrupted at step ${result.step}; checkpoint ${result.finalCheckpoint}; continue with: semseg train --out ${flags.out} --resume\n`,
+      );
+      process.exitCode = 130;
+      return;
+    }
+    process.stdout.write(
+      `trained ${result.step} steps in ${minutes.toFixed(1)} min on ${backend.name}: loss ${result.lastLoss.toFixed(4)}${evalText}; checkpoint ${result.finalCheckpoint}\n`,
+    );
+  } finally {
+    progress.stop();
+    interrupt.dispose();
+  }
+}
+
+export function trainCommand(): Command {
+  const presets = Object.keys(TRAIN_PRESETS);
+  const command = new Command('train')
+    .summary('train a registered model on a VOC-layout dataset')
+    .description(
+      'Trains any registered model (fcn32s, fcn16s, fcn8s, ...) on PASCAL VOC-layout data with seeded ' +
+        'augmentation (random scale, crop, flip), SGD with momentum or Adam, and a poly/step/fixed ' +
+        'learning-rate schedule. Writes <out>/latest (every --checkpoint-every steps, atomically), ' +
+        '<out>/final, <out>/train.jsonl (logged steps and evaluations) and <out>/run.json. ' +
+        'Settings, lowest to highest: defaults, the run being resumed, --preset, --config, flags. ' +
+        'Ctrl-C stops after the current step and writes a checkpoint; --resume continues exactly.',
+    )
+    .option('--model <name>', 'registered model name (see `semseg info`)')
+    .option('--data <root>', 'dataset root: the VOC2012 folder or the VOCdevkit folder above it')
+    .option('--out <dir>', 'run folder for checkpoints and logs')
+    .addOption(
+      new Option('--preset <name>', "a paper's recipe (source and notes in @semseg/engine)").choices(presets),
+    )
+    .option(
+      '--config <file.json>',
+      'settings as JSON, keys as the flags in camelCase (batchSize, lrPolicy, ...)',
+    )
+    .addOption(backendOption())
+    .addOption(option('--width <w>', 'VGG16 channel multiplier, e.g. 1/8 (1 = the paper)', parseWidth))
+    .addOption(
+      option('--model-config <json>', 'more model config, e.g. \'{"alignment":"compact"}\'', parseJsonObject),
+    )
+    .addOption(option('--batch-size <n>', 'images per step (default 8)', parsePositiveInt))
+    .addOption(option('--crop <size>', 'training crop, 321 or HxW (default 321)', parseSize))
+    .addOption(option('--scale-range <lo,hi>', 'random scale range (default 0.5,2)', parseScaleRange))
+    .option('--no-flip', 'no random horizontal flips')
+    .addOption(
+      option('--steps <n>', 'optimisation steps (default 1000)', parsePositiveInt).conflicts('epochs'),
+    )
+    .addOption(option('--epochs <n>', 'passes over the training split (sets --steps)', parsePositiveNumber))
+    .addOption(option('--lr <rate>', 'base learning rate (default 1e-3)', parsePositiveNumber))
+    .addOption(
+      choiceOption('--lr-policy <policy>', 'poly (power 0.9), step or fixed (default poly)', [
+        'poly',
+        'step',
+        'fixed',
+      ]),
+    )
+    .addOption(option('--lr-power <p>', 'poly power (default 0.9)', parsePositiveNumber))
+    .addOption(option('--lr-step-size <n>', 'step policy: steps between decays', parsePositiveInt))
+    .addOption(option('--lr-gamma <g>', 'step policy: decay factor (default 0.1)', parsePositiveNumber))
+    .addOption(option('--momentum <m>', 'SGD momentum (default 0.9)', parseUnitInterval))
+    .addOption(
+      option(
+        '--weight-decay <d>',
+        'L2 weight decay, not on biases and BN (default 5e-4)',
+        parseNonNegativeNumber,
+      ),
+    )
+    .addOption(choiceOption('--optimizer <name>', 'sgd or adam (default sgd)', ['sgd', 'adam']))
+    .option('--pretrained <vgg16 weights>', 'ImageNet VGG16 weights for the backbone (see @semseg/vgg16)')
+    .option(
+      '--init-from <checkpoint>',
+      'initialise matching parameters from a checkpoint (staged FCN training)',
+    )
+    .addOption(
+      option(
+        '--seed <n>',
+        'seed for initialisation, data order and augmentation (default 0)',
+        parseNonNegativeInt,
+      ),
+    )
+    .addOption(
+      option('--eval-every <n>', 'evaluate on --val-split every n steps and at the end', parsePositiveInt),
+    )
+    .option('--eval-crf [preset|json]', 'also score CRF-refined labels at each evaluation')
+    .addOption(
+      option('--checkpoint-every <n>', 'write <out>/latest every n steps (default 500)', parsePositiveInt),
+    )
+    .addOption(
+      option('--log-every <n>', 'log a step to train.jsonl every n steps (default 10)', parsePositiveInt),
+    )
+    .addOption(
+      option('--workers <n>', 'decode/augment worker threads (default 0: main thread)', parseNonNegativeInt),
+    )
+    .option('--resume', 'continue the run in --out from its latest checkpoint (same settings unless given)')
+    .option('--train-split <name>', 'training split list (default train)')
+    .option('--val-split <name>', 'evaluation split list (default val)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  semseg train --model fcn8s --width 1/8 --data data/VOC2012 --out runs/a --steps 300 --optimizer adam --lr 2e-3\n' +
+        '  semseg train --preset fcn32s-voc --pretrained vgg16/model.json --data VOCdevkit --out runs/fcn32s\n' +
+        '  semseg train --out runs/a --resume --steps 600',
+    );
+  command.action(() => train(command));
+  return command;
+}

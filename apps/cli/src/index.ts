@@ -1,0 +1,12 @@
+// The CLI's parts, for scripts and tests; the command line itself is `semseg` (dist/bin.js).
+export { BACKEND_CHOICES, type BackendChoice, backendLoaders, useBackend } from './backends/index.js';
+export { NODE_GPU_PACKAGE, NODE_GPU_REQUIREMENTS, nodeGpuLoader } from './backends/node-gpu.js';
+export { SWIFTSHADER_ICD, summarizeAdapter, webgpuLoader } from './backends/webgpu.js';
+export { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, describeFailure } from './errors.js';
+export { NpyError, type NpyArray, decodeNpy, encodeNpy } from './io/npy.js';
+export { fullPalette, labelPng } from './io/label-png.js';
+export { main } from './main.js';
+export { createProgram } from './program.js';
+export { parseShard, SHARD_INDEX_VARIABLES, type Shard } from './options/shard.js';
+export { type CurvePoint, type TrainingCurves, drawChart, renderChartPng } from './render/chart.js';
+export { blendLabels, legendEntries, renderOverlay } from './render/overlay.js';

@@ -1,0 +1,5 @@
+// Importing a model package registers its architectures with @semseg/core's registry, so that
+// checkpoints naming them load and `--model` accepts them.
+import '@semseg/fcn';
+
+export { getModelDefinition, listModels } from '@semseg/core';
