@@ -29,7 +29,14 @@ export {
 } from './layers/upsample.js';
 export { type CrossEntropyOptions, type Labels, softmaxCrossEntropy } from './loss/cross-entropy.js';
 export { l2WeightDecay } from './loss/weight-decay.js';
-export { type ConvGeometry, conv2d, convFilterGradient, convInputGradient, forwardConv } from './ops/conv.js';
+export {
+  type ConvGeometry,
+  type FilterGradientMethod,
+  conv2d,
+  convFilterGradient,
+  convInputGradient,
+  forwardConv,
+} from './ops/conv.js';
 export {
   type ConvTransposeGeometry,
   convTranspose2d,

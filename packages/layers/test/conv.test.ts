@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ConvGeometry, conv2d, resolveConvPadding } from '../src/index.js';
+import { type ConvGeometry, conv2d, convFilterGradient, resolveConvPadding } from '../src/index.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 
@@ -160,6 +160,17 @@ describe.each(BACKENDS)('conv2d on %s', (backend) => {
     const error = await gradientCheck(([a, b]) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, g), [x, w]);
     expect(error).toBeLessThan(2e-3);
     tf.dispose([x, w]);
+  });
+
+  it.each(CASES)('both filter-gradient formulations (one conv, per-tap matmuls) agree: $name', async (c) => {
+    const x = randomTensor<tf.Rank.R4>(c.input, 8);
+    const g = geometryOf(c);
+    const outShape = tf.tidy(() => conv2d(x, randomTensor(c.kernel, 9), g).shape);
+    const dy = randomTensor<tf.Rank.R4>(outShape, 10);
+    const byConv = convFilterGradient(x, dy, g, c.kernel, 'conv');
+    const byTaps = convFilterGradient(x, dy, g, c.kernel, 'taps');
+    expect(relativeError(await toArray(byTaps), await toArray(byConv))).toBeLessThan(1e-5);
+    tf.dispose([x, dy, byConv, byTaps]);
   });
 
   it.each(CASES.filter((c) => c.dilation[0] === 1 && c.dilation[1] === 1))(

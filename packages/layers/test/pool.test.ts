@@ -97,6 +97,16 @@ describe.each(BACKENDS)('max pooling and unpooling on %s', (backend) => {
     tf.dispose([x, output, switches, dx]);
   });
 
+  it('ties with overlapping windows and padding: first valid position in each window', async () => {
+    const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
+    const g = pool(3, 2, 1, false);
+    const { output, switches } = maxPool2dWithSwitches(x, g);
+    expect(Array.from(await switches.data())).toEqual([0, 1, 4, 5]);
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(maxPool2d(a as tf.Tensor4D, g)))(x);
+    expect(Array.from(await dx.data())).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    tf.dispose([x, output, switches, dx]);
+  });
+
   it('gradient is right where every value of a window is negative (wasm MaxPoolGrad is not)', async () => {
     const x = tf.tensor4d([-5, -2, -7, -1, -4, -3, -9, -8], [1, 2, 4, 1]);
     const dx = tf.grad((a: tf.Tensor) =>

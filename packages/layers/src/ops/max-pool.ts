@@ -1,6 +1,6 @@
 import { ConfigError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { type Padding4, type Pair, depthToSpace, padOrCrop } from './geometry.js';
+import { type Padding4, type Pair, depthToSpace, padOrCrop, spaceToDepth } from './geometry.js';
 
 export interface PoolGeometry {
   kernel: Pair;
@@ -77,6 +77,8 @@ export function windowTap(
 ): tf.Tensor4D {
   const [n, , , c] = padded.shape;
   const [oh, ow] = plan.outputSize;
+  // A plain slice where it will do: wasm's StridedSlice is several times slower.
+  if (g.stride[0] === 1 && g.stride[1] === 1) return tf.slice(padded, [0, i, j, 0], [n, oh, ow, c]);
   return tf.stridedSlice(
     padded,
     [0, i, j, 0],
@@ -99,9 +101,59 @@ function firstMaxOffset(
   let offset: tf.Tensor4D = tf.fill(pooled.shape, kh * kw) as tf.Tensor4D;
   for (let p = kh * kw - 1; p >= 0; p--) {
     const tap = windowTap(padded, plan, g, Math.floor(p / kw), p % kw);
-    offset = tf.where(tf.equal(tap, pooled), tf.scalar(p) as tf.Tensor, offset as tf.Tensor) as tf.Tensor4D;
+    // offset <- p where this tap holds the maximum (arithmetic: a scalar `where` tiles on wasm).
+    const hit = tf.cast(tf.equal(tap, pooled), 'float32');
+    offset = tf.add(offset, tf.mul(hit, tf.sub(p, offset))) as tf.Tensor4D;
   }
   return offset;
+}
+
+/** Windows tile the padded input exactly (kernel = stride, as VGG's 2x2 pools): no strided taps needed. */
+export function tilesExactly(g: PoolGeometry): boolean {
+  return g.kernel[0] === g.stride[0] && g.kernel[1] === g.stride[1];
+}
+
+/** The windows of a tiled input as rows: [N * OH * OW, kh * kw, C], taps in row-major order. */
+export function windowRows(padded: tf.Tensor4D, g: PoolGeometry): tf.Tensor3D {
+  const [n, h, w, c] = padded.shape;
+  const [kh, kw] = g.kernel;
+  return tf.reshape(spaceToDepth(padded, g.kernel), [(n * h * w) / (kh * kw), kh * kw, c]);
+}
+
+/** Inverse of windowRows, then cut to the input: [N * OH * OW, taps, C] -> [N, H, W, C]. */
+export function rowsToInput(
+  rows: tf.Tensor3D,
+  windowShape: readonly number[],
+  plan: WindowPlan,
+  g: PoolGeometry,
+): tf.Tensor4D {
+  const [n, oh, ow, c] = windowShape as [number, number, number, number];
+  const full = depthToSpace(tf.reshape(rows, [n, oh, ow, rows.shape[1] * c]), g.kernel);
+  return cropToInput(full, plan);
+}
+
+function cropToInput(full: tf.Tensor4D, plan: WindowPlan): tf.Tensor4D {
+  const [, fullH, fullW] = full.shape;
+  const [top, , left] = plan.padding;
+  const [h, w] = plan.inputSize;
+  return padOrCrop(full, [-top, h + top - fullH, -left, w + left - fullW]);
+}
+
+/**
+ * One-hot [M, taps, C] of the first maximum of each window row: maxima score taps - tap, so the
+ * first one scores highest and is the only one equal to the best score. (No cumsum: its WebGPU
+ * shader does not compile in tfjs 4.22.)
+ */
+function firstMaxMask(rows: tf.Tensor3D, pooled: tf.Tensor4D): tf.Tensor3D {
+  const [m, taps, c] = rows.shape;
+  const isMax = tf.cast(tf.equal(rows, tf.reshape(pooled, [m, 1, c])), 'float32');
+  const score = tf.mul(isMax, tf.sub(taps, tapIndex(taps)));
+  return tf.cast(tf.equal(score, tf.max(score, 1, true)), 'float32') as tf.Tensor3D;
+}
+
+/** Tap numbers 0..taps-1 shaped [1, taps, 1]. */
+export function tapIndex(taps: number): tf.Tensor3D {
+  return tf.reshape(tf.range(0, taps, 1, 'float32'), [1, taps, 1]);
 }
 
 /**
@@ -145,11 +197,7 @@ export function scatterWindows(
       else total = tf.add(tf.mul(total, tf.sub(1, group(a, b, hitAt))), values) as tf.Tensor4D;
     }
   }
-  const full = depthToSpace(total!, g.stride);
-  const [, fullH, fullW] = full.shape;
-  const [top, , left] = plan.padding;
-  const [h, w] = plan.inputSize;
-  return padOrCrop(full, [-top, h + top - fullH, -left, w + left - fullW]);
+  return cropToInput(depthToSpace(total!, g.stride), plan);
 }
 
 /**
@@ -169,8 +217,18 @@ export function maxPool2d(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
     return {
       value: pooled,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const offsets = firstMaxOffset(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, plan, g);
         const dy4 = dy as tf.Tensor4D;
+        const [n, oh, ow, c] = dy4.shape;
+        if (tilesExactly(g)) {
+          const mask = firstMaxMask(windowRows(saved[0] as tf.Tensor4D, g), saved[1] as tf.Tensor4D);
+          return rowsToInput(
+            tf.mul(mask, tf.reshape(dy4, [n * oh * ow, 1, c])) as tf.Tensor3D,
+            dy4.shape,
+            plan,
+            g,
+          );
+        }
+        const offsets = firstMaxOffset(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, plan, g);
         return scatterWindows(
           (p) => tf.mul(dy4, tf.cast(tf.equal(offsets, p), 'float32')),
           null,
@@ -204,8 +262,14 @@ export function maxPool2dWithSwitches(x: tf.Tensor4D, g: PoolGeometry): PooledWi
 function switchesOf(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
   const plan = planWindows([x.shape[1], x.shape[2]], g);
   const padded = padOrCrop(x, plan.padding, LOWEST);
-  const offsets = firstMaxOffset(padded, tf.maxPool(padded, g.kernel, g.stride, 'valid'), plan, g);
+  const pooled = tf.maxPool(padded, g.kernel, g.stride, 'valid');
   const [oh, ow] = plan.outputSize;
+  const offsets = tilesExactly(g)
+    ? tf.reshape(
+        tf.sum(tf.mul(firstMaxMask(windowRows(padded, g), pooled), tapIndex(g.kernel[0] * g.kernel[1])), 1),
+        pooled.shape,
+      )
+    : firstMaxOffset(padded, pooled, plan, g);
   const kw = g.kernel[1];
   const rowTap = tf.floor(tf.div(offsets, kw));
   const colTap = tf.sub(offsets, tf.mul(rowTap, kw));

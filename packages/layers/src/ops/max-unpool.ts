@@ -1,7 +1,17 @@
 import { ConfigError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Pair, padOrCrop } from './geometry.js';
-import { type PoolGeometry, type WindowPlan, scatterWindows, windowOrigins, windowTap } from './max-pool.js';
+import {
+  type PoolGeometry,
+  type WindowPlan,
+  rowsToInput,
+  scatterWindows,
+  tapIndex,
+  tilesExactly,
+  windowOrigins,
+  windowRows,
+  windowTap,
+} from './max-pool.js';
 
 export interface UnpoolGeometry {
   kernel: Pair;
@@ -71,7 +81,19 @@ export function maxUnpool2d(
   };
   const taps = g.kernel[0] * g.kernel[1];
   const overlapping = g.kernel[0] > g.stride[0] || g.kernel[1] > g.stride[1];
+  const m = n * oh * ow;
+  // Windows that tile the output (kernel = stride): one broadcast multiply and a depth-to-space.
+  const tapHits = (offsets: tf.Tensor4D): tf.Tensor3D =>
+    tf.cast(tf.equal(tf.reshape(offsets, [m, 1, c]), tapIndex(taps)), 'float32') as tf.Tensor3D;
   const scatter = (values: tf.Tensor4D, offsets: tf.Tensor4D): tf.Tensor4D => {
+    if (tilesExactly(pool)) {
+      return rowsToInput(
+        tf.mul(tapHits(offsets), tf.reshape(values, [m, 1, c])) as tf.Tensor3D,
+        values.shape,
+        plan,
+        pool,
+      );
+    }
     const hit = (p: number): tf.Tensor4D => tf.cast(tf.equal(offsets, p), 'float32') as tf.Tensor4D;
     return scatterWindows(
       (p) => tf.mul(values, hit(p)),
@@ -92,6 +114,14 @@ export function maxUnpool2d(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const savedOffsets = saved[0] as tf.Tensor4D;
         const paddedDy = padOrCrop(dy as tf.Tensor4D, plan.padding);
+        if (tilesExactly(pool)) {
+          return tf.reshape(tf.sum(tf.mul(tapHits(savedOffsets), windowRows(paddedDy, pool)), 1), [
+            n,
+            oh,
+            ow,
+            c,
+          ]);
+        }
         // With overlapping windows only the window whose value was kept gets the gradient: scatter
         // each window's raster number + 1 the same way and see which window each position kept.
         let kept: tf.Tensor4D | null = null;
