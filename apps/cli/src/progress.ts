@@ -7,6 +7,8 @@ export interface ProgressOptions {
   /** Plain mode: a line every this many steps (and the first and last). */
   every: number;
   write: (text: string) => void;
+  /** Shown in the first line: which backend runs (and why auto skipped others). */
+  backend?: string;
 }
 
 export function formatDuration(seconds: number): string {
@@ -48,8 +50,9 @@ export class TrainProgress {
         this.startTime = performance.now();
         this.startStep = event.startStep;
         const from = event.resumed ? `resuming at step ${event.startStep}` : 'from step 0';
+        const on = this.options.backend ? ` on ${this.options.backend}` : '';
         this.line(
-          `training ${event.model} on ${event.trainImages} images, ${event.totalSteps} steps, ${from}`,
+          `training ${event.model}${on}: ${event.trainImages} images, ${event.totalSteps} steps, ${from}`,
         );
         break;
       }

@@ -11,14 +11,15 @@ export function backendOption(): Option {
     .default('auto');
 }
 
-/** Activates the backend and says which one runs (and why auto skipped the others) on stderr. */
-export async function activateBackend(choice: BackendChoice, quiet = false): Promise<BackendSelection> {
-  const selection = await useBackend(choice);
-  if (!quiet) {
-    const skipped = selection.skipped.filter((s) => s.reason !== 'not offered in this environment');
-    const why =
-      skipped.length > 0 ? ` (skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : '';
-    process.stderr.write(`backend: ${selection.name}${why}\n`);
-  }
-  return selection;
+/** Activates the backend; each command says which one runs where it fits its output. */
+export function activateBackend(choice: BackendChoice): Promise<BackendSelection> {
+  return useBackend(choice);
+}
+
+/** `wasm (skipped node-gpu: ...; webgpu: ...)`: the backend and why auto passed over the others. */
+export function describeSelection(selection: BackendSelection): string {
+  const skipped = selection.skipped.filter((s) => s.reason !== 'not offered in this environment');
+  const why =
+    skipped.length > 0 ? ` (skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : '';
+  return `${selection.name}${why}`;
 }

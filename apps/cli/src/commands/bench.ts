@@ -59,7 +59,7 @@ function parseBackendList(text: string): BackendChoice[] {
 }
 
 async function modelSuite(backend: BackendChoice, flags: BenchFlags): Promise<BenchRow[]> {
-  const selection = await activateBackend(backend, true);
+  const selection = await activateBackend(backend);
   const { size, batch, repeats } = flags;
   const model = createModel(
     'fcn8s',

@@ -17,7 +17,7 @@ import { parsePositiveInt, parsePositiveNumber, parseWidth } from '../options/nu
 import { TrainProgress, formatDuration } from '../progress.js';
 import { renderChartPng } from '../render/chart.js';
 import { renderOverlay } from '../render/overlay.js';
-import { activateBackend, backendOption } from './backend-option.js';
+import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { interruptSignal } from './interrupt.js';
 
 interface DemoFlags {
@@ -69,6 +69,7 @@ async function demo(flags: DemoFlags): Promise<void> {
     maxSize: 96,
   });
   const backend = await activateBackend(flags.backend);
+  say(`backend: ${describeSelection(backend)}`);
 
   const runDir = join(out, 'run');
   const base = {

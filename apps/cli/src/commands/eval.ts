@@ -6,7 +6,7 @@ import { readJsonFile, writeOutput } from '../io/files.js';
 import { option } from '../options/commander.js';
 import { type Shard, parseShard } from '../options/shard.js';
 import '../models.js';
-import { activateBackend, backendOption } from './backend-option.js';
+import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { EVAL_FORMAT, evalRecord, formatMetrics, mergeEvalRecords, metricsRecord } from './eval-report.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
 
@@ -62,7 +62,7 @@ async function evaluate(flags: EvalFlags): Promise<void> {
   if (!flags.checkpoint) throw new UsageError('--checkpoint <dir> is required (or --merge <shard json...>)');
   if (!flags.data) throw new UsageError('--data <VOC root> is required');
   const { inference, crf } = inferenceSettings(flags);
-  await activateBackend(flags.backend, flags.quiet);
+  const backend = await activateBackend(flags.backend);
   const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
   const summary = await runEvaluation({
     checkpoint: flags.checkpoint,
@@ -78,7 +78,7 @@ async function evaluate(flags: EvalFlags): Promise<void> {
   const classes = summary.meta.classes;
   const shardText = flags.shard ? ` shard ${flags.shard.index}/${flags.shard.count}` : '';
   process.stdout.write(
-    `${flags.split}${shardText}: ${summary.images} images\n${formatMetrics(summary.metrics, classes, 'text')}\n`,
+    `${flags.split}${shardText}: ${summary.images} images on ${backend.name}\n${formatMetrics(summary.metrics, classes, 'text')}\n`,
   );
   if (summary.crfMetrics)
     process.stdout.write(`\nwith CRF:\n${formatMetrics(summary.crfMetrics, classes, 'text')}\n`);

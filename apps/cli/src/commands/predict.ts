@@ -11,7 +11,7 @@ import { fullPalette, labelPng } from '../io/label-png.js';
 import { encodeNpy } from '../io/npy.js';
 import '../models.js';
 import { renderOverlay } from '../render/overlay.js';
-import { activateBackend, backendOption } from './backend-option.js';
+import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
 
 interface PredictFlags extends InferenceFlags {
@@ -27,8 +27,9 @@ async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
   if (inputs.length === 0) throw new UsageError('name at least one image or folder');
   const { inference, crf } = inferenceSettings(flags);
   const images = await collectImages(inputs);
-  await activateBackend(flags.backend, flags.quiet);
+  const backend = await activateBackend(flags.backend);
   const { model, meta } = await loadModel(flags.checkpoint);
+  if (!flags.quiet) process.stdout.write(`backend: ${describeSelection(backend)}\n`);
   const palette = fullPalette(meta.palette);
   try {
     model.eval();

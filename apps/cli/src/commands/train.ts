@@ -21,7 +21,7 @@ import {
   parseWidth,
 } from '../options/numbers.js';
 import { TrainProgress } from '../progress.js';
-import { activateBackend, backendOption } from './backend-option.js';
+import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { interruptSignal } from './interrupt.js';
 import {
   type TrainSettings,
@@ -139,6 +139,7 @@ async function train(command: Command): Promise<void> {
   const progress = new TrainProgress({
     tty: Boolean(process.stderr.isTTY),
     every: runOptions.logEvery ?? 10,
+    backend: describeSelection(backend),
     write: (text) => process.stderr.write(text),
   });
   const interrupt = interruptSignal((text) => process.stderr.write(text));

@@ -1,0 +1,375 @@
+import {
+  copyFileSync,
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfusionMatrix } from '@semseg/metrics';
+import { decodeLabelPng, vocColorMap } from '@semseg/voc-data';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeNpy, encodeNpy } from '../src/io/npy.js';
+import { expectOneLineFailure, requireBuild, semseg, semsegInterrupted } from './helpers/cli.js';
+
+// The built CLI (dist/bin.js under plain node) on a tiny synthetic dataset: 8 images of 48x48
+// with 4 classes, a width-1/32 FCN-8s, a handful of steps.
+const work = mkdtempSync(join(tmpdir(), 'semseg-cli-e2e-'));
+const data = join(work, 'data');
+const run = join(work, 'run');
+const MODEL = [
+  '--model',
+  'fcn8s',
+  '--width',
+  '1/32',
+  '--model-config',
+  '{"alignment":"compact","dropout":0.5}',
+];
+const TINY = ['--batch-size', '2', '--crop', '48', '--log-every', '1'];
+
+function readPng(path: string) {
+  return decodeLabelPng(new Uint8Array(readFileSync(path)), path);
+}
+
+beforeAll(() => {
+  requireBuild();
+  const synth = semseg([
+    'data',
+    'synth',
+    data,
+    '--count',
+    '8',
+    '--min-size',
+    '48',
+    '--max-size',
+    '48',
+    '--classes',
+    '4',
+    '--seed',
+    '3',
+  ]);
+  expect(synth.code, synth.stderr).toBe(0);
+});
+
+describe('semseg end to end', () => {
+  it('validates the synthetic dataset', () => {
+    const result = semseg(['data', 'validate', data]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/ok, 8 samples checked/);
+  });
+
+  it('trains, writes checkpoints and a JSONL log', () => {
+    const result = semseg([
+      'train',
+      ...MODEL,
+      ...TINY,
+      '--data',
+      data,
+      '--out',
+      run,
+      '--steps',
+      '3',
+      '--backend',
+      'wasm',
+      '--optimizer',
+      'adam',
+      '--lr',
+      '2e-3',
+      '--eval-every',
+      '3',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /trained 3 steps .* on wasm: loss \d+\.\d+, val mIoU \d+\.\d+; checkpoint .*final/,
+    );
+    expect(result.stderr).toMatch(/training fcn8s on wasm/);
+    expect(readdirSync(run).sort()).toEqual(['final', 'latest', 'run.json', 'train.jsonl']);
+    const events = readFileSync(join(run, 'train.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).event);
+    expect(events.filter((e) => e === 'step')).toHaveLength(3);
+    expect(events).toContain('eval');
+  });
+
+  it('evaluates to JSON, and shards merge into exactly the one-pass matrix', () => {
+    const whole = semseg([
+      'eval',
+      '--checkpoint',
+      join(run, 'final'),
+      '--data',
+      data,
+      '--split',
+      'trainval',
+      '--json',
+      join(work, 'all.json'),
+      '--backend',
+      'wasm',
+    ]);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(whole.stdout).toMatch(/trainval: 8 images on wasm/);
+    const all = JSON.parse(readFileSync(join(work, 'all.json'), 'utf8'));
+    expect(all).toMatchObject({ format: 'semseg-eval', version: 1, images: 8, split: 'trainval' });
+    for (const key of ['mIoU', 'mAcc', 'aAcc', 'fwIoU']) expect(typeof all.metrics[key]).toBe('number');
+    expect(all.metrics.perClass[0]).toMatchObject({ class: 'background' });
+    for (const i of [0, 1, 2]) {
+      const shard = semseg(
+        [
+          'eval',
+          '--checkpoint',
+          join(run, 'final'),
+          '--data',
+          data,
+          '--split',
+          'trainval',
+          '--shard',
+          'auto/3',
+          '--json',
+          join(work, `shard-${i}.json`),
+          '--backend',
+          'wasm',
+        ],
+        {
+          env: { JOB_COMPLETION_INDEX: String(i) },
+        },
+      );
+      expect(shard.code, shard.stderr).toBe(0);
+    }
+    const merged = semseg([
+      'eval',
+      '--merge',
+      ...[0, 1, 2].map((i) => join(work, `shard-${i}.json`)),
+      '--json',
+      join(work, 'merged.json'),
+    ]);
+    expect(merged.code, merged.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(join(work, 'merged.json'), 'utf8'));
+    expect(m.images).toBe(8);
+    expect(Array.from(ConfusionMatrix.fromJSON(m.matrix).getCounts())).toEqual(
+      Array.from(ConfusionMatrix.fromJSON(all.matrix).getCounts()),
+    );
+    expect(m.metrics).toEqual(all.metrics);
+  });
+
+  it('predicts palette-indexed label PNGs, overlays and probabilities', () => {
+    const images = join(data, 'JPEGImages');
+    const out = join(work, 'pred');
+    const result = semseg([
+      'predict',
+      '--checkpoint',
+      join(run, 'final'),
+      images,
+      '--out',
+      out,
+      '--overlay',
+      '--probs',
+      '--backend',
+      'wasm',
+      '--flip',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const files = readdirSync(out);
+    expect(files.filter((f) => f.endsWith('.overlay.png'))).toHaveLength(8);
+    const id = '2000_000001';
+    const label = readPng(join(out, `${id}.png`));
+    expect([label.width, label.height]).toEqual([48, 48]);
+    expect(label.palette!.slice(0, 21)).toEqual(vocColorMap(21));
+    const probs = decodeNpy(new Uint8Array(readFileSync(join(out, `${id}.npy`))));
+    // 21 outputs: the dataset's classes are VOC's, whichever of them the images use.
+    expect(probs.shape).toEqual([48, 48, 21]);
+    // The label PNG holds the argmax of the probabilities, as class indices.
+    for (let p = 0; p < 48 * 48; p++) {
+      const row = probs.data.subarray(p * 21, p * 21 + 21);
+      expect(Math.abs(row.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-4);
+      expect(label.indices[p]).toBe(row.indexOf(Math.max(...row)));
+    }
+  });
+
+  it('runs the CRF on saved probabilities and writes labels and Q', () => {
+    const id = '2000_000001';
+    const out = join(work, 'crf');
+    const result = semseg([
+      'crf',
+      join(data, 'JPEGImages', `${id}.jpg`),
+      '--probs',
+      join(work, 'pred', `${id}.npy`),
+      '--out',
+      join(out, 'labels.png'),
+      '--gaussian',
+      'sxy=3,compat=3',
+      '--bilateral',
+      'sxy=80,srgb=13,compat=10',
+      '--iterations',
+      '5',
+      '--out-q',
+      join(out, 'q.npy'),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const q = decodeNpy(new Uint8Array(readFileSync(join(out, 'q.npy'))));
+    expect(q.shape).toEqual([48, 48, 21]);
+    const labels = readPng(join(out, 'labels.png'));
+    for (let p = 0; p < 48 * 48; p++) {
+      const row = q.data.subarray(p * 21, p * 21 + 21);
+      expect(labels.indices[p]).toBe(row.indexOf(Math.max(...row)));
+    }
+  });
+
+  it('resumes exactly: interrupted with Ctrl-C and resumed equals straight, bit for bit (cpu)', async () => {
+    const args = [
+      'train',
+      ...MODEL,
+      ...TINY,
+      '--data',
+      data,
+      '--steps',
+      '5',
+      '--backend',
+      'cpu',
+      '--seed',
+      '7',
+    ];
+    const straight = semseg([...args, '--out', join(work, 'straight')]);
+    expect(straight.code, straight.stderr).toBe(0);
+    const interrupted = await semsegInterrupted([...args, '--out', join(work, 'resumed')], /step 2\/5/);
+    expect(interrupted.code, interrupted.stderr).toBe(130);
+    expect(interrupted.stderr).toMatch(
+      /interrupted at step [2-4]; checkpoint .*latest; continue with: semseg train --out .* --resume/,
+    );
+    const resumed = semseg(['train', '--out', join(work, 'resumed'), '--resume', '--backend', 'cpu']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming at step [2-4]/);
+    const weights = (dir: string) => readFileSync(join(work, dir, 'final', 'weights.bin'));
+    expect(weights('resumed').equals(weights('straight'))).toBe(true);
+  });
+});
+
+describe('bad input: non-zero exit, one line, no stack trace', () => {
+  const final = () => join(run, 'final');
+
+  it('a missing data root', () => {
+    expectOneLineFailure(
+      semseg(['train', ...MODEL, '--data', join(work, 'nope'), '--out', join(work, 'x'), '--backend', 'cpu']),
+      /nope/,
+    );
+    expectOneLineFailure(semseg(['data', 'validate', join(work, 'nope')]), /nope/);
+  });
+
+  it('a corrupt checkpoint', () => {
+    const broken = join(work, 'broken');
+    cpSync(final(), broken, { recursive: true });
+    truncateSync(join(broken, 'weights.bin'), 100);
+    expectOneLineFailure(
+      semseg(['eval', '--checkpoint', broken, '--data', data, '--backend', 'cpu']),
+      /weights/,
+    );
+    writeFileSync(join(broken, 'model.json'), '{ not json');
+    expectOneLineFailure(
+      semseg([
+        'predict',
+        '--checkpoint',
+        broken,
+        join(data, 'JPEGImages'),
+        '--out',
+        join(work, 'x'),
+        '--backend',
+        'cpu',
+      ]),
+      /model\.json/,
+    );
+    expectOneLineFailure(
+      semseg(['eval', '--checkpoint', join(work, 'no-checkpoint'), '--data', data, '--backend', 'cpu']),
+      /checkpoint not found/,
+    );
+  });
+
+  it('an unknown model', () => {
+    expectOneLineFailure(
+      semseg(['train', '--model', 'fcn4s', '--data', data, '--out', join(work, 'x')]),
+      /unknown model 'fcn4s'; registered models: fcn16s, fcn32s, fcn8s/,
+    );
+  });
+
+  it('bad flag values', () => {
+    const train = ['train', ...MODEL, '--data', data, '--out', join(work, 'x')];
+    expectOneLineFailure(semseg([...train, '--lr', 'abc']), /--lr <rate>.*'abc' is not a number/);
+    expectOneLineFailure(semseg([...train, '--steps', '0']), /--steps.*whole number >= 1/);
+    expectOneLineFailure(semseg([...train, '--crop', '0x5']), /--crop/);
+    expectOneLineFailure(
+      semseg([...train, '--backend', 'tpu']),
+      /--backend.*Allowed choices are auto, node-gpu, webgpu, wasm, cpu/,
+    );
+    expectOneLineFailure(semseg([...train, '--width', '2']), /--width.*\(0, 1\]/);
+    expectOneLineFailure(semseg([...train, '--lr-policy', 'step']), /--lr-policy step needs --lr-step-size/);
+    expectOneLineFailure(semseg([...train, '--steps', '5', '--epochs', '2']), /cannot be used with/);
+    expectOneLineFailure(
+      semseg(['eval', '--checkpoint', final(), '--data', data, '--shard', '3/3']),
+      /shard index 3 is outside 0..2/,
+    );
+    expectOneLineFailure(
+      semseg(['eval', '--checkpoint', final(), '--data', data, '--scales', '0,1']),
+      /--scales.*scale '0'/,
+    );
+    expectOneLineFailure(
+      semseg(['eval', '--checkpoint', final(), '--data', data, '--crop', '64']),
+      /--crop and --stride apply to --mode slide/,
+    );
+    expectOneLineFailure(
+      semseg(['crf', 'x.jpg', '--probs', 'p.npy', '--out', 'o.png', '--bilateral', 'sxy=80,foo=1']),
+      /unknown key 'foo'/,
+    );
+    expectOneLineFailure(semseg(['trian']), /unknown command 'trian'/);
+  });
+
+  it('an image that cannot be decoded', () => {
+    const bad = join(work, 'bad-images');
+    cpSync(join(data, 'JPEGImages', '2000_000000.jpg'), join(bad, 'good.jpg'));
+    writeFileSync(join(bad, 'broken.jpg'), 'this is not a JPEG');
+    expectOneLineFailure(
+      semseg(['predict', '--checkpoint', final(), bad, '--out', join(work, 'x'), '--backend', 'cpu']),
+      /broken\.jpg: corrupt or unreadable image/,
+    );
+    expectOneLineFailure(
+      semseg(['predict', '--checkpoint', final(), join(work, 'missing.jpg'), '--out', join(work, 'x')]),
+      /missing\.jpg: no such image/,
+    );
+  });
+
+  it('.npy files of the wrong kind or shape', () => {
+    const image = join(data, 'JPEGImages', '2000_000000.jpg');
+    const f64 = join(work, 'f64.npy');
+    copyFileSync(new URL('fixtures/f64-2x3x2.npy', import.meta.url), f64);
+    expectOneLineFailure(
+      semseg(['crf', image, '--probs', f64, '--out', join(work, 'x.png')]),
+      /dtype '<f8' is not supported/,
+    );
+    const wrong = join(work, 'wrong.npy');
+    writeFileSync(wrong, encodeNpy(new Float32Array(10 * 10 * 4).fill(0.25), [10, 10, 4]));
+    expectOneLineFailure(
+      semseg(['crf', image, '--probs', wrong, '--out', join(work, 'x.png')]),
+      /does not match the image \(47 x 47\)/,
+    );
+    expectOneLineFailure(semseg(['crf', image, '--out', join(work, 'x.png')]), /exactly one of --probs/);
+  });
+
+  it('shard files that do not merge', () => {
+    writeFileSync(join(work, 'other.json'), '{"hello": 1}');
+    expectOneLineFailure(
+      semseg(['eval', '--merge', join(work, 'other.json')]),
+      /not a 'semseg eval --json' file/,
+    );
+    expectOneLineFailure(
+      semseg(['eval', '--merge', join(work, 'shard-0.json'), join(work, 'shard-0.json')]),
+      /shard 0\/3 is given twice/,
+    );
+  });
+
+  it('node-gpu where it is not installed says why and how to fix it', () => {
+    expectOneLineFailure(
+      semseg(['train', ...MODEL, '--data', data, '--out', join(work, 'x'), '--backend', 'node-gpu']),
+      /not installed\. Install it with 'npm install @tensorflow\/tfjs-node-gpu@4\.22\.0' \(needs .*CUDA 11\.2 and cuDNN 8\.1/,
+    );
+  });
+});

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../src/errors.js';
+import { crfSettingsFromFlags, parseCrfOption } from '../src/options/crf.js';
+import {
+  parseKeyValues,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parsePositiveNumber,
+  parseScales,
+  parseSize,
+  parseUnitInterval,
+  parseWidth,
+} from '../src/options/numbers.js';
+import { parseShard } from '../src/options/shard.js';
+
+describe('number flags', () => {
+  it('accept plain decimal notation only', () => {
+    expect(parsePositiveInt('12')).toBe(12);
+    expect(parsePositiveNumber('2e-3')).toBe(0.002);
+    expect(parseNonNegativeInt('0')).toBe(0);
+    expect(parseUnitInterval('0.99')).toBe(0.99);
+    for (const bad of ['', ' ', 'abc', '0x10', '1e', 'Infinity', 'NaN', '1,5']) {
+      expect(() => parsePositiveNumber(bad), bad).toThrow(UsageError);
+    }
+    expect(() => parsePositiveInt('0')).toThrow(/whole number >= 1, got '0'/);
+    expect(() => parsePositiveInt('2.5')).toThrow(/whole number/);
+    expect(() => parseNonNegativeInt('-1')).toThrow(/>= 0/);
+    expect(() => parseUnitInterval('1')).toThrow(/\[0, 1\)/);
+  });
+
+  it('widths as fractions or decimals in (0, 1]', () => {
+    expect(parseWidth('1/8')).toBe(0.125);
+    expect(parseWidth('0.25')).toBe(0.25);
+    expect(parseWidth('1')).toBe(1);
+    expect(() => parseWidth('2')).toThrow(/\(0, 1\]/);
+    expect(() => parseWidth('1/0')).toThrow(UsageError);
+    expect(() => parseWidth('0')).toThrow(UsageError);
+  });
+
+  it('scales, sizes and name=value pairs', () => {
+    expect(parseScales('0.5,0.75, 1,1.25')).toEqual([0.5, 0.75, 1, 1.25]);
+    expect(() => parseScales('0.5,,1')).toThrow(UsageError);
+    expect(() => parseScales('0,1')).toThrow(/scale '0' must be in \(0, 8\]/);
+    expect(() => parseScales('1,1')).toThrow(/repeat/);
+    expect(parseSize('321')).toEqual([321, 321]);
+    expect(parseSize('321x481')).toEqual([321, 481]);
+    expect(parseSize('48,64')).toEqual([48, 64]);
+    expect(() => parseSize('0')).toThrow(UsageError);
+    expect(() => parseSize('3x4x5')).toThrow(UsageError);
+    expect(parseKeyValues('sxy=80:60,srgb=13,compat=10', ['sxy', 'srgb', 'compat'])).toEqual({
+      sxy: [80, 60],
+      srgb: 13,
+      compat: 10,
+    });
+    expect(() => parseKeyValues('sxy=3,foo=1', ['sxy', 'compat'])).toThrow(
+      /unknown key 'foo'; use sxy, compat/,
+    );
+    expect(() => parseKeyValues('sxy=3,sxy=4', ['sxy'])).toThrow(/given twice/);
+    expect(() => parseKeyValues('sxy', ['sxy'])).toThrow(/name=value/);
+  });
+});
+
+describe('--shard', () => {
+  it('takes i/n', () => {
+    expect(parseShard('2/8', {})).toEqual({ index: 2, count: 8 });
+    expect(() => parseShard('8/8', {})).toThrow(/shard index 8 is outside 0..7/);
+    expect(() => parseShard('1', {})).toThrow(/expected i\/n/);
+    expect(() => parseShard('a/b', {})).toThrow(/expected i\/n/);
+  });
+
+  it('reads the index from a Kubernetes Indexed Job or a Slurm array with auto/n', () => {
+    expect(parseShard('auto/4', { JOB_COMPLETION_INDEX: '3' })).toEqual({ index: 3, count: 4 });
+    expect(parseShard('auto/4', { SLURM_ARRAY_TASK_ID: '2' })).toEqual({ index: 2, count: 4 });
+    // --array=1-4: ids 1..4 are shards 0..3.
+    expect(parseShard('auto/4', { SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_MIN: '1' })).toEqual({
+      index: 3,
+      count: 4,
+    });
+    expect(parseShard('auto/4', { SEMSEG_SHARD_INDEX: '1', JOB_COMPLETION_INDEX: '3' })).toEqual({
+      index: 1,
+      count: 4,
+    });
+    expect(() => parseShard('auto/4', {})).toThrow(/needs the shard index in the environment/);
+    expect(() => parseShard('auto/4', { JOB_COMPLETION_INDEX: '4' })).toThrow(
+      /shard index 4 \(from JOB_COMPLETION_INDEX\) is outside 0..3/,
+    );
+    expect(() => parseShard('auto/4', { JOB_COMPLETION_INDEX: 'x' })).toThrow(/is not a shard index/);
+  });
+
+  it('reads the count too with plain auto', () => {
+    expect(parseShard('auto', { SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '6' })).toEqual({
+      index: 5,
+      count: 6,
+    });
+    expect(parseShard('auto', { SEMSEG_SHARD_INDEX: '0', SEMSEG_SHARD_COUNT: '2' })).toEqual({
+      index: 0,
+      count: 2,
+    });
+    expect(() => parseShard('auto', { JOB_COMPLETION_INDEX: '0' })).toThrow(
+      /SEMSEG_SHARD_COUNT or SLURM_ARRAY_TASK_COUNT/,
+    );
+  });
+});
+
+describe('CRF flags', () => {
+  it('start from the preset and replace what the flags give', () => {
+    expect(crfSettingsFromFlags({})).toEqual({
+      gaussian: { sxy: 3, compat: 3 },
+      bilateral: { sxy: 80, srgb: 13, compat: 10 },
+      iterations: 5,
+    });
+    expect(
+      crfSettingsFromFlags({ preset: 'deeplabV1', bilateral: 'sxy=50:40,compat=5', iterations: '3' }),
+    ).toEqual({
+      gaussian: { sxy: 3, compat: 3 },
+      bilateral: { sxy: [50, 40], srgb: 5, compat: 5 },
+      iterations: 3,
+    });
+    expect(() => crfSettingsFromFlags({ gaussian: 'sxy=0' })).toThrow(/gaussian\.sxy/);
+    expect(() => crfSettingsFromFlags({ bilateral: 'srgb=1:2' })).toThrow(/srgb takes 1 or 3 value/);
+    expect(() => crfSettingsFromFlags({ preset: 'nope' })).toThrow(/unknown CRF preset 'nope'/);
+  });
+
+  it('--crf takes nothing (DeepLab), a preset in any spelling, JSON or a JSON file', () => {
+    expect(parseCrfOption(true)).toBe('deeplabV1');
+    expect(parseCrfOption('deconv-net')).toBe('deconvNet');
+    expect(
+      parseCrfOption(
+        '{"gaussian":{"sxy":3,"compat":3},"bilateral":{"sxy":60,"srgb":10,"compat":5},"iterations":4}',
+      ),
+    ).toEqual({
+      gaussian: { sxy: 3, compat: 3 },
+      bilateral: { sxy: 60, srgb: 10, compat: 5 },
+      iterations: 4,
+    });
+    expect(() => parseCrfOption('{"gaussian":{}}')).toThrow(/--crf: invalid CRF settings/);
+    expect(() => parseCrfOption('/no/such/file.json')).toThrow(
+      /neither a preset .* nor a readable JSON file/,
+    );
+  });
+});
