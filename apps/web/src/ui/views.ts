@@ -1,0 +1,184 @@
+// Draws the state into the page. Each function owns one part of index.html and only reads state.
+import type { Rgb } from '@semseg/core';
+import { BACKEND_LABELS, type PageBackend } from '../backend-choice.js';
+import { formatMs } from '../format.js';
+import { classShares, formatShare } from '../legend.js';
+import { blendOverlay, splitLabels } from '../overlay.js';
+import { type AppState, crfChanges, shownMap } from '../state.js';
+import { byId, element } from './dom.js';
+
+export function renderStatus(state: AppState): void {
+  const status = byId('status');
+  status.textContent = state.status.text;
+  status.dataset.kind = state.status.kind;
+  document.body.dataset.status = state.status.kind;
+  const banner = byId('error');
+  banner.hidden = state.error === null;
+  byId('error-text').textContent = state.error ?? '';
+}
+
+export function renderBackend(state: AppState): void {
+  byId('backend-active').textContent = state.backend ? `Active: ${state.backend.active}` : 'No backend yet';
+  byId('backend-active').dataset.backend = state.backend?.name ?? '';
+  const list = byId('backend-fallbacks');
+  list.replaceChildren(...(state.backend?.fallbacks ?? []).map((text) => element('li', { text })));
+  const table = byId<HTMLTableElement>('runs');
+  table.hidden = state.runs.length < 2;
+  table.tBodies[0]!.replaceChildren(
+    ...state.runs.map((run) =>
+      element('tr', {}, [
+        element('td', { text: BACKEND_LABELS[run.backend as PageBackend] ?? run.backend }),
+        element('td', { className: 'num', text: formatMs(run.preprocess) }),
+        element('td', { className: 'num', text: formatMs(run.network) }),
+        element('td', { className: 'num', text: formatMs(run.total) }),
+        element('td', { className: 'num', text: `${(run.agreementWithFirst * 100).toFixed(2)}%` }),
+      ]),
+    ),
+  );
+}
+
+export function renderInputs(state: AppState): void {
+  const image = state.image;
+  byId('image-info').textContent = image
+    ? `${image.name}: ${image.width}×${image.height}${image.originalSize ? ` (scaled down from ${image.originalSize.width}×${image.originalSize.height})` : ''}`
+    : '';
+  const checkpoint = state.checkpoint;
+  byId('checkpoint-info').textContent = checkpoint
+    ? `Checkpoint: ${checkpoint.architecture}, ${checkpoint.classes.length} classes, ${(checkpoint.weightBytes / 1e6).toFixed(2)} MB (${checkpoint.source})`
+    : 'No checkpoint loaded';
+}
+
+export function renderCrf(state: AppState): void {
+  const crf = state.crf;
+  byId<HTMLInputElement>('crf-toggle').checked = crf.enabled;
+  const progress = byId<HTMLProgressElement>('crf-progress');
+  progress.hidden = !crf.running;
+  progress.max = Math.max(1, crf.iterations);
+  progress.value = crf.iteration;
+  const changes = crfChanges(state);
+  let text = '';
+  if (crf.running) text = `CRF iteration ${crf.iteration} of ${crf.iterations}…`;
+  else if (crf.enabled && crf.result && changes) {
+    text = `CRF done in ${formatMs(crf.result.milliseconds)}: ${changes.pixels} pixels (${formatShare(changes.share)}) changed`;
+  }
+  const line = byId('crf-state');
+  line.textContent = text;
+  line.dataset.done = String(Boolean(crf.enabled && crf.result && !crf.running));
+  byId('crf-form-errors').textContent = crf.formErrors.join('; ');
+  byId('compare').hidden = !(crf.enabled && crf.result);
+}
+
+/** The palette for drawing: the checkpoint's colours per class. */
+function palette(state: AppState): readonly Rgb[] {
+  return state.checkpoint?.palette ?? [];
+}
+
+export function renderCanvas(state: AppState): void {
+  const canvas = byId<HTMLCanvasElement>('overlay-canvas');
+  const image = state.image;
+  const shown = shownMap(state);
+  if (!image) return;
+  if (canvas.width !== image.width || canvas.height !== image.height) {
+    canvas.width = image.width;
+    canvas.height = image.height;
+  }
+  let labels: Uint8Array | null = shown && shown.map.width === image.width ? shown.map.labels : null;
+  if (labels && state.network && shown?.refined && state.crf.result) {
+    if (state.view.compare === 'before') labels = state.network.labels;
+    else if (state.view.compare === 'split') {
+      labels = splitLabels(state.network.labels, labels, image.width, state.view.split * image.width);
+    }
+  }
+  const context = canvas.getContext('2d')!;
+  const opacity = labels ? state.view.opacity : 0;
+  const pixels = blendOverlay(
+    image.pixels,
+    labels ?? new Uint8Array(image.width * image.height),
+    palette(state),
+    opacity,
+  );
+  context.putImageData(new ImageData(pixels, image.width, image.height), 0, 0);
+  if (labels && state.view.compare === 'split' && state.crf.result && state.crf.enabled) {
+    context.fillStyle = '#ffffff';
+    context.fillRect(Math.round(state.view.split * image.width), 0, 1, image.height);
+  }
+  canvas.dataset.labelsShown = labels ? (shown?.refined ? 'crf' : 'network') : 'none';
+}
+
+export function renderLegend(state: AppState, hoveredClass: number | null): void {
+  const body = byId<HTMLTableElement>('legend').tBodies[0]!;
+  const shown = shownMap(state);
+  if (!shown || !state.checkpoint) {
+    body.replaceChildren();
+    return;
+  }
+  const rows = classShares(shown.map.labels, state.checkpoint.classes, palette(state));
+  const present = rows.filter((row) => row.pixels > 0);
+  const absent = rows.filter((row) => row.pixels === 0);
+  const lines = present.map((row) => {
+    const swatch = element('span', { className: 'swatch' });
+    swatch.style.background = `rgb(${row.color.join(',')})`;
+    return element(
+      'tr',
+      {
+        className: row.index === hoveredClass ? 'hovered' : '',
+        attributes: { 'data-class': String(row.index) },
+      },
+      [
+        element('td', {}, [swatch]),
+        element('td', { text: row.name }),
+        element('td', { className: 'num', text: formatShare(row.share) }),
+      ],
+    );
+  });
+  if (absent.length > 0) {
+    const names = absent.map((row) => row.name).join(', ');
+    lines.push(
+      element('tr', { className: 'absent', attributes: { title: names } }, [
+        element('td'),
+        element('td', { text: `${absent.length} other classes: ${names}` }),
+        element('td', { className: 'num', text: '0%' }),
+      ]),
+    );
+  }
+  body.replaceChildren(...lines);
+}
+
+export function renderTimings(state: AppState): void {
+  const body = byId<HTMLTableElement>('timings').tBodies[0]!;
+  const net = state.network;
+  if (!net) {
+    body.replaceChildren();
+    return;
+  }
+  const backend = BACKEND_LABELS[net.backend as PageBackend] ?? net.backend;
+  const crf = state.crf.enabled && state.crf.result ? state.crf.result.milliseconds : undefined;
+  const rows: Array<[string, string, string]> = [
+    ['decode image', formatMs(net.timings.decode), 'browser'],
+    ['preprocess', formatMs(net.timings.preprocess), backend],
+    ['network', formatMs(net.timings.network), backend],
+    ['CRF', state.crf.enabled ? formatMs(crf) : 'off', 'Web Worker (JavaScript)'],
+    ['total', formatMs(net.timings.total + (crf ?? 0)), ''],
+  ];
+  body.replaceChildren(
+    ...rows.map(([stage, ms, where]) =>
+      element('tr', { attributes: { 'data-stage': stage } }, [
+        element('th', { text: stage }),
+        element('td', { className: 'num', text: ms }),
+        element('td', { text: where }),
+      ]),
+    ),
+  );
+  byId('timings').dataset.backend = net.backend;
+  byId<HTMLButtonElement>('download-labels').disabled = false;
+}
+
+export function renderAll(state: AppState, hoveredClass: number | null): void {
+  renderStatus(state);
+  renderBackend(state);
+  renderInputs(state);
+  renderCrf(state);
+  renderCanvas(state);
+  renderLegend(state, hoveredClass);
+  renderTimings(state);
+}

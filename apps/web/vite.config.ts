@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+import { tfjsWasmBinaries } from './scripts/tfjs-wasm-plugin.js';
+
+export default defineConfig({
+  // Relative asset paths: the built page works from any folder or sub-path.
+  base: './',
+  plugins: [tfjsWasmBinaries()],
+  resolve: { alias: { h5wasm: fileURLToPath(new URL('./src/no-hdf5.ts', import.meta.url)) } },
+  worker: { format: 'es' },
+  build: {
+    target: 'es2022',
+    outDir: 'dist',
+    emptyOutDir: true,
+    // tfjs' WebGPU and WebGL backends are a few hundred kB each; they load only when chosen.
+    chunkSizeWarningLimit: 1500,
+  },
+  preview: { host: '127.0.0.1' },
+  server: { host: '127.0.0.1' },
+});
