@@ -65,8 +65,13 @@ export class App {
     this.set({ error: null });
   }
 
+  /** Runs actions one after another; each starts by clearing the last action's error. */
   private enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(task, task);
+    const step = () => {
+      this.set({ error: null });
+      return task();
+    };
+    const run = this.queue.then(step, step);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -74,7 +79,14 @@ export class App {
   /** Startup: the backend, the demo checkpoint, the first sample image; each failure is shown. */
   start(firstImage: { blob: () => Promise<Blob>; name: string } | null): Promise<void> {
     return this.enqueue(async () => {
-      await this.activateBackend(this.state.backendChoice);
+      const choice = this.state.backendChoice;
+      if (!(await this.activateBackend(choice)) && choice !== 'auto') {
+        // The backend asked for in the URL cannot start here: say so (the banner stays) and go on
+        // with the best one there is.
+        const reason = this.state.error;
+        await this.activateBackend('auto');
+        this.set({ error: reason, backendChoice: 'auto' });
+      }
       try {
         this.busy('Loading the demo checkpoint…');
         await this.adoptCheckpoint(await checkpointFromUrl(DEMO_CHECKPOINT_URL, fetch, document.baseURI));
@@ -199,7 +211,8 @@ export class App {
     };
   }
 
-  private async activateBackend(choice: BackendChoice): Promise<void> {
+  /** Activates a backend; false (with the reason shown) when it could not start. */
+  private async activateBackend(choice: BackendChoice): Promise<boolean> {
     this.busy(`Starting the ${choice} backend…`);
     try {
       const selection = await selectBackend(choice, browserLoaders(choice, this.facts));
@@ -215,12 +228,17 @@ export class App {
           ...describeSelection(choice, selection.name, selection.skipped, detail),
         },
       });
+      return true;
     } catch (error) {
-      // selectBackend went back to the previous backend, if there was one.
       this.fail(error, `Starting the ${choice} backend`);
-      const active = tf.getBackend();
-      if (active)
-        this.set({ backend: { name: active, ...describeSelection('auto', active, [], 'kept from before') } });
+      // selectBackend went back to the previous backend, if there was one. (tf.getBackend() would
+      // start one of its own, hence the engine's field.)
+      const active = tf.engine().backendName;
+      if (active) {
+        const kept = this.state.backend?.name === active ? this.state.backend : null;
+        this.set({ backend: kept ?? { name: active, ...describeSelection('auto', active, [], 'kept') } });
+      }
+      return false;
     }
   }
 
@@ -252,7 +270,7 @@ export class App {
   }
 
   private buildModel(files: CheckpointFiles): void {
-    const backend = this.state.backend?.name ?? tf.getBackend();
+    const backend = this.state.backend?.name ?? tf.engine().backendName ?? 'cpu';
     const memory = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
     const loaded = loadCheckpointModel(files, deviceBudget(memory, backend, this.facts));
     this.disposeModel();
@@ -282,7 +300,7 @@ export class App {
       this.set({ status: { kind: 'idle', text: loaded ? 'Choose an image' : 'Load a checkpoint' } });
       return;
     }
-    const backend = this.state.backend?.name ?? tf.getBackend();
+    const backend = this.state.backend?.name ?? tf.engine().backendName ?? 'cpu';
     this.crf.cancel();
     this.busy(`Segmenting on ${backend}…`);
     await nextPaint();
@@ -297,7 +315,6 @@ export class App {
         firstRun: sameInput && s.firstRun ? s.firstRun : result,
         crf: { ...s.crf, result: null, running: false, progressLabels: null },
         status: { kind: 'ready', text: `Segmented on ${backend}` },
-        error: null,
       }));
     } catch (error) {
       this.fail(error, `Segmenting on ${backend}`);
@@ -327,6 +344,7 @@ export class App {
         iterations: settings.iterations,
         result: null,
         progressLabels: null,
+        seenIterations: [],
       },
     }));
     try {
@@ -342,7 +360,13 @@ export class App {
         (iteration, iterations, labels) =>
           this.store.update((s) => ({
             ...s,
-            crf: { ...s.crf, iteration, iterations, progressLabels: labels },
+            crf: {
+              ...s.crf,
+              iteration,
+              iterations,
+              progressLabels: labels,
+              seenIterations: [...s.crf.seenIterations, iteration],
+            },
           })),
       );
       this.store.update((s) => ({

@@ -50,6 +50,8 @@ export interface CrfState {
   running: boolean;
   iteration: number;
   iterations: number;
+  /** Iterations reported by the worker during the latest run, in order. */
+  seenIterations: number[];
   /** The labels of the latest iteration while running. */
   progressLabels: Uint8Array | null;
   result: CrfResult | null;
@@ -93,6 +95,7 @@ export function initialState(backendChoice: BackendChoice): AppState {
       iteration: 0,
       iterations: 0,
       progressLabels: null,
+      seenIterations: [],
       result: null,
     },
     view: { opacity: 0.6, compare: 'after', split: 0.5 },

@@ -18,6 +18,7 @@ export function renderStatus(state: AppState): void {
 }
 
 export function renderBackend(state: AppState): void {
+  byId<HTMLSelectElement>('backend-select').value = state.backendChoice;
   byId('backend-active').textContent = state.backend ? `Active: ${state.backend.active}` : 'No backend yet';
   byId('backend-active').dataset.backend = state.backend?.name ?? '';
   const list = byId('backend-fallbacks');
@@ -64,6 +65,7 @@ export function renderCrf(state: AppState): void {
   const line = byId('crf-state');
   line.textContent = text;
   line.dataset.done = String(Boolean(crf.enabled && crf.result && !crf.running));
+  line.dataset.iterationsSeen = crf.seenIterations.join(',');
   byId('crf-form-errors').textContent = crf.formErrors.join('; ');
   byId('compare').hidden = !(crf.enabled && crf.result);
 }

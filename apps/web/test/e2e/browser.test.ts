@@ -1,0 +1,188 @@
+// End to end in a real browser: Debian's Chromium (headless, WebGPU on SwiftShader) drives the
+// built page served on 127.0.0.1. The page segments a sample image on WebGPU; its label PNG must
+// equal what @semseg/engine gives in Node for the same checkpoint and image on >= 99% of pixels.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeLabelPng } from '@semseg/voc-data';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agreement } from '../../src/format.js';
+import { DEMO_CHECKPOINT, type Reference, nodeReference } from './reference.js';
+import { APP_DIR, type PreviewServer, ensureBuilt, startPreview } from './server.js';
+
+const CHROMIUM = process.env.SEMSEG_CHROMIUM ?? '/usr/bin/chromium';
+const SAMPLE = 'synthetic-1.png';
+const OUTPUT = join(APP_DIR, 'test-output');
+const log = (line: string) => console.log(`[e2e] ${line}`);
+
+let server: PreviewServer | undefined;
+let context: BrowserContext | undefined;
+let page: Page;
+let profile: string | undefined;
+let reference: Reference;
+const browserErrors: string[] = [];
+
+async function waitForStatus(kinds: string[], timeout = 150_000): Promise<string> {
+  await page.waitForFunction((k) => k.includes(document.body.dataset.status ?? ''), kinds, { timeout });
+  return (await page.locator('body').getAttribute('data-status')) ?? '';
+}
+
+async function downloadLabels(): Promise<{ name: string; labels: Uint8Array }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-labels')]);
+  const path = await download.path();
+  const png = decodeLabelPng(new Uint8Array(await readFile(path)), download.suggestedFilename());
+  expect([png.width, png.height]).toEqual([reference.width, reference.height]);
+  return { name: download.suggestedFilename(), labels: png.indices };
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set SEMSEG_CHROMIUM`,
+    );
+  }
+  await mkdir(OUTPUT, { recursive: true });
+  reference = await nodeReference(
+    DEMO_CHECKPOINT(APP_DIR),
+    join(APP_DIR, 'public', 'samples', SAMPLE),
+    'deconvNet',
+  );
+  ensureBuilt(log);
+  server = await startPreview(log);
+  profile = await mkdtemp(join(tmpdir(), 'semseg-web-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 1000 },
+    acceptDownloads: true,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--enable-unsafe-webgpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (message) => {
+    if (message.type() === 'error') {
+      browserErrors.push(message.text());
+      log(`browser console error: ${message.text()}`);
+    }
+  });
+  page.on('pageerror', (error) => {
+    browserErrors.push(error.message);
+    log(`page error: ${error.message}`);
+  });
+});
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await server?.stop();
+  if (profile) await rm(profile, { recursive: true, force: true });
+});
+
+describe('the page in Chromium', () => {
+  it('opens with the demo checkpoint and a sample segmented on WebGPU, as Node segments it', async () => {
+    await page.goto(`${server!.url}?backend=webgpu`);
+    const status = await waitForStatus(['ready', 'error']);
+    const active = await page.locator('#backend-active').textContent();
+    const backend = await page.locator('#backend-active').getAttribute('data-backend');
+    const problem = await page.locator('#error-text').textContent();
+    log(`browser backend: ${backend} (${active})${problem ? `; message: ${problem}` : ''}`);
+    if (backend !== 'webgpu') log(`WebGPU was not available in this browser; the page ran on ${backend}`);
+    expect(status).toBe('ready');
+    expect(await page.locator('#image-info').textContent()).toContain(SAMPLE);
+    expect(await page.locator('#timings').getAttribute('data-backend')).toBe(backend);
+    const { name, labels } = await downloadLabels();
+    expect(name).toBe('synthetic-1.labels.png');
+    const same = agreement(labels, reference.labels);
+    log(`labels equal to Node's (engine predictImage, cpu backend) on ${(same * 100).toFixed(3)}% of pixels`);
+    expect(same).toBeGreaterThanOrEqual(0.99);
+    // The legend lists the classes present with their shares; the shares add up to 100%.
+    const shares = await page.locator('#legend tbody tr:not(.absent) td.num').allTextContents();
+    expect(shares.length).toBeGreaterThan(0);
+    const total = shares.reduce((sum, s) => sum + Number.parseFloat(s), 0);
+    expect(total).toBeGreaterThan(99.5);
+    expect(total).toBeLessThan(100.5);
+    // Hovering reads a pixel's class and probability.
+    const box = (await page.locator('#overlay-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    expect(await page.locator('#hover-readout').textContent()).toMatch(/^\(\d+, \d+\) \S.*, p = \d+\.\d%$/);
+  });
+
+  it('refines with the dense CRF in a worker, iteration by iteration, as the engine does', async () => {
+    await page.click('#crf-toggle');
+    await page.waitForSelector('#crf-state[data-done="true"]', { timeout: 120_000 });
+    expect(await page.locator('#crf-state').getAttribute('data-iterations-seen')).toBe(
+      '1,2,3,4,5,6,7,8,9,10',
+    );
+    expect(await page.locator('#crf-state').textContent()).toMatch(
+      /^CRF done in .*: \d+ pixels \(.*\) changed$/,
+    );
+    expect(await page.locator('#timings tr[data-stage="CRF"] td.num').textContent()).toMatch(/\d/);
+    const { name, labels } = await downloadLabels();
+    expect(name).toBe('synthetic-1.crf.labels.png');
+    const same = agreement(labels, reference.crfLabels);
+    log(`CRF labels equal to Node's refineWithCrf (deconvNet) on ${(same * 100).toFixed(3)}% of pixels`);
+    expect(same).toBeGreaterThanOrEqual(0.99);
+    // Before/after compare: the split view shows the network's labels left of the divider.
+    await page.check('input[name="compare"][value="split"]');
+    expect(await page.locator('#overlay-canvas').getAttribute('data-labels-shown')).toBe('crf');
+    await page.screenshot({ path: join(OUTPUT, 'page-crf.png'), fullPage: true });
+    log(`screenshot: ${join(OUTPUT, 'page-crf.png')}`);
+    await page.check('input[name="compare"][value="after"]');
+  });
+
+  it('switches to wasm and compares the two backends on the same image', async () => {
+    await page.selectOption('#backend-select', 'wasm');
+    await page.waitForFunction(
+      () => document.querySelector('#backend-active')?.getAttribute('data-backend') === 'wasm',
+    );
+    await page.waitForSelector('#crf-state[data-done="true"]', { timeout: 120_000 });
+    await waitForStatus(['ready']);
+    const rows = await page.locator('#runs tbody tr').allTextContents();
+    log(`backend comparison: ${rows.join(' | ')}`);
+    expect(rows).toHaveLength(2);
+    const agreementCell = await page.locator('#runs tbody tr:nth-child(2) td:last-child').textContent();
+    expect(Number.parseFloat(agreementCell!)).toBeGreaterThanOrEqual(99);
+  });
+
+  it('says in the page when a file is not an image, and keeps the last result', async () => {
+    await page.setInputFiles('#image-input', {
+      name: 'notes.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('these are notes, not pixels\n'),
+    });
+    await page.waitForSelector('#error:not([hidden])', { timeout: 30_000 });
+    expect(await page.locator('#error-text').textContent()).toBe(
+      'Opening notes.txt: notes.txt is not an image (it looks like text); choose a PNG, JPEG, WebP, GIF or BMP file',
+    );
+    expect(await page.locator('body').getAttribute('data-status')).toBe('error');
+    expect(await page.locator('#image-info').textContent()).toContain(SAMPLE);
+  });
+
+  it('says in the page when a checkpoint is of another format', async () => {
+    const layersModel = JSON.stringify({ format: 'layers-model', modelTopology: {}, weightsManifest: [] });
+    await page.setInputFiles('#checkpoint-input', [
+      { name: 'model.json', mimeType: 'application/json', buffer: Buffer.from(layersModel) },
+      { name: 'weights.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(16) },
+    ]);
+    await page.waitForFunction(() =>
+      document.querySelector('#error-text')?.textContent?.includes('layers-model'),
+    );
+    expect(await page.locator('#error-text').textContent()).toBe(
+      'Loading checkpoint model.json + weights.bin: model.json: format "layers-model" is not a semseg checkpoint (expected "semseg-checkpoint")',
+    );
+    await page.screenshot({ path: join(OUTPUT, 'page-error.png'), fullPage: true });
+    // Failures were shown in the page; nothing escaped as an uncaught error.
+    expect(
+      browserErrors.filter((e) => !e.startsWith('Opening') && !e.startsWith('Loading checkpoint')),
+    ).toEqual([]);
+    await writeFile(join(OUTPUT, 'browser-errors.json'), JSON.stringify(browserErrors, null, 2));
+  });
+});
