@@ -10,7 +10,8 @@ export function sliceAlpha(dims: number): number {
 
 /** A kernel filtered on the permutohedral lattice: O(N d^2) per label, approximate. */
 export class LatticeFilter implements PairwiseFilter {
-  readonly features: Features;
+  /** Feature dimension d (the features themselves are not kept: the lattice is all it needs). */
+  readonly dims: number;
   readonly normalization: Normalization;
   readonly lattice: Lattice;
   readonly pre: Float32Array;
@@ -21,11 +22,11 @@ export class LatticeFilter implements PairwiseFilter {
   private scratch: Float32Array | undefined;
 
   constructor(features: Features, normalization: Normalization, options: { plainLoops?: boolean } = {}) {
-    this.features = features;
+    this.dims = features.dims;
     this.normalization = normalization;
     this.plain = options.plainLoops ?? false;
     const points = features.data.length / features.dims;
-    this.lattice = buildLattice(features.data, points, features.dims);
+    this.lattice = buildLattice(features.data, points, features.dims, { plainLoops: this.plain });
     this.alpha = sliceAlpha(features.dims);
     // K1 with one value per point, as the reference computes its normaliser.
     const ones = new Float32Array(points).fill(1);
@@ -56,15 +57,9 @@ export class LatticeFilter implements PairwiseFilter {
     } else {
       this.values.fill(0);
     }
-    const loops: FilterLoops = filterLoops(this.features.dims + 1, labels, this.plain);
+    const loops: FilterLoops = filterLoops(this.dims + 1, labels, this.plain);
     loops.splat(points, labels, 0, offsets, weights, pre, input, this.values);
     const blurred = loops.blur(vertices, neighbours, this.values, this.scratch!);
     loops.slice(0, points, labels, 0, offsets, weights, post, scale * this.alpha, blurred, out);
-  }
-
-  /** Drops the reusable lattice value buffers (they are reallocated on demand). */
-  releaseBuffers(): void {
-    this.values = undefined;
-    this.scratch = undefined;
   }
 }

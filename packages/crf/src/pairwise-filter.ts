@@ -1,5 +1,3 @@
-import type { Features } from './features.js';
-
 /**
  * How a kernel's output is normalised, as densecrf's NormalizationType: with n = 1/sqrt(K1) or 1/K1,
  * 'symmetric' filters n * K(n * Q) (the reference's default), 'before' K(n * Q), 'after' n * K(Q),
@@ -9,7 +7,6 @@ export type Normalization = 'symmetric' | 'before' | 'after' | 'none';
 
 /** One Gaussian kernel k(fi, fj) = exp(-|fi - fj|^2 / 2) over N points, with its normalisation. */
 export interface PairwiseFilter {
-  readonly features: Features;
   readonly normalization: Normalization;
   /** out += scale * filtered(input), both N x labels row-major. */
   filterInto(input: Float32Array, labels: number, scale: number, out: Float32Array): void;
