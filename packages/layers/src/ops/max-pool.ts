@@ -1,6 +1,7 @@
 import { ConfigError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Padding4, type Pair, depthToSpace, padOrCrop, spaceToDepth } from './geometry.js';
+import { indicatorAtMost, indicatorEqual } from './indicator.js';
 
 export interface PoolGeometry {
   kernel: Pair;
@@ -102,7 +103,7 @@ function firstMaxOffset(
   for (let p = kh * kw - 1; p >= 0; p--) {
     const tap = windowTap(padded, plan, g, Math.floor(p / kw), p % kw);
     // offset <- p where this tap holds the maximum (arithmetic: a scalar `where` tiles on wasm).
-    const hit = tf.cast(tf.equal(tap, pooled), 'float32');
+    const hit = indicatorAtMost(tap, pooled);
     offset = tf.add(offset, tf.mul(hit, tf.sub(p, offset))) as tf.Tensor4D;
   }
   return offset;
@@ -140,15 +141,19 @@ function cropToInput(full: tf.Tensor4D, plan: WindowPlan): tf.Tensor4D {
 }
 
 /**
- * One-hot [M, taps, C] of the first maximum of each window row: maxima score taps - tap, so the
- * first one scores highest and is the only one equal to the best score. (No cumsum: its WebGPU
- * shader does not compile in tfjs 4.22.)
+ * Scores of each window row [M, taps, C]: taps - tap at the maxima, 0 elsewhere, so the first
+ * maximum scores highest. (No cumsum: its WebGPU shader does not compile in tfjs 4.22.)
  */
-function firstMaxMask(rows: tf.Tensor3D, pooled: tf.Tensor4D): tf.Tensor3D {
+function maximaScores(rows: tf.Tensor3D, pooled: tf.Tensor4D): tf.Tensor3D {
   const [m, taps, c] = rows.shape;
-  const isMax = tf.cast(tf.equal(rows, tf.reshape(pooled, [m, 1, c])), 'float32');
-  const score = tf.mul(isMax, tf.sub(taps, tapIndex(taps)));
-  return tf.cast(tf.equal(score, tf.max(score, 1, true)), 'float32') as tf.Tensor3D;
+  const isMax = indicatorAtMost(rows, tf.reshape(pooled, [m, 1, c]));
+  return tf.mul(isMax, tf.sub(taps, tapIndex(taps))) as tf.Tensor3D;
+}
+
+/** One-hot [M, taps, C] of the first maximum of each window row. */
+function firstMaxMask(rows: tf.Tensor3D, pooled: tf.Tensor4D): tf.Tensor3D {
+  const score = maximaScores(rows, pooled);
+  return indicatorAtMost(score, tf.max(score, 1, true)) as tf.Tensor3D;
 }
 
 /** Tap numbers 0..taps-1 shaped [1, taps, 1]. */
@@ -230,7 +235,7 @@ export function maxPool2d(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
         }
         const offsets = firstMaxOffset(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, plan, g);
         return scatterWindows(
-          (p) => tf.mul(dy4, tf.cast(tf.equal(offsets, p), 'float32')),
+          (p) => tf.mul(dy4, indicatorEqual(offsets, p)) as tf.Tensor4D,
           null,
           dy4.shape,
           plan,
@@ -264,11 +269,10 @@ function switchesOf(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
   const padded = padOrCrop(x, plan.padding, LOWEST);
   const pooled = tf.maxPool(padded, g.kernel, g.stride, 'valid');
   const [oh, ow] = plan.outputSize;
+  const taps = g.kernel[0] * g.kernel[1];
+  // The best score is taps - (offset of the first maximum).
   const offsets = tilesExactly(g)
-    ? tf.reshape(
-        tf.sum(tf.mul(firstMaxMask(windowRows(padded, g), pooled), tapIndex(g.kernel[0] * g.kernel[1])), 1),
-        pooled.shape,
-      )
+    ? tf.reshape(tf.sub(taps, tf.max(maximaScores(windowRows(padded, g), pooled), 1)), pooled.shape)
     : firstMaxOffset(padded, pooled, plan, g);
   const kw = g.kernel[1];
   const rowTap = tf.floor(tf.div(offsets, kw));

@@ -1,6 +1,7 @@
 import { ConfigError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Pair, padOrCrop } from './geometry.js';
+import { indicatorEqual, indicatorInRange } from './indicator.js';
 import {
   type PoolGeometry,
   type WindowPlan,
@@ -33,11 +34,8 @@ function switchOffsets(switches: tf.Tensor4D, g: UnpoolGeometry, size: Pair): tf
   const col = tf.sub(index, tf.mul(row, size[1]));
   const i = tf.sub(row, windowOrigins(oh, g.stride[0], g.padding[0], [1, oh, 1, 1]));
   const j = tf.sub(col, windowOrigins(ow, g.stride[1], g.padding[1], [1, 1, ow, 1]));
-  const inside = tf.logicalAnd(
-    tf.logicalAnd(tf.greaterEqual(i, 0), tf.less(i, kh)),
-    tf.logicalAnd(tf.greaterEqual(j, 0), tf.less(j, kw)),
-  );
-  return tf.where(inside, tf.add(tf.mul(i, kw), j), tf.scalar(-1)) as tf.Tensor4D;
+  const inside = tf.mul(indicatorInRange(i, 0, kh), indicatorInRange(j, 0, kw));
+  return tf.sub(tf.mul(inside, tf.add(tf.add(tf.mul(i, kw), j), 1)), 1) as tf.Tensor4D;
 }
 
 /**
@@ -84,7 +82,7 @@ export function maxUnpool2d(
   const m = n * oh * ow;
   // Windows that tile the output (kernel = stride): one broadcast multiply and a depth-to-space.
   const tapHits = (offsets: tf.Tensor4D): tf.Tensor3D =>
-    tf.cast(tf.equal(tf.reshape(offsets, [m, 1, c]), tapIndex(taps)), 'float32') as tf.Tensor3D;
+    indicatorEqual(tf.reshape(offsets, [m, 1, c]), tapIndex(taps)) as tf.Tensor3D;
   const scatter = (values: tf.Tensor4D, offsets: tf.Tensor4D): tf.Tensor4D => {
     if (tilesExactly(pool)) {
       return rowsToInput(
@@ -94,7 +92,7 @@ export function maxUnpool2d(
         pool,
       );
     }
-    const hit = (p: number): tf.Tensor4D => tf.cast(tf.equal(offsets, p), 'float32') as tf.Tensor4D;
+    const hit = (p: number): tf.Tensor4D => indicatorEqual(offsets, p) as tf.Tensor4D;
     return scatterWindows(
       (p) => tf.mul(values, hit(p)),
       overlapping ? hit : null,
@@ -138,10 +136,10 @@ export function maxUnpool2d(
           const [i, j] = [Math.floor(p / g.kernel[1]), p % g.kernel[1]];
           let part: tf.Tensor = tf.mul(
             windowTap(paddedDy, plan, pool, i, j),
-            tf.cast(tf.equal(savedOffsets, p), 'float32'),
+            indicatorEqual(savedOffsets, p),
           );
           if (kept && windowId) {
-            part = tf.mul(part, tf.cast(tf.equal(windowTap(kept, plan, pool, i, j), windowId), 'float32'));
+            part = tf.mul(part, indicatorEqual(windowTap(kept, plan, pool, i, j), windowId));
           }
           dx = dx === null ? part : tf.add(dx, part);
         }
