@@ -48,6 +48,13 @@ export function describeFailure(error: unknown): { line: string; unexpected: boo
     if (fsProblem && errno.path) return { line: `${errno.path}: ${fsProblem}`, unexpected: false };
     return { line: oneLine(error.message), unexpected: false };
   }
+  if (error instanceof Error && /OffscreenCanvas is not defined/.test(error.message)) {
+    // tfjs' WebGPU backend reads synchronously through a canvas, which Node does not have.
+    return {
+      line: 'the webgpu backend cannot read results synchronously in Node (dataSync), which this step needs; use --backend wasm',
+      unexpected: false,
+    };
+  }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { line: `unexpected error: ${oneLine(message)}`, unexpected: true };
 }

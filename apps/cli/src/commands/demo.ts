@@ -2,7 +2,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { PresetName } from '@semseg/crf';
 import { predictImage, refineWithCrf } from '@semseg/engine';
-import { FINAL, LATEST, loadModel, readTrainLog, runEvaluation, runTraining } from '@semseg/engine/node';
+import { LATEST, loadModel, readTrainLog, runEvaluation, runTraining } from '@semseg/engine/node';
 import { generateSyntheticVoc, readImageFile } from '@semseg/voc-data/node';
 import { Command } from 'commander';
 import type { BackendChoice } from '../backends/index.js';
@@ -95,6 +95,8 @@ async function demo(flags: DemoFlags): Promise<void> {
   const interrupt = interruptSignal((t) => process.stderr.write(t));
   const trainStart = performance.now();
   let steps = WARMUP_STEPS;
+  // The engine's last checkpoint: final/ when the run finished, latest/ when the deadline stopped it.
+  let checkpointPath = join(runDir, LATEST);
   try {
     // A few steps to time one step on this machine, then as many as fit the time budget.
     let firstStepAt = 0;
@@ -113,17 +115,18 @@ async function demo(flags: DemoFlags): Promise<void> {
     });
     const stepSeconds = (lastStepAt - firstStepAt) / 1000 / (WARMUP_STEPS - 1);
     const budgetSeconds = flags.minutes * 60 - (performance.now() - trainStart) / 1000;
-    // About a fifth of the budget goes to the evaluations along the way.
-    steps = Math.max(WARMUP_STEPS + 10, Math.min(20_000, Math.floor((budgetSeconds * 0.8) / stepSeconds)));
+    // About a tenth of the budget goes to the five evaluations along the way; if the machine gets
+    // busier, the deadline stops training early and the run still ends on time.
+    steps = Math.max(WARMUP_STEPS + 10, Math.min(20_000, Math.floor((budgetSeconds * 0.88) / stepSeconds)));
     say(
       `one step takes ${(stepSeconds * 1000).toFixed(0)} ms on ${backend.name}: training ${steps} steps in about ${flags.minutes} min`,
     );
-    const deadline = AbortSignal.timeout(Math.round(Math.max(10, budgetSeconds * 1.25) * 1000));
+    const deadline = AbortSignal.timeout(Math.round(Math.max(10, budgetSeconds) * 1000));
     const result = await runTraining({
       ...base,
       resume: true,
       steps,
-      evalEvery: Math.max(10, Math.ceil(steps / 8)),
+      evalEvery: Math.max(10, Math.ceil(steps / 5)),
       checkpointEvery: Math.max(10, Math.ceil(steps / 4)),
       signal: AbortSignal.any([interrupt.signal, deadline]),
       onEvent: progress.onEvent,
@@ -135,19 +138,13 @@ async function demo(flags: DemoFlags): Promise<void> {
       return;
     }
     steps = result.step;
+    checkpointPath = result.finalCheckpoint;
     if (result.reason === 'interrupted') say(`time budget reached at step ${result.step}`);
   } finally {
     progress.stop();
     interrupt.dispose();
   }
   const trainMinutes = (performance.now() - trainStart) / 60_000;
-  const checkpoint = join(runDir, steps >= WARMUP_STEPS + 10 ? FINAL : LATEST);
-  const checkpointPath = (await stat(join(checkpoint, 'model.json')).then(
-    () => true,
-    () => false,
-  ))
-    ? checkpoint
-    : join(runDir, LATEST);
 
   say(`evaluating ${data.splits.val.length} val images with and without the CRF (${CRF_PRESET})`);
   const summary = await runEvaluation({
@@ -238,7 +235,7 @@ export function demoCommand(): Command {
         'prints the summary. Rerunning with the same --out replaces the earlier demo.',
     )
     .option('--out <dir>', 'output folder', 'semseg-demo')
-    .addOption(option('--minutes <n>', 'training time budget in minutes', parsePositiveNumber).default(4))
+    .addOption(option('--minutes <n>', 'training time budget in minutes', parsePositiveNumber).default(6))
     .addOption(backendOption())
     .addOption(option('--images <n>', 'synthetic images (a quarter go to val)', parsePositiveInt).default(96))
     .addOption(option('--width <w>', 'VGG16 channel multiplier', parseWidth).default(0.125, '1/8'))
