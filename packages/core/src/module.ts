@@ -36,7 +36,8 @@ export interface LoadStateDictResult {
   unexpected: string[];
 }
 
-const LOCAL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Identifiers, or PyTorch-style indices for Sequential children (`features.0.weight`).
+const LOCAL_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$/;
 
 interface LocalParameter extends Omit<ParameterEntry, 'name'> {
   buffer: boolean;
@@ -149,7 +150,7 @@ export class Module {
 
   private checkName(name: string): void {
     if (!LOCAL_NAME.test(name)) {
-      throw new SemsegError('E_MODULE', `'${name}' is not a valid name: use letters, digits and '_'`);
+      throw new SemsegError('E_MODULE', `'${name}' is not a valid name: use letters, digits and '_', or an index`);
     }
     if (this.ownParameters.has(name) || this.ownChildren.has(name)) {
       throw new SemsegError('E_MODULE', `'${name}' is already registered in this module`);

@@ -126,7 +126,7 @@ describe.each(BACKENDS)('layers on %s', (backend) => {
       new ReLU(),
     ]);
     expect(Object.keys(block.stateDict())).toEqual(['conv1_1.weight', 'conv1_1.bias']);
-    expect(Object.keys(unnamed.stateDict())).toEqual(['_0.weight', '_0.bias']);
+    expect(Object.keys(unnamed.stateDict())).toEqual(['0.weight', '0.bias']);
     const x = randomTensor<tf.Rank.R4>([1, 5, 5, 3], 6);
     const y = tf.tidy(() => unnamed.forward(block.forward(x)));
     expect(y.shape).toEqual([1, 3, 3, 2]);

@@ -37,14 +37,14 @@ export class Dropout2d extends Layer {
   }
 }
 
-/** Runs layers in order; children are named as given (or `_0`, `_1`, ... when unnamed). */
+/** Runs layers in order; children are named as given (or `0`, `1`, ... when unnamed, as PyTorch). */
 export class Sequential extends Layer {
   readonly layers: Layer[];
 
   constructor(layers: ReadonlyArray<Layer | readonly [string, Layer]>) {
     super();
     this.layers = layers.map((entry, index) => {
-      const [name, layer] = entry instanceof Layer ? [`_${index}`, entry] : entry;
+      const [name, layer] = entry instanceof Layer ? [`${index}`, entry] : entry;
       return this.registerModule(name, layer);
     });
   }
