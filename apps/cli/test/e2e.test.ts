@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  rmSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfusionMatrix } from '@semseg/metrics';
 import { decodeLabelPng, vocColorMap } from '@semseg/voc-data';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy, encodeNpy } from '../src/io/npy.js';
 import { expectOneLineFailure, requireBuild, semseg, semsegInterrupted } from './helpers/cli.js';
 
@@ -33,6 +34,8 @@ const TINY = ['--batch-size', '2', '--crop', '48', '--log-every', '1'];
 function readPng(path: string) {
   return decodeLabelPng(new Uint8Array(readFileSync(path)), path);
 }
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 beforeAll(() => {
   requireBuild();
@@ -246,6 +249,64 @@ describe('semseg end to end', () => {
   });
 });
 
+describe('info, bench and demo', () => {
+  it('info names the backends, what auto picks and why, and the models', () => {
+    const result = semseg(['info']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/yes wasm/);
+    expect(result.stdout).toMatch(/no {2}node-gpu +package '@tensorflow\/tfjs-node-gpu' is not installed/);
+    expect(result.stdout).toMatch(/auto picks: (wasm|webgpu|node-gpu)/);
+    expect(result.stdout).toMatch(/skipped node-gpu: /);
+    expect(result.stdout).toMatch(/fcn8s +FCN-8s/);
+  });
+
+  it('bench times the model and the CRF', () => {
+    const result = semseg([
+      'bench',
+      '--backends',
+      'wasm',
+      '--size',
+      '32',
+      '--batch',
+      '1',
+      '--repeats',
+      '1',
+      '--json',
+      join(work, 'bench.json'),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const rows = JSON.parse(readFileSync(join(work, 'bench.json'), 'utf8')).rows as Array<{
+      case: string;
+      medianMs: number;
+    }>;
+    expect(rows.map((r) => r.case)).toEqual([
+      'forward fcn8s width 0.125 1x32x32',
+      'train step fcn8s width 0.125 1x32x32',
+      'deeplabV1, 10 iterations, 32x32x21',
+      'deeplabV1, 10 iterations, 64x64x21',
+    ]);
+    for (const row of rows) expect(row.medianMs).toBeGreaterThan(0);
+  });
+
+  it('demo runs the whole pipeline within its deadline and writes the report', () => {
+    const out = join(work, 'demo');
+    const result = semseg(['demo', '--out', out, '--minutes', '0.2', '--images', '16', '--backend', 'wasm']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /^val mIoU \d+\.\d+ without CRF, \d+\.\d+ with CRF \(deconvNet\); predicting the most frequent class everywhere scores \d+\.\d+/,
+    );
+    expect(result.stdout).toMatch(/FCN-8s width 0\.125, \d+ steps of batch 8 \(64x64 crops\) on wasm/);
+    const report = readFileSync(join(out, 'demo-report.md'), 'utf8');
+    expect(report).toMatch(/\| Class +\| +IoU +\| +Acc +\|/);
+    expect(report).toMatch(/!\[training loss and validation mIoU\]\(curve\.png\)/);
+    expect(readdirSync(join(out, 'predictions')).filter((f) => f.endsWith('.overlay.png'))).toHaveLength(4);
+    expect(readFileSync(join(out, 'curve.png')).subarray(1, 4).toString()).toBe('PNG');
+    // A folder that holds something else is refused.
+    writeFileSync(join(work, 'not-a-demo.txt'), 'x');
+    expectOneLineFailure(semseg(['demo', '--out', work]), /is not empty and holds no earlier demo/);
+  });
+});
+
 describe('bad input: non-zero exit, one line, no stack trace', () => {
   const final = () => join(run, 'final');
 
@@ -285,6 +346,13 @@ describe('bad input: non-zero exit, one line, no stack trace', () => {
     );
   });
 
+  it('a split smaller than one batch', () => {
+    expectOneLineFailure(
+      semseg(['train', ...MODEL, '--data', data, '--out', join(work, 'x'), '--batch-size', '8']),
+      /split 'train' has 6 images, fewer than one batch of 8/,
+    );
+  });
+
   it('an unknown model', () => {
     expectOneLineFailure(
       semseg(['train', '--model', 'fcn4s', '--data', data, '--out', join(work, 'x')]),
@@ -302,7 +370,10 @@ describe('bad input: non-zero exit, one line, no stack trace', () => {
       /--backend.*Allowed choices are auto, node-gpu, webgpu, wasm, cpu/,
     );
     expectOneLineFailure(semseg([...train, '--width', '2']), /--width.*\(0, 1\]/);
-    expectOneLineFailure(semseg([...train, '--lr-policy', 'step']), /--lr-policy step needs --lr-step-size/);
+    expectOneLineFailure(
+      semseg([...train, ...TINY, '--lr-policy', 'step']),
+      /--lr-policy step needs --lr-step-size/,
+    );
     expectOneLineFailure(semseg([...train, '--steps', '5', '--epochs', '2']), /cannot be used with/);
     expectOneLineFailure(
       semseg(['eval', '--checkpoint', final(), '--data', data, '--shard', '3/3']),
@@ -368,7 +439,7 @@ describe('bad input: non-zero exit, one line, no stack trace', () => {
 
   it('node-gpu where it is not installed says why and how to fix it', () => {
     expectOneLineFailure(
-      semseg(['train', ...MODEL, '--data', data, '--out', join(work, 'x'), '--backend', 'node-gpu']),
+      semseg(['train', ...MODEL, ...TINY, '--data', data, '--out', join(work, 'x'), '--backend', 'node-gpu']),
       /not installed\. Install it with 'npm install @tensorflow\/tfjs-node-gpu@4\.22\.0' \(needs .*CUDA 11\.2 and cuDNN 8\.1/,
     );
   });

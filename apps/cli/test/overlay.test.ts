@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VOC_CLASSES, vocColorMap } from '@semseg/voc-data';
@@ -98,10 +98,14 @@ describe('renderOverlay', () => {
       const png = await renderOverlay({ width: 64, height: 64, data }, labels, ['a', 'b', 'c', 'bird'], [[0,0,0],[1,1,1],[2,2,2],[128,128,0]]);
       process.stdout.write(String(png.length));
     `;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      env: { ...process.env, FONTCONFIG_FILE: config, FONTCONFIG_PATH: dir },
-      encoding: 'utf8',
-    });
-    expect(Number(out)).toBeGreaterThan(100);
+    try {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, FONTCONFIG_FILE: config, FONTCONFIG_PATH: dir },
+        encoding: 'utf8',
+      });
+      expect(Number(out)).toBeGreaterThan(100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

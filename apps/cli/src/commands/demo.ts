@@ -58,6 +58,8 @@ async function demo(flags: DemoFlags): Promise<void> {
   const began = performance.now();
   const elapsedMinutes = () => (performance.now() - began) / 60_000;
   const say = (text: string) => process.stderr.write(`[${formatDuration(elapsedMinutes() * 60)}] ${text}\n`);
+  if (flags.images < 16)
+    throw new UsageError('--images must be at least 16 (a quarter go to val; training needs a batch of 8)');
   const out = resolve(flags.out);
   await prepareOut(out);
 

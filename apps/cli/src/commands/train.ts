@@ -58,20 +58,16 @@ function parseJsonObject(text: string): Record<string, unknown> {
 }
 
 /** Steps per epoch: the training pipeline drops the last partial batch. */
-async function stepsForEpochs(
-  data: string,
-  split: string,
-  epochs: number,
-  batchSize: number,
-): Promise<number> {
+/** Batches per epoch: the training pipeline drops the last partial batch, so it needs one full batch. */
+async function batchesPerEpoch(data: string, split: string, batchSize: number): Promise<number> {
   const dataset = await openVocDataset(data, { split });
-  const perEpoch = Math.floor(dataset.ids.length / batchSize);
-  if (perEpoch < 1) {
+  const batches = Math.floor(dataset.ids.length / batchSize);
+  if (batches < 1) {
     throw new UsageError(
-      `split '${split}' has ${dataset.ids.length} images, fewer than one batch of ${batchSize}`,
+      `split '${split}' has ${dataset.ids.length} images, fewer than one batch of ${batchSize}; lower --batch-size`,
     );
   }
-  return Math.max(1, Math.round(epochs * perEpoch));
+  return batches;
 }
 
 async function train(command: Command): Promise<void> {
@@ -114,14 +110,14 @@ async function train(command: Command): Promise<void> {
     ...(settings.modelConfig ?? {}),
     ...(settings.width !== undefined ? { width: settings.width } : {}),
   });
-  const batchSize = settings.batchSize ?? 8;
+  // Opening the split here also reports a missing or broken dataset before any backend loads.
+  const perEpoch = await batchesPerEpoch(
+    settings.data,
+    settings.trainSplit ?? 'train',
+    settings.batchSize ?? 8,
+  );
   if (settings.epochs !== undefined && typed.steps === undefined) {
-    settings.steps = await stepsForEpochs(
-      settings.data,
-      settings.trainSplit ?? 'train',
-      settings.epochs,
-      batchSize,
-    );
+    settings.steps = Math.max(1, Math.round(settings.epochs * perEpoch));
   }
   const evalCrf = evalCrfFlag !== undefined ? parseCrfOption(evalCrfFlag) : null;
   const runOptions = toRunOptions(
