@@ -178,12 +178,29 @@ async function main(): Promise<void> {
         referenceMs: reference ?? '',
         vsReference: reference ? threaded.medianMs / reference : '',
       });
+      if (reference) {
+        // What the generated, unrolled loops buy over plain loops (the CSP fallback), same run.
+        const plain = await measureWithCpu(
+          () => createDenseCrf(input, preset, { plainLoops: true }).inference(iterations),
+          3,
+        );
+        rows.push({
+          name: `${name} 1 thread, plain loops`,
+          baseline: `${name} 1 thread`,
+          medianMs: plain.medianMs,
+          minMs: plain.minMs,
+          cpuMs: plain.cpuMs,
+          referenceMs: reference,
+          vsReference: plain.medianMs / reference,
+          cpuVsReference: plain.cpuMs / reference,
+        });
+      }
     }
   }
   await pool.close();
   addRatios(rows);
   printTable(
-    'CRF 500x375, 21 labels: ms per image incl. setup (ratio = threaded / 1 thread wall time, same run; cpuMs = CPU time of all threads; vsReference = ours / quoted C++ time)',
+    'CRF 500x375, 21 labels: ms per image incl. setup (ratio = threaded or plain loops / 1 thread wall time, same run; cpuMs = CPU time of all threads; vsReference = ours / quoted C++ time)',
     rows,
     [
       'name',
