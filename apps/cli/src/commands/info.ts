@@ -1,4 +1,5 @@
 import { AUTO_BACKEND_ORDER, selectBackend } from '@semseg/core';
+import { TRAIN_PRESETS } from '@semseg/engine';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { type BackendChoice, backendLoaders } from '../backends/index.js';
@@ -74,6 +75,12 @@ async function info(): Promise<void> {
   out.push('');
   out.push('models:');
   for (const model of listModels()) out.push(`  ${model.name.padEnd(9)} ${model.description}`);
+  out.push('');
+  out.push('training presets (semseg train --preset <name>):');
+  for (const preset of Object.values(TRAIN_PRESETS)) {
+    out.push(`  ${preset.name.padEnd(17)} ${preset.model}, from ${preset.source}`);
+    out.push(`  ${''.padEnd(17)} ${preset.notes}`);
+  }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -83,7 +90,7 @@ export function infoCommand(): Command {
     .description(
       'Loads each backend as --backend <name> would and says whether it works here and why not, ' +
         'which one --backend auto picks (auto takes node-gpu, then WebGPU on a hardware adapter, then ' +
-        'wasm, then cpu), the versions of the packages, and the registered models.',
+        'wasm, then cpu), the versions of the packages, the registered models and the training presets.',
     )
     .action(() => info());
 }
