@@ -52,6 +52,12 @@ export class DenseCRF2D extends DenseCRF {
     if (!(rgb instanceof Uint8Array || rgb instanceof Uint8ClampedArray)) {
       throw new InputError('rgb', 'must be a Uint8Array or Uint8ClampedArray (H x W x 3 RGB)');
     }
+    if (rgb.length === this.points * 4) {
+      throw new InputError(
+        'rgb',
+        `has 4 bytes per pixel (RGBA?); pass rgbaToRgb(data) for ${this.points * 3} RGB bytes`,
+      );
+    }
     requireLength('rgb', rgb, this.points * 3, `${this.height} x ${this.width} x 3 RGB bytes`);
     this.addPairwiseFeatures(bilateralFeatures(this.width, this.height, sx, sy, [sr, sg, sb], rgb), options);
   }

@@ -5,6 +5,7 @@ import {
   argmaxLabels,
   createDenseCrf,
   presets,
+  rgbaToRgb,
   runDenseCrf,
   unaryFromLabels,
   unaryFromProbabilities,
@@ -147,5 +148,12 @@ describe('unary helpers', () => {
     expect(u[0]).toBeCloseTo(Math.log(2), 6);
     expect(u[2]).toBeCloseTo(-Math.log(0.7), 6);
     expect(u[3]).toBeCloseTo(-Math.log(0.3), 6);
+  });
+});
+
+describe('rgbaToRgb', () => {
+  it('drops alpha, so ImageData feeds the bilateral kernel', () => {
+    const rgba = new Uint8ClampedArray([1, 2, 3, 255, 4, 5, 6, 0]);
+    expect([...rgbaToRgb(rgba)]).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });

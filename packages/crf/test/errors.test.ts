@@ -48,6 +48,11 @@ describe('bad input gives a clear InputError', () => {
       /length 35, expected 36/,
     );
     expectInputError(
+      () => crf2d().addPairwiseBilateral({ sxy: 3, srgb: 3, rgb: new Uint8Array(48), compat: 1 }),
+      'rgb',
+      /RGBA\?\); pass rgbaToRgb/,
+    );
+    expectInputError(
       () => new DenseCRF(5, 2).addPairwiseEnergy(new Float32Array(9), 2, { compat: 1 }),
       'features',
       /expected 10/,
