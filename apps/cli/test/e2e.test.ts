@@ -299,6 +299,15 @@ describe('info, bench and demo', () => {
     expect(result.stdout).toMatch(/fcn8s +FCN-8s/);
   });
 
+  it('--backend webgpu keeps a VK_ICD_FILENAMES the user set', () => {
+    const result = semseg(['info'], { env: { VK_ICD_FILENAMES: '/nonexistent/icd.json' } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /no {2}webgpu +Dawn found no WebGPU adapter \(VK_ICD_FILENAMES=\/nonexistent\/icd\.json\)/,
+    );
+    expect(result.stdout).toMatch(/auto picks: (wasm|node-gpu)/);
+  });
+
   it('bench times the model and the CRF', () => {
     const result = semseg([
       'bench',
