@@ -65,14 +65,14 @@ export class TrainProgress {
           loss: event.loss.toFixed(4),
           lr: formatLr(event.lr),
           ips: event.imagesPerSecond.toFixed(1),
-          eta: formatDuration(eta),
+          remaining: formatDuration(eta),
         };
         if (this.options.tty) {
           if (!this.bar) {
             this.bar = new cliProgress.SingleBar(
               {
                 format:
-                  'step {value}/{total} [{bar}] epoch {epoch} | loss {loss} | lr {lr} | {ips} img/s | ETA {eta}',
+                  'step {value}/{total} [{bar}] epoch {epoch} | loss {loss} | lr {lr} | {ips} img/s | ETA {remaining}',
                 barsize: 24,
                 hideCursor: true,
                 clearOnComplete: false,
@@ -89,7 +89,7 @@ export class TrainProgress {
           event.step === event.totalSteps
         ) {
           this.options.write(
-            `step ${event.step}/${event.totalSteps} epoch ${fields.epoch} loss ${fields.loss} lr ${fields.lr} ${fields.ips} img/s ETA ${fields.eta}\n`,
+            `step ${event.step}/${event.totalSteps} epoch ${fields.epoch} loss ${fields.loss} lr ${fields.lr} ${fields.ips} img/s ETA ${fields.remaining}\n`,
           );
         }
         break;

@@ -191,6 +191,53 @@ describe('semseg end to end', () => {
     }
   });
 
+  it('evaluates by sliding windows at two scales, and predicts through the CRF', () => {
+    const slide = semseg([
+      'eval',
+      '--checkpoint',
+      join(run, 'final'),
+      '--data',
+      data,
+      '--mode',
+      'slide',
+      '--crop',
+      '32',
+      '--stride',
+      '16',
+      '--scales',
+      '0.75,1',
+      '--crf',
+      'deconv-net',
+      '--backend',
+      'wasm',
+    ]);
+    expect(slide.code, slide.stderr).toBe(0);
+    expect(slide.stdout).toMatch(/val: 2 images on wasm/);
+    expect(slide.stdout).toMatch(/with CRF:/);
+    const out = join(work, 'pred-crf');
+    const image = join(data, 'JPEGImages', '2000_000002.jpg');
+    const result = semseg([
+      'predict',
+      '--checkpoint',
+      join(run, 'final'),
+      image,
+      '--out',
+      out,
+      '--crf',
+      '--probs',
+      '--backend',
+      'wasm',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    // With --crf, --probs holds the CRF's marginals and the labels are their argmax.
+    const q = decodeNpy(new Uint8Array(readFileSync(join(out, '2000_000002.npy'))));
+    const labels = readPng(join(out, '2000_000002.png'));
+    for (let p = 0; p < labels.indices.length; p++) {
+      const row = q.data.subarray(p * 21, p * 21 + 21);
+      expect(labels.indices[p]).toBe(row.indexOf(Math.max(...row)));
+    }
+  });
+
   it('runs the CRF on saved probabilities and writes labels and Q', () => {
     const id = '2000_000001';
     const out = join(work, 'crf');

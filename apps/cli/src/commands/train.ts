@@ -20,7 +20,7 @@ import {
   parseUnitInterval,
   parseWidth,
 } from '../options/numbers.js';
-import { TrainProgress } from '../progress.js';
+import { TrainProgress, formatDuration } from '../progress.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { interruptSignal } from './interrupt.js';
 import {
@@ -149,7 +149,6 @@ async function train(command: Command): Promise<void> {
       onEvent: progress.onEvent,
     });
     progress.stop();
-    const minutes = (performance.now() - start) / 60_000;
     const last = result.evaluations.at(-1);
     const evalText = last ? `, val mIoU ${(last.summary.metrics.meanIoU * 100).toFixed(2)}` : '';
     if (result.reason === 'interrupted') {
@@ -160,7 +159,7 @@ async function train(command: Command): Promise<void> {
       return;
     }
     process.stdout.write(
-      `trained ${result.step} steps in ${minutes.toFixed(1)} min on ${backend.name}: loss ${result.lastLoss.toFixed(4)}${evalText}; checkpoint ${result.finalCheckpoint}\n`,
+      `trained ${result.step} steps in ${formatDuration((performance.now() - start) / 1000)} on ${backend.name}: loss ${result.lastLoss.toFixed(4)}${evalText}; checkpoint ${result.finalCheckpoint}\n`,
     );
   } finally {
     progress.stop();
