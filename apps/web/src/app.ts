@@ -305,7 +305,7 @@ export class App {
     this.busy(`Segmenting on ${backend}…`);
     await nextPaint();
     try {
-      const result = segment(loaded.model, loaded.meta, image, backend, this.decodeMs);
+      const result = await segment(loaded.model, loaded.meta, image, backend, this.decodeMs);
       const sameInput = this.lastRunVersion === this.inputVersion;
       this.lastRunVersion = this.inputVersion;
       this.store.update((s) => ({

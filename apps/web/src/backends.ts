@@ -1,6 +1,7 @@
 // Browser loaders for @semseg/core's selectBackend. Each backend package is imported lazily, so
 // the page downloads only the backends it uses.
 import type { BackendLoader } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type AdapterFacts,
   type BackendChoice,
@@ -47,6 +48,9 @@ export function browserLoaders(choice: BackendChoice, facts: DeviceFacts): Backe
     {
       name: 'webgpu',
       load: async () => {
+        // Once started, tfjs keeps its WebGPU device: switching back needs no new adapter (and
+        // Chromium may not hand out a second one).
+        if (tf.findBackend('webgpu')) return undefined;
         const gpu = (navigator as Navigator & { gpu?: GpuLike }).gpu;
         const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }) : null;
         const described = adapter ? adapterFacts(adapter) : null;

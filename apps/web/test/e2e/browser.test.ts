@@ -133,6 +133,9 @@ describe('the page in Chromium', () => {
     // Before/after compare: the split view shows the network's labels left of the divider.
     await page.check('input[name="compare"][value="split"]');
     expect(await page.locator('#overlay-canvas').getAttribute('data-labels-shown')).toBe('crf');
+    const box = (await page.locator('#overlay-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.62, box.y + box.height * 0.4);
+    expect(await page.locator('#hover-readout').textContent()).toMatch(/\(CRF\)$/);
     await page.screenshot({ path: join(OUTPUT, 'page-crf.png'), fullPage: true });
     log(`screenshot: ${join(OUTPUT, 'page-crf.png')}`);
     await page.check('input[name="compare"][value="after"]');
