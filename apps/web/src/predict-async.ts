@@ -1,6 +1,6 @@
 // WebGPU's synchronous read-back (tfjs-backend-webgpu 4.22 copies through canvases) returns wrong
-// values in Chromium 156: on the demo image 105,781 of 328,041 probabilities came back as zeros
-// and 9.4% of the labels changed, while `await data()` gave the cpu backend's labels exactly.
+// values in Chromium 156: on the demo image 105,781 of 328,041 probabilities came back wrong
+// (many as zeros) and 9.4% of the labels changed, while `await data()` gave the cpu backend's labels exactly.
 // @semseg/engine's predictImage reads with dataSync, so on WebGPU the page runs the same steps
 // (the engine's normalizedTensor, the model's forward pass, softmax, the engine's argmaxLabels)
 // and reads asynchronously. It covers predictImage's whole-image, scale 1, no-flip case, which
