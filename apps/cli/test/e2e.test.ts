@@ -448,6 +448,13 @@ describe('bad input: non-zero exit, one line, no stack trace', () => {
     );
   });
 
+  it('a run folder that already holds a run', () => {
+    expectOneLineFailure(
+      semseg(['train', ...MODEL, ...TINY, '--data', data, '--out', run]),
+      /already holds a run; continue it with --resume/,
+    );
+  });
+
   it('an unknown model', () => {
     expectOneLineFailure(
       semseg(['train', '--model', 'fcn4s', '--data', data, '--out', join(work, 'x')]),

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateModelConfig } from '@semseg/core';
 import { TRAIN_PRESETS } from '@semseg/engine';
@@ -88,9 +89,14 @@ async function train(command: Command): Promise<void> {
 
   // Lowest to highest: defaults (in toRunOptions), the resumed run, --preset, --config, typed flags.
   let settings: TrainSettings = {};
+  const runFile = join(flags.out, 'run.json');
   if (flags.resume) {
-    const runFile = join(flags.out, 'run.json');
     settings = settingsFromRun(await readJsonFile(runFile, 'run record (needed by --resume)'), runFile);
+  } else if (existsSync(runFile)) {
+    // A second run in the same folder would mix its log and checkpoints with the first one's.
+    throw new UsageError(
+      `${flags.out} already holds a run; continue it with --resume, or choose another --out`,
+    );
   }
   if (flags.preset) settings = { ...settings, ...presetSettings(flags.preset) };
   if (flags.config)
