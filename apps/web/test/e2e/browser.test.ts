@@ -23,6 +23,7 @@ let page: Page;
 let profile: string | undefined;
 let reference: Reference;
 const browserErrors: string[] = [];
+const requests: string[] = [];
 
 async function waitForStatus(kinds: string[], timeout = 150_000): Promise<string> {
   await page.waitForFunction((k) => k.includes(document.body.dataset.status ?? ''), kinds, { timeout });
@@ -74,6 +75,7 @@ beforeAll(async () => {
       log(`browser console error: ${message.text()}`);
     }
   });
+  page.on('request', (request) => requests.push(request.url()));
   page.on('pageerror', (error) => {
     browserErrors.push(error.message);
     log(`page error: ${error.message}`);
@@ -109,6 +111,23 @@ describe('the page in Chromium', () => {
     const total = shares.reduce((sum, s) => sum + Number.parseFloat(s), 0);
     expect(total).toBeGreaterThan(99.5);
     expect(total).toBeLessThan(100.5);
+    // The opacity slider: 0 shows the image's own pixels, 1 the class colours.
+    const pixelAt = (x: number, y: number) =>
+      page.evaluate(
+        ([px, py]) => [
+          ...(document.querySelector('#overlay-canvas') as HTMLCanvasElement)
+            .getContext('2d')!
+            .getImageData(px!, py!, 1, 1).data,
+        ],
+        [x, y],
+      );
+    const [x, y] = [Math.floor(reference.width / 2), Math.floor(reference.height / 3)];
+    const p = y * reference.width + x;
+    await page.locator('#opacity').fill('0');
+    expect(await pixelAt(x, y)).toEqual([...reference.rgb.subarray(p * 3, p * 3 + 3), 255]);
+    await page.locator('#opacity').fill('1');
+    expect(await pixelAt(x, y)).toEqual([...reference.palette[reference.labels[p]!]!, 255]);
+    await page.locator('#opacity').fill('0.6');
     // Hovering reads a pixel's class and probability.
     const box = (await page.locator('#overlay-canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -153,6 +172,11 @@ describe('the page in Chromium', () => {
     expect(rows).toHaveLength(2);
     const agreementCell = await page.locator('#runs tbody tr:nth-child(2) td:last-child').textContent();
     expect(Number.parseFloat(agreementCell!)).toBeGreaterThanOrEqual(99);
+    // The wasm binary came from the app itself, and nothing was fetched from anywhere else.
+    expect(requests.some((url) => url.startsWith(`${server!.url}tfjs-wasm/`) && url.endsWith('.wasm'))).toBe(
+      true,
+    );
+    expect(requests.filter((url) => !url.startsWith(server!.url) && !/^(data|blob):/.test(url))).toEqual([]);
   });
 
   it('says in the page when a file is not an image, and keeps the last result', async () => {

@@ -2,6 +2,7 @@
 // backend (the inference path `semseg predict` runs), and its CRF refinement.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Rgb } from '@semseg/core';
 import type { CrfOption } from '@semseg/engine';
 import { predictImage, refineWithCrf } from '@semseg/engine';
 import { loadModel } from '@semseg/engine/node';
@@ -12,6 +13,8 @@ import { decode } from 'fast-png';
 export interface Reference {
   width: number;
   height: number;
+  rgb: Uint8Array;
+  palette: Rgb[];
   labels: Uint8Array;
   crfLabels: Uint8Array;
 }
@@ -31,7 +34,14 @@ export async function nodeReference(
     model.eval();
     const prediction = predictImage(model, image, { normalization: meta.normalization });
     const refined = refineWithCrf(image, prediction, crf);
-    return { width: image.width, height: image.height, labels: prediction.labels, crfLabels: refined.labels };
+    return {
+      width: image.width,
+      height: image.height,
+      rgb: image.data,
+      palette: meta.palette,
+      labels: prediction.labels,
+      crfLabels: refined.labels,
+    };
   } finally {
     model.dispose();
   }
