@@ -1,14 +1,11 @@
-// One network pass through @semseg/engine's predictImage, the inference path of `semseg predict`
-// (whole image, scale 1, no flip: the CLI's defaults). On WebGPU the same steps with an
-// asynchronous read (see predict-async.ts).
+// One network pass through @semseg/engine's inference path, the one `semseg predict` uses
+// (whole image, scale 1, no flip: the CLI's defaults). The read-back is asynchronous on every
+// backend: tfjs-backend-webgpu 4.22's synchronous read returns wrong values in recent Chromium
+// (measured: 9.4% of the labels changed), and on WebGL it stalls the page.
 import type { CheckpointMeta, SegmentationModel } from '@semseg/core';
-import { type Prediction, predictImage } from '@semseg/engine';
+import { predictImageAsync } from '@semseg/engine';
 import type { RgbImage } from '@semseg/voc-data';
-import { predictWholeImageAsync } from './predict-async.js';
 import type { NetworkResult } from './state.js';
-
-/** Backends whose synchronous read-back cannot be trusted (see predict-async.ts). */
-const ASYNC_READ_BACKENDS = new Set(['webgpu']);
 
 export async function segment(
   model: SegmentationModel,
@@ -18,12 +15,8 @@ export async function segment(
   decodeMs: number,
 ): Promise<NetworkResult> {
   const start = performance.now();
-  const prediction: Prediction = ASYNC_READ_BACKENDS.has(backend)
-    ? await predictWholeImageAsync(model, image, meta.normalization)
-    : predictImage(model, image, { normalization: meta.normalization });
+  const prediction = await predictImageAsync(model, image, { normalization: meta.normalization });
   const total = performance.now() - start;
-  // GPU backends queue work and wait at the read-back, which predictImage does after its network
-  // timer stops: the network stage is therefore the whole call less preprocessing.
   const preprocess = prediction.timings.preprocess;
   return {
     width: prediction.width,

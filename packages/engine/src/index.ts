@@ -1,6 +1,6 @@
 export { Evaluator, type EvaluationOptions } from './evaluate.js';
 export { CRF_PRESETS, refineWithCrf } from './inference/crf.js';
-export { argmaxLabels, normalizedTensor, predictImage } from './inference/predict.js';
+export { argmaxLabels, normalizedTensor, predictImage, predictImageAsync } from './inference/predict.js';
 export { windowStarts } from './inference/windows.js';
 export { modelFromCheckpoint } from './model.js';
 export { type OptimizerConfig, ParameterOptimizer } from './train/optimizer.js';

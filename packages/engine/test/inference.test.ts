@@ -2,7 +2,13 @@ import { Rng } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { argmaxLabels, normalizedTensor, predictImage, windowStarts } from '../src/index.js';
+import {
+  argmaxLabels,
+  normalizedTensor,
+  predictImage,
+  predictImageAsync,
+  windowStarts,
+} from '../src/index.js';
 import { PLAIN, PixelModel, randomImage } from './helpers.js';
 
 beforeAll(async () => {
@@ -86,6 +92,26 @@ describe('inference', () => {
     expect(() =>
       predictImage(model, { width: 2, height: 2, data: new Uint8Array(5) }, { normalization: PLAIN }),
     ).toThrow(/image data holds 5 values, 2x2 RGB needs 12/);
+    model.dispose();
+  });
+
+  it('the asynchronous read gives exactly the synchronous result (slide, scales, flip)', async () => {
+    const rng = new Rng(4);
+    const model = new PixelModel(3, rng);
+    const image = randomImage(30, 21, rng);
+    const options = {
+      normalization: PLAIN,
+      mode: 'slide',
+      crop: [16, 16],
+      scales: [0.75, 1],
+      flip: true,
+    } as const;
+    const baseline = tf.memory().numTensors;
+    const sync = predictImage(model, image, options);
+    const async = await predictImageAsync(model, image, options);
+    expect(tf.memory().numTensors).toBe(baseline);
+    expect(async.probabilities).toEqual(sync.probabilities);
+    expect(async.labels).toEqual(sync.labels);
     model.dispose();
   });
 

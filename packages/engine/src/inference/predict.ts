@@ -28,67 +28,84 @@ export function normalizedTensor(
   });
 }
 
-/** Logits of one [1, H, W, 3] input by overlapping windows, averaged where they overlap. */
+/** How many windows cover each pixel (host arithmetic; uploaded once). */
+function coverage(
+  height: number,
+  width: number,
+  corners: ReadonlyArray<[number, number]>,
+  crop: readonly [number, number],
+): Float32Array {
+  const count = new Float32Array(height * width);
+  for (const [y0, x0] of corners) {
+    for (let y = y0; y < y0 + crop[0]; y++)
+      for (let x = x0; x < x0 + crop[1]; x++) count[y * width + x]! += 1;
+  }
+  return count;
+}
+
+/**
+ * Logits of one [1, H, W, 3] input by overlapping windows, averaged where they overlap
+ * (mmsegmentation's slide inference). Everything stays on the device: no read-back per window.
+ */
 function slideLogits(
   model: SegmentationModel,
   x: tf.Tensor4D,
   options: Required<Pick<InferenceOptions, 'crop' | 'stride' | 'batchSize'>>,
 ): tf.Tensor4D {
-  const [, h, w] = x.shape;
-  const [ch, cw] = options.crop;
-  // Images smaller than a window are padded with zeros (the mean pixel once normalised).
-  const padded =
-    h < ch || w < cw
-      ? tf.pad(x, [
-          [0, 0],
-          [0, Math.max(0, ch - h)],
-          [0, Math.max(0, cw - w)],
-          [0, 0],
-        ])
-      : tf.clone(x);
-  const [ph, pw] = [Math.max(h, ch), Math.max(w, cw)];
-  const corners: Array<[number, number]> = [];
-  for (const y of windowStarts(ph, ch, options.stride[0]))
-    for (const xx of windowStarts(pw, cw, options.stride[1])) corners.push([y, xx]);
-  const c = model.numClasses;
-  const sum = new Float32Array(ph * pw * c);
-  const count = new Float32Array(ph * pw);
-  for (let i = 0; i < corners.length; i += options.batchSize) {
-    const group = corners.slice(i, i + options.batchSize);
-    const logits = tf.tidy(() => {
+  return tf.tidy(() => {
+    const [, h, w] = x.shape;
+    const [ch, cw] = options.crop;
+    // Images smaller than a window are padded with zeros (the mean pixel once normalised).
+    const ph = Math.max(h, ch);
+    const pw = Math.max(w, cw);
+    const padded =
+      ph > h || pw > w
+        ? tf.pad(x, [
+            [0, 0],
+            [0, ph - h],
+            [0, pw - w],
+            [0, 0],
+          ])
+        : x;
+    const corners: Array<[number, number]> = [];
+    for (const y of windowStarts(ph, ch, options.stride[0]))
+      for (const xx of windowStarts(pw, cw, options.stride[1])) corners.push([y, xx]);
+    let sum: tf.Tensor4D = tf.zeros([1, ph, pw, model.numClasses]);
+    for (let i = 0; i < corners.length; i += options.batchSize) {
+      const group = corners.slice(i, i + options.batchSize);
       const crops = group.map(([y, xx]) => tf.slice(padded, [0, y, xx, 0], [1, ch, cw, 3]));
-      return model.forward(tf.concat(crops, 0) as tf.Tensor4D);
-    });
-    const values = logits.dataSync();
-    logits.dispose();
-    group.forEach(([y0, x0], g) => {
-      const base = g * ch * cw * c;
-      for (let y = 0; y < ch; y++) {
-        for (let xx = 0; xx < cw; xx++) {
-          const p = (y0 + y) * pw + (x0 + xx);
-          count[p]! += 1;
-          const src = base + (y * cw + xx) * c;
-          const dst = p * c;
-          for (let k = 0; k < c; k++) sum[dst + k]! += values[src + k];
-        }
-      }
-    });
-  }
-  padded.dispose();
-  for (let p = 0; p < ph * pw; p++) for (let k = 0; k < c; k++) sum[p * c + k]! /= count[p];
-  return tf.tidy(() => tf.slice(tf.tensor4d(sum, [1, ph, pw, c]), [0, 0, 0, 0], [1, h, w, c]));
+      const logits = model.forward(tf.concat(crops, 0) as tf.Tensor4D);
+      group.forEach(([y, xx], g) => {
+        const one = tf.slice(logits, [g, 0, 0, 0], [1, ch, cw, model.numClasses]);
+        sum = tf.add(
+          sum,
+          tf.pad(one, [
+            [0, 0],
+            [y, ph - y - ch],
+            [xx, pw - xx - cw],
+            [0, 0],
+          ]),
+        ) as tf.Tensor4D;
+      });
+    }
+    const count = tf.tensor4d(coverage(ph, pw, corners, options.crop), [1, ph, pw, 1]);
+    return tf.slice(tf.div(sum, count), [0, 0, 0, 0], [1, h, w, model.numClasses]) as tf.Tensor4D;
+  });
 }
 
-/**
- * Segments one image: at each scale (resized bilinearly), whole or by sliding windows, optionally
- * also flipped; softmax probabilities are resized back to the image and averaged, as
- * mmsegmentation's multi-scale + flip test. The model should be in eval mode.
- */
-export function predictImage(
+interface ProbabilityPass {
+  probabilities: tf.Tensor4D;
+  preprocess: number;
+  /** Time to queue the network work; the read-back that follows waits for it on GPU backends. */
+  network: number;
+}
+
+/** Runs every view (scales x flips) and returns the averaged probabilities, still on the device. */
+function probabilityPass(
   model: SegmentationModel,
   image: RgbImage,
   options: InferenceOptions,
-): Prediction {
+): ProbabilityPass {
   const scales = options.scales ?? [1];
   if (scales.length === 0 || scales.some((s) => !(s > 0)))
     throw new InputError(`scales must be positive numbers, got [${scales}]`);
@@ -100,11 +117,10 @@ export function predictImage(
   ];
   const batchSize = options.batchSize ?? 4;
   const { width, height } = image;
-  const c = model.numClasses;
-  let network = 0;
   const t0 = now();
   const base = normalizedTensor(image, options.normalization);
   const preprocess = now() - t0;
+  const start = now();
   const views = scales.flatMap((scale) =>
     options.flip
       ? [
@@ -113,10 +129,9 @@ export function predictImage(
         ]
       : [[scale, false]],
   ) as Array<[number, boolean]>;
-  const total = tf.tidy(() => {
+  const probabilities = tf.tidy(() => {
     let acc: tf.Tensor4D | null = null;
     for (const [scale, flipped] of views) {
-      const start = now();
       const sh = Math.max(1, Math.round(height * scale));
       const sw = Math.max(1, Math.round(width * scale));
       let x = scale === 1 ? base : (tf.image.resizeBilinear(base, [sh, sw], false, true) as tf.Tensor4D);
@@ -126,21 +141,67 @@ export function predictImage(
       if (flipped) probs = tf.reverse(probs, 2) as tf.Tensor4D;
       if (scale !== 1) probs = tf.image.resizeBilinear(probs, [height, width], false, true) as tf.Tensor4D;
       acc = acc ? (tf.add(acc, probs) as tf.Tensor4D) : probs;
-      network += now() - start;
     }
     return tf.div(acc!, views.length) as tf.Tensor4D;
   });
   base.dispose();
-  const probabilities = total.dataSync() as Float32Array;
-  total.dispose();
+  return { probabilities, preprocess, network: now() - start };
+}
+
+function toPrediction(
+  model: SegmentationModel,
+  image: RgbImage,
+  probabilities: Float32Array,
+  preprocess: number,
+  network: number,
+): Prediction {
+  const c = model.numClasses;
   return {
-    width,
-    height,
+    width: image.width,
+    height: image.height,
     numClasses: c,
     probabilities,
     labels: argmaxLabels(probabilities, c),
     timings: { preprocess, network },
   };
+}
+
+/**
+ * Segments one image: at each scale (resized bilinearly), whole or by sliding windows, optionally
+ * also flipped; softmax probabilities are resized back to the image and averaged, as
+ * mmsegmentation's multi-scale + flip test. The model should be in eval mode. Reads the result
+ * synchronously: use `predictImageAsync` on WebGPU/WebGL, whose synchronous read-back is slow or,
+ * on WebGPU in tfjs 4.22 with recent Chromium, wrong.
+ */
+export function predictImage(
+  model: SegmentationModel,
+  image: RgbImage,
+  options: InferenceOptions,
+): Prediction {
+  const pass = probabilityPass(model, image, options);
+  const start = now();
+  try {
+    const values = pass.probabilities.dataSync() as Float32Array;
+    return toPrediction(model, image, values, pass.preprocess, pass.network + now() - start);
+  } finally {
+    pass.probabilities.dispose();
+  }
+}
+
+/** `predictImage` with an asynchronous read-back (`await data()`): the same numbers, on every backend. */
+export async function predictImageAsync(
+  model: SegmentationModel,
+  image: RgbImage,
+  options: InferenceOptions,
+): Promise<Prediction> {
+  const pass = probabilityPass(model, image, options);
+  const start = now();
+  try {
+    const values = (await pass.probabilities.data()) as Float32Array;
+    return toPrediction(model, image, values, pass.preprocess, pass.network + now() - start);
+  } finally {
+    pass.probabilities.dispose();
+  }
 }
 
 /** argmax over the last axis of H x W x C probabilities (first index on ties). */
