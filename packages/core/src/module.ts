@@ -150,7 +150,10 @@ export class Module {
 
   private checkName(name: string): void {
     if (!LOCAL_NAME.test(name)) {
-      throw new SemsegError('E_MODULE', `'${name}' is not a valid name: use letters, digits and '_', or an index`);
+      throw new SemsegError(
+        'E_MODULE',
+        `'${name}' is not a valid name: use letters, digits and '_', or an index`,
+      );
     }
     if (this.ownParameters.has(name) || this.ownChildren.has(name)) {
       throw new SemsegError('E_MODULE', `'${name}' is already registered in this module`);

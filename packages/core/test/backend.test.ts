@@ -27,7 +27,7 @@ const wasmLoader: BackendLoader = {
 const nodeGpuLoader: BackendLoader = {
   name: 'node-gpu',
   tfjsName: 'tensorflow',
-  installHint: 'Install @tensorflow/tfjs-node-gpu (needs CUDA 11.8 and cuDNN 8.6) or pick --backend wasm.',
+  installHint: 'Install @tensorflow/tfjs-node-gpu (needs CUDA 11.2 and cuDNN 8.1) or pick --backend wasm.',
   load: async () => {
     const name = '@tensorflow/tfjs-node-gpu';
     await import(/* @vite-ignore */ name);
@@ -93,7 +93,7 @@ describe('selectBackend', () => {
     const error = await selectBackend('node-gpu', [cpuLoader, nodeGpuLoader]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
     expect((error as Error).message).toBe(
-      "backend 'node-gpu' cannot be used: package '@tensorflow/tfjs-node-gpu' is not installed. Install @tensorflow/tfjs-node-gpu (needs CUDA 11.8 and cuDNN 8.6) or pick --backend wasm.",
+      "backend 'node-gpu' cannot be used: package '@tensorflow/tfjs-node-gpu' is not installed. Install @tensorflow/tfjs-node-gpu (needs CUDA 11.2 and cuDNN 8.1) or pick --backend wasm.",
     );
     // The previously active backend is still the one in use.
     expect(tf.getBackend()).toBe('cpu');

@@ -1,7 +1,7 @@
 import type { SegmentationModel } from '@semseg/core';
 import { ConfusionMatrix } from '@semseg/metrics';
 import { refineWithCrf } from './inference/crf.js';
-import { predictImage } from './inference/predict.js';
+import { predictImageAsync } from './inference/predict.js';
 import type { CrfOption, InferenceOptions, Prediction, RgbImage } from './types.js';
 
 export interface EvaluationOptions extends InferenceOptions {
@@ -30,9 +30,9 @@ export class Evaluator {
   }
 
   /** Predicts one image and scores it against its label (H*W class indices, 255 ignored). */
-  add(image: RgbImage, label: Uint8Array): { prediction: Prediction; crfLabels?: Uint8Array } {
+  async add(image: RgbImage, label: Uint8Array): Promise<{ prediction: Prediction; crfLabels?: Uint8Array }> {
     this.model.eval();
-    const prediction = predictImage(this.model, image, this.options);
+    const prediction = await predictImageAsync(this.model, image, this.options);
     this.matrix.update(prediction.labels, label);
     if (!this.options.crf || !this.crfMatrix) return { prediction };
     const refined = refineWithCrf(image, prediction, this.options.crf);

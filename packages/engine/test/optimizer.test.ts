@@ -93,7 +93,7 @@ describe('Trainer', () => {
     return { images, labels };
   };
 
-  it('trains 50 steps with the loss falling and tf.memory().numTensors flat', () => {
+  it('trains 50 steps with the loss falling and tf.memory().numTensors flat', async () => {
     const rng = new Rng(1);
     const model = new PixelModel(2, rng);
     const trainer = new Trainer({
@@ -102,10 +102,10 @@ describe('Trainer', () => {
       schedule: { policy: 'poly', baseLr: 0.5, maxSteps: 50 },
     });
     const { images, labels } = batch(rng);
-    const first = trainer.trainStep(images, labels, [2, 8, 8]);
+    const first = await trainer.trainStep(images, labels, [2, 8, 8]);
     const baseline = tf.memory().numTensors;
     let last = first;
-    for (let i = 1; i < 50; i++) last = trainer.trainStep(images, labels, [2, 8, 8]);
+    for (let i = 1; i < 50; i++) last = await trainer.trainStep(images, labels, [2, 8, 8]);
     expect(tf.memory().numTensors).toBe(baseline);
     expect(last.step).toBe(50);
     expect(last.loss).toBeLessThan(first.loss * 0.7);
@@ -113,7 +113,7 @@ describe('Trainer', () => {
     model.dispose();
   });
 
-  it('stops on a non-finite loss without touching the weights', () => {
+  it('stops on a non-finite loss without touching the weights', async () => {
     const rng = new Rng(2);
     const model = new PixelModel(2, rng);
     const trainer = new Trainer({
@@ -124,8 +124,8 @@ describe('Trainer', () => {
     const { labels } = batch(rng);
     const images = new Float32Array(2 * 8 * 8 * 3).fill(Number.NaN);
     const before = Array.from(model.weight.dataSync());
-    expect(() => trainer.trainStep(images, labels, [2, 8, 8])).toThrow(NonFiniteLossError);
-    expect(() => trainer.trainStep(images, labels, [2, 8, 8])).toThrow(/loss became NaN at step 1/);
+    await expect(trainer.trainStep(images, labels, [2, 8, 8])).rejects.toThrow(NonFiniteLossError);
+    await expect(trainer.trainStep(images, labels, [2, 8, 8])).rejects.toThrow(/loss became NaN at step 1/);
     expect(Array.from(model.weight.dataSync())).toEqual(before);
     expect(trainer.step).toBe(0);
     trainer.dispose();

@@ -74,14 +74,17 @@ describe('runTraining', () => {
       signal: controller.signal,
       onEvent: (e) => {
         events.push(e);
-        if (e.type === 'step' && e.step === 2) controller.abort();
+        if (e.type === 'step' && e.step === 1) controller.abort();
       },
     });
     expect(first.reason).toBe('interrupted');
-    expect(first.step).toBe(2);
+    expect(first.step).toBe(1);
     expect(events.filter((e) => e.type === 'stopped').map((e) => (e as { reason: string }).reason)).toEqual([
       'interrupted',
     ]);
+    // Two more parts: one that stops itself after step 3, one to the end.
+    const middle = await runTraining({ ...base(join(dir, 'resumed')), resume: true, stopAfter: 3 });
+    expect([middle.step, middle.reason]).toEqual([3, 'interrupted']);
     const second = await runTraining({ ...base(join(dir, 'resumed')), resume: true });
     expect(second.step).toBe(4);
 
@@ -94,6 +97,11 @@ describe('runTraining', () => {
 
     const log = await readTrainLog(join(dir, 'resumed'));
     expect(log.filter((r) => r.event === 'step').map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    expect(log.filter((r) => r.event === 'stopped').map((r) => r.reason)).toEqual([
+      'interrupted',
+      'interrupted',
+      'finished',
+    ]);
     const run = JSON.parse(await readFile(join(dir, 'resumed', 'run.json'), 'utf8'));
     expect(run.model).toBe('fcn8s');
   }, 240_000);

@@ -35,7 +35,7 @@ export async function evaluateDataset(
   const total = dataset.ids.length;
   for (let i = 0; i < total; i++) {
     const sample = await dataset.read(i);
-    const { prediction } = evaluator.add(
+    const { prediction } = await evaluator.add(
       { width: sample.width, height: sample.height, data: sample.image },
       sample.label,
     );

@@ -54,6 +54,11 @@ export interface TrainRunOptions {
   backend?: string;
   /** Stop at the next step boundary, writing a checkpoint (Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * Stop after this step as if interrupted (checkpoint in `latest`, no `final`): a run can be
+   * split into parts that `resume` joins, whatever the schedule (`steps` still sets its length).
+   */
+  stopAfter?: number;
   onEvent?: (event: TrainEvent) => void;
 }
 
@@ -121,6 +126,7 @@ function checkOptions(o: TrainRunOptions): void {
   positiveInt('batch size', o.batchSize);
   positiveInt('checkpoint interval', o.checkpointEvery);
   positiveInt('eval interval', o.evalEvery);
+  positiveInt('stop step', o.stopAfter);
   if (!(o.crop[0] > 0 && o.crop[1] > 0))
     throw new ConfigError(`crop must be positive, got ${o.crop.join('x')}`);
   if (!(o.schedule.baseLr > 0))
@@ -141,6 +147,11 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const latest = join(out, LATEST);
   const seed = options.seed ?? 0;
   const dataset = await openVocDataset(options.data, { split: options.trainSplit ?? 'train' });
+  if (dataset.ids.length < options.batchSize) {
+    throw new ConfigError(
+      `${dataset.splitFile}: the '${dataset.split}' split has ${dataset.ids.length} image(s), fewer than one batch of ${options.batchSize}`,
+    );
+  }
   const classes = [...dataset.classes];
   const palette = dataset.palette.slice(0, classes.length) as Rgb[];
 
@@ -201,7 +212,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   }
   if (resumedOptimizer) Object.values(resumedOptimizer).forEach((t) => t.dispose());
 
-  const { signal: _signal, onEvent: _onEvent, ...runRecord } = options;
+  const { signal: _signal, onEvent: _onEvent, stopAfter: _stopAfter, ...runRecord } = options;
   const meta = (training: TrainingState | null): CheckpointMeta => ({
     architecture: { name: architectureName, config: architectureConfig(model) },
     classes,
@@ -282,9 +293,9 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
           reason = 'interrupted';
           break;
         }
-        let result: ReturnType<Trainer['trainStep']>;
+        let result: Awaited<ReturnType<Trainer['trainStep']>>;
         try {
-          result = trainer.trainStep(batch.images, batch.labels, [
+          result = await trainer.trainStep(batch.images, batch.labels, [
             batch.batchSize,
             batch.height,
             batch.width,
@@ -334,6 +345,10 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
         if (options.evalEvery && result.step % options.evalEvery === 0 && result.step < options.steps)
           await evaluate();
         if (result.step >= options.steps) break;
+        if (options.stopAfter !== undefined && result.step >= options.stopAfter) {
+          reason = 'interrupted';
+          break;
+        }
       }
     }
   } finally {

@@ -57,9 +57,14 @@ export class Trainer {
 
   /**
    * Forward, backward and update on one batch. Throws NonFiniteLossError (weights untouched) when
-   * the loss is not finite.
+   * the loss is not finite. The loss is read asynchronously, which every backend supports (WebGPU
+   * in Node has no synchronous read-back).
    */
-  trainStep(images: Float32Array, labels: Uint8Array, shape: readonly [number, number, number]): StepResult {
+  async trainStep(
+    images: Float32Array,
+    labels: Uint8Array,
+    shape: readonly [number, number, number],
+  ): Promise<StepResult> {
     const [n, h, w] = shape;
     const lr = this.lr;
     this.model.train();
@@ -74,7 +79,7 @@ export class Trainer {
           }) as tf.Scalar,
         this.optimizer.variables(),
       );
-      const loss = value.dataSync()[0]!;
+      const loss = (await value.data())[0]!;
       try {
         if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.step + 1, loss);
         this.optimizer.apply(grads, lr);
