@@ -84,8 +84,8 @@ async function modelSuite(backend: BackendChoice, flags: BenchFlags): Promise<Be
       y.dispose();
     }, repeats);
     x.dispose();
-    const step = await time(() => {
-      trainer.trainStep(images, labels, [batch, size, size]);
+    const step = await time(async () => {
+      await trainer.trainStep(images, labels, [batch, size, size]);
     }, repeats);
     const name = `fcn8s width ${flags.width} ${batch}x${size}x${size}`;
     return [

@@ -1,7 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { PresetName } from '@semseg/crf';
-import { predictImage, refineWithCrf } from '@semseg/engine';
+import { predictImageAsync, refineWithCrf } from '@semseg/engine';
 import { LATEST, loadModel, readTrainLog, runEvaluation, runTraining } from '@semseg/engine/node';
 import { generateSyntheticVoc, readImageFile } from '@semseg/voc-data/node';
 import { Command } from 'commander';
@@ -207,7 +207,7 @@ async function writePredictions(
     model.eval();
     for (const id of ids) {
       const image = await readImageFile(join(vocRoot, 'JPEGImages', `${id}.jpg`));
-      const prediction = predictImage(model, image, { normalization: meta.normalization });
+      const prediction = await predictImageAsync(model, image, { normalization: meta.normalization });
       const refined = refineWithCrf(image, prediction, CRF_PRESET);
       await writeOutput(
         join(out, 'predictions', `${id}.png`),

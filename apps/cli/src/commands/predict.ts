@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Prediction, predictImage, refineWithCrf } from '@semseg/engine';
+import { type Prediction, predictImageAsync, refineWithCrf } from '@semseg/engine';
 import { loadModel } from '@semseg/engine/node';
 import { readImageFile } from '@semseg/voc-data/node';
 import { Command } from 'commander';
@@ -36,7 +36,7 @@ async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
     for (const file of images) {
       const image = await readImageFile(file);
       const start = performance.now();
-      const prediction: Prediction = predictImage(model, image, {
+      const prediction: Prediction = await predictImageAsync(model, image, {
         ...inference,
         normalization: meta.normalization,
       });
