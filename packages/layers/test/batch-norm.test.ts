@@ -1,18 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BatchNorm2d } from '../src/index.js';
-import { BACKENDS, useBackend } from './helpers/backends.js';
+import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { gradientCheck, randomTensor } from './helpers/numeric.js';
 
 describe.each(BACKENDS)('BatchNorm2d on %s', (backend) => {
-  let baseline = 0;
-  beforeAll(() => useBackend(backend));
-  beforeEach(() => {
-    baseline = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).toBe(baseline);
-  });
+  onBackendWithoutLeaks(backend);
 
   it('training: batch statistics, running averages with momentum 0.1 and the unbiased variance', async () => {
     const bn = new BatchNorm2d(1);

@@ -1,6 +1,6 @@
 import { Rng } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ConvTranspose2d,
   type ConvTransposeGeometry,
@@ -9,7 +9,7 @@ import {
   convTransposeOutputLength,
   resize,
 } from '../src/index.js';
-import { BACKENDS, useBackend } from './helpers/backends.js';
+import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 
 interface Case {
@@ -135,14 +135,7 @@ function referenceTranspose(x: Float64Array, w: Float64Array, c: Case): Float64A
 }
 
 describe.each(BACKENDS)('convTranspose2d on %s', (backend) => {
-  let baseline = 0;
-  beforeAll(() => useBackend(backend));
-  beforeEach(() => {
-    baseline = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).toBe(baseline);
-  });
+  onBackendWithoutLeaks(backend);
 
   it.each(CASES)('forward equals the definition: $name', async (c) => {
     const x = randomTensor<tf.Rank.R4>(c.input, 1);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ConvGeometry, conv2d, convFilterGradient, resolveConvPadding } from '../src/index.js';
-import { BACKENDS, useBackend } from './helpers/backends.js';
+import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 
 interface Case {
@@ -134,14 +134,7 @@ function referenceUntidy(x: tf.Tensor4D, w: tf.Tensor4D, c: Case): tf.Tensor4D {
 }
 
 describe.each(BACKENDS)('conv2d on %s', (backend) => {
-  let baseline = 0;
-  beforeAll(() => useBackend(backend));
-  beforeEach(() => {
-    baseline = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).toBe(baseline);
-  });
+  onBackendWithoutLeaks(backend);
 
   it.each(CASES)('forward equals tf.conv2d: $name', async (c) => {
     const x = randomTensor<tf.Rank.R4>(c.input, 1);

@@ -1,6 +1,6 @@
 import { Rng } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   Conv2d,
   ConvTranspose2d,
@@ -20,7 +20,7 @@ import {
   xavierUniform,
   zeros,
 } from '../src/index.js';
-import { BACKENDS, useBackend } from './helpers/backends.js';
+import { BACKENDS, onBackendWithoutLeaks, useBackend } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 
 describe('initialisers (seeded)', () => {
@@ -62,14 +62,7 @@ describe('initialisers (seeded)', () => {
 });
 
 describe.each(BACKENDS)('layers on %s', (backend) => {
-  let baseline = 0;
-  beforeAll(() => useBackend(backend));
-  beforeEach(() => {
-    baseline = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).toBe(baseline);
-  });
+  onBackendWithoutLeaks(backend);
 
   it('Conv2d: parameter names, HWIO shapes, optimiser settings, same padding per input size, bias added', async () => {
     const conv = new Conv2d({

@@ -1,8 +1,8 @@
 import { Rng } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Conv2d, l2WeightDecay, softmaxCrossEntropy } from '../src/index.js';
-import { BACKENDS, useBackend } from './helpers/backends.js';
+import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { gradientCheck, randomTensor } from './helpers/numeric.js';
 
 // Pixel 0: logits (0, 0), label 0: -log(1/2). Pixel 1: ignored. Pixel 2: logits (2, -1), label 1.
@@ -12,14 +12,7 @@ const LOSS0 = Math.log(2);
 const LOSS2 = 1 + 2 + Math.log(Math.exp(2) + Math.exp(-1)) - 2;
 
 describe.each(BACKENDS)('softmax cross-entropy and weight decay on %s', (backend) => {
-  let baseline = 0;
-  beforeAll(() => useBackend(backend));
-  beforeEach(() => {
-    baseline = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).toBe(baseline);
-  });
+  onBackendWithoutLeaks(backend);
 
   it('mean over valid pixels, ignoring 255', async () => {
     const logits = tf.tensor4d(LOGITS, [1, 1, 3, 2]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type PoolGeometry,
   maxPool2d,
@@ -7,7 +7,7 @@ import {
   maxUnpool2d,
   poolOutputLength,
 } from '../src/index.js';
-import { BACKENDS, useBackend } from './helpers/backends.js';
+import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { distinctTensor, gradientCheck, maxAbsDiff, randomTensor, toArray } from './helpers/numeric.js';
 
 const pool = (k: number, s: number, p: number, ceilMode: boolean): PoolGeometry => ({
@@ -61,14 +61,7 @@ describe('pool output sizes (Caffe / PyTorch rule)', () => {
 });
 
 describe.each(BACKENDS)('max pooling and unpooling on %s', (backend) => {
-  let baseline = 0;
-  beforeAll(() => useBackend(backend));
-  beforeEach(() => {
-    baseline = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).toBe(baseline);
-  });
+  onBackendWithoutLeaks(backend);
 
   it('hand-computed 2x2 ceil-mode pooling of an odd 3x5 input, with switches', async () => {
     // One channel:

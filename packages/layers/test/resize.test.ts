@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ResizeOptions, Upsample, bedOfNails, interpolationMatrix, resize } from '../src/index.js';
-import { BACKENDS, useBackend } from './helpers/backends.js';
+import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 
 const SIZES: Array<[[number, number], [number, number]]> = [
@@ -61,14 +61,7 @@ describe('interpolation matrices (host)', () => {
 });
 
 describe.each(BACKENDS)('resizing on %s', (backend) => {
-  let baseline = 0;
-  beforeAll(() => useBackend(backend));
-  beforeEach(() => {
-    baseline = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).toBe(baseline);
-  });
+  onBackendWithoutLeaks(backend);
 
   for (const [name, alignCorners, halfPixelCenters] of CONVENTIONS) {
     it.each(SIZES)(`bilinear, ${name}, equals tf.image.resizeBilinear: %j -> %j`, async (from, to) => {

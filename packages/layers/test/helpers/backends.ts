@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, beforeEach, expect } from 'vitest';
 
 const require = createRequire(import.meta.url);
 // The .wasm files ship inside the package: no network.
@@ -16,4 +17,16 @@ export type TestBackend = (typeof BACKENDS)[number];
 export async function useBackend(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) throw new Error(`backend ${name} did not initialise`);
+}
+
+/** In a describe block: run on `backend`, and fail any test that leaves tensors behind. */
+export function onBackendWithoutLeaks(backend: string): void {
+  let baseline = 0;
+  beforeAll(() => useBackend(backend));
+  beforeEach(() => {
+    baseline = tf.memory().numTensors;
+  });
+  afterEach(() => {
+    expect(tf.memory().numTensors).toBe(baseline);
+  });
 }
