@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { tfjsWasmBinaries } from './scripts/tfjs-wasm-plugin.js';
 
@@ -6,7 +5,6 @@ export default defineConfig({
   // Relative asset paths: the built page works from any folder or sub-path.
   base: './',
   plugins: [tfjsWasmBinaries()],
-  resolve: { alias: { h5wasm: fileURLToPath(new URL('./src/no-hdf5.ts', import.meta.url)) } },
   worker: { format: 'es' },
   build: {
     target: 'es2022',

@@ -17,3 +17,4 @@ export type {
   WeightsSource,
 } from './weights/source.js';
 export { readWeightsSource } from './weights/source.js';
+export { setHdf5Module } from './weights/hdf5.js';

@@ -15,10 +15,36 @@ interface H5 {
   mod: H5Module;
   FS: H5Runtime['FS'];
 }
+let provided: H5Module | undefined;
 let h5: Promise<H5> | undefined;
-function loadH5wasm(): Promise<H5> {
-  // Loaded on first use: the wasm module is large and only HDF5 imports need it.
-  h5 ??= import('h5wasm').then(async (mod) => ({ mod, FS: (await mod.ready).FS }));
+
+/**
+ * Supplies h5wasm (`setHdf5Module(await import('h5wasm'))`). Node finds it by itself; bundled
+ * apps that want to read Keras HDF5 files call this, since the import below is hidden from
+ * bundlers on purpose: h5wasm is 4.8 MB that no page should carry unless it reads HDF5.
+ */
+export function setHdf5Module(mod: H5Module): void {
+  provided = mod;
+  h5 = undefined;
+}
+
+function loadH5wasm(file: string): Promise<H5> {
+  h5 ??= (async () => {
+    let mod = provided;
+    if (!mod) {
+      const specifier = 'h5wasm';
+      try {
+        mod = (await import(/* @vite-ignore */ specifier)) as H5Module;
+      } catch (e) {
+        h5 = undefined;
+        throw new CheckpointError(
+          file,
+          `reading Keras HDF5 needs h5wasm (${(e as Error).message.split('\n')[0]}); in a bundled app call setHdf5Module(await import('h5wasm')) first`,
+        );
+      }
+    }
+    return { mod, FS: (await mod.ready).FS };
+  })();
   return h5;
 }
 
@@ -38,7 +64,7 @@ let counter = 0;
  */
 export async function readKerasHdf5(bytes: Uint8Array, file: string): Promise<KerasWeights> {
   if (!isHdf5(bytes)) throw new CheckpointError(file, 'is not an HDF5 file (bad signature)');
-  const { mod, FS } = await loadH5wasm();
+  const { mod, FS } = await loadH5wasm(file);
   const name = `/semseg-vgg16-${Date.now()}-${counter++}.h5`;
   FS.writeFile(name, bytes);
   let h5file: InstanceType<H5Module['File']> | undefined;
