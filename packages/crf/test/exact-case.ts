@@ -1,31 +1,13 @@
 // The O(N^2) exact mean field: checked against the reference's own exact float64 run, then used as
 // the oracle for the lattice.
 import { describe, expect, it } from 'vitest';
-import { DenseCRF2D } from '../src/index.js';
-import { type ParamSet, labelAgreement, loadCase, loadResult, meanAbsDiff } from './fixture.js';
-
-const scene = loadCase();
-
-function run(set: ParamSet, method: 'lattice' | 'exact') {
-  const { params } = loadResult(set);
-  const crf = new DenseCRF2D(scene.width, scene.height, scene.labels, { method });
-  crf.setUnaryEnergy(scene.unary);
-  crf.addPairwiseGaussian({ sxy: params.gaussian.sxy, compat: params.gaussian.compat });
-  crf.addPairwiseBilateral({
-    sxy: params.bilateral.sxy,
-    srgb: params.bilateral.srgb,
-    rgb: scene.rgb,
-    compat: params.bilateral.compat,
-  });
-  const q = crf.inference(params.iterations);
-  return { q, labels: crf.map(q) };
-}
+import { type ParamSet, labelAgreement, loadResult, meanAbsDiff, runCase } from './fixture.js';
 
 export function describeExactCase(set: ParamSet): void {
   describe(`exact mean field on case b, ${set}`, () => {
     const reference = loadResult(set);
-    const exact = run(set, 'exact');
-    const lattice = run(set, 'lattice');
+    const exact = runCase(set, { method: 'exact' });
+    const lattice = runCase(set, { method: 'lattice' });
 
     it("equals the reference's exact float64 mean field", () => {
       expect(labelAgreement(exact.labels, reference.labelsExact)).toBe(1);

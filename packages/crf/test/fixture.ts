@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DenseCRF2D, type DenseCrfOptions } from '../src/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
@@ -75,4 +76,24 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
+}
+
+/** Runs case b with parameter set `set` as the reference did, with the given CRF options. */
+export function runCase(
+  set: ParamSet,
+  options: DenseCrfOptions = {},
+): { q: Float32Array; labels: Uint8Array } {
+  const scene = loadCase();
+  const { params } = loadResult(set);
+  const crf = new DenseCRF2D(scene.width, scene.height, scene.labels, options);
+  crf.setUnaryEnergy(scene.unary);
+  crf.addPairwiseGaussian({ sxy: params.gaussian.sxy, compat: params.gaussian.compat });
+  crf.addPairwiseBilateral({
+    sxy: params.bilateral.sxy,
+    srgb: params.bilateral.srgb,
+    rgb: scene.rgb,
+    compat: params.bilateral.compat,
+  });
+  const q = crf.inference(params.iterations);
+  return { q, labels: crf.map(q) };
 }

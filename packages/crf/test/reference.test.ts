@@ -1,28 +1,20 @@
 // The lattice CRF against the reference C++ implementation's output on the same inputs.
 import { describe, expect, it } from 'vitest';
-import { DenseCRF2D } from '../src/index.js';
-import { type ParamSet, labelAgreement, loadCase, loadResult, maxAbsDiff, meanAbsDiff } from './fixture.js';
+import {
+  type ParamSet,
+  labelAgreement,
+  loadCase,
+  loadResult,
+  maxAbsDiff,
+  meanAbsDiff,
+  runCase,
+} from './fixture.js';
 
 const scene = loadCase();
 
-function runLattice(set: ParamSet, plainLoops = false) {
-  const { params } = loadResult(set);
-  const crf = new DenseCRF2D(scene.width, scene.height, scene.labels, { plainLoops });
-  crf.setUnaryEnergy(scene.unary);
-  crf.addPairwiseGaussian({ sxy: params.gaussian.sxy, compat: params.gaussian.compat });
-  crf.addPairwiseBilateral({
-    sxy: params.bilateral.sxy,
-    srgb: params.bilateral.srgb,
-    rgb: scene.rgb,
-    compat: params.bilateral.compat,
-  });
-  const q = crf.inference(params.iterations);
-  return { q, labels: crf.map(q) };
-}
-
 describe.each(['P1', 'P2'] as const)('reference case b, %s', (set) => {
   const reference = loadResult(set);
-  const ours = runLattice(set);
+  const ours = runCase(set);
 
   it('agrees with the reference MAP labels on >= 99.5% of pixels (measured: all)', () => {
     const agreement = labelAgreement(ours.labels, reference.labels);
@@ -44,7 +36,7 @@ describe.each(['P1', 'P2'] as const)('reference case b, %s', (set) => {
   });
 
   it('gives the same result with plain (non-generated) loops', () => {
-    const plain = runLattice(set, true);
+    const plain = runCase(set, { plainLoops: true });
     expect(maxAbsDiff(plain.q, ours.q)).toBeLessThan(1e-6);
     expect(labelAgreement(plain.labels, ours.labels)).toBe(1);
   });

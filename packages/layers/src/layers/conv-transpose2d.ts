@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Initializer, torchDefault } from '../init.js';
 import { convTranspose2d, convTransposeOutputLength } from '../ops/conv-transpose.js';
 import { type Pair, type PairLike, toPair, toPositivePair } from '../ops/geometry.js';
+import { checkChannels, makeBias } from './conv-parameters.js';
 import { Layer } from './layer.js';
 
 export interface ConvTranspose2dOptions {
@@ -41,13 +42,7 @@ export class ConvTranspose2d extends Layer {
   constructor(options: ConvTranspose2dOptions) {
     super();
     const { inChannels, outChannels } = options;
-    if (
-      !(Number.isInteger(inChannels) && inChannels > 0 && Number.isInteger(outChannels) && outChannels > 0)
-    ) {
-      throw new ConfigError(
-        `ConvTranspose2d channels must be positive integers, got ${inChannels} -> ${outChannels}`,
-      );
-    }
+    checkChannels('ConvTranspose2d', inChannels, outChannels);
     this.kernelSize = toPositivePair(options.kernelSize, 'kernelSize');
     this.stride = toPositivePair(options.stride ?? 1, 'stride');
     this.padding = toPair(options.padding ?? 0, 'padding');
@@ -67,14 +62,12 @@ export class ConvTranspose2d extends Layer {
       weightInit([kh, kw, outChannels, inChannels], fans, options.rng),
       options.weightOptions,
     );
-    const biasInit = options.biasInit ?? torchDefault();
-    this.bias =
-      options.bias === false
-        ? null
-        : this.registerParameter('bias', biasInit([outChannels], fans, options.rng), {
-            weightDecay: false,
-            ...options.biasOptions,
-          });
+    this.bias = makeBias(
+      (name, value, opts) => this.registerParameter(name, value, opts),
+      outChannels,
+      fans,
+      options,
+    );
   }
 
   /** Output size for an input size, with `outputPadding` (or a requested size, checked as PyTorch does). */

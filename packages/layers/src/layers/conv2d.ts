@@ -1,9 +1,10 @@
-import { ConfigError, type ParameterOptions, type Rng } from '@semseg/core';
+import type { ParameterOptions, Rng } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Initializer, torchDefault } from '../init.js';
 import { type ConvGeometry, conv2d } from '../ops/conv.js';
 import { type PairLike, toPositivePair } from '../ops/geometry.js';
 import { type ConvPadding, resolveConvPadding } from '../ops/padding.js';
+import { checkChannels, makeBias } from './conv-parameters.js';
 import { Layer } from './layer.js';
 
 export interface Conv2dOptions {
@@ -43,11 +44,7 @@ export class Conv2d extends Layer {
   constructor(options: Conv2dOptions) {
     super();
     const { inChannels, outChannels } = options;
-    if (
-      !(Number.isInteger(inChannels) && inChannels > 0 && Number.isInteger(outChannels) && outChannels > 0)
-    ) {
-      throw new ConfigError(`Conv2d channels must be positive integers, got ${inChannels} -> ${outChannels}`);
-    }
+    checkChannels('Conv2d', inChannels, outChannels);
     this.kernelSize = toPositivePair(options.kernelSize, 'kernelSize');
     this.stride = toPositivePair(options.stride ?? 1, 'stride');
     this.dilation = toPositivePair(options.dilation ?? 1, 'dilation');
@@ -61,14 +58,12 @@ export class Conv2d extends Layer {
       weightInit([kh, kw, inChannels, outChannels], fans, options.rng),
       options.weightOptions,
     );
-    const biasInit = options.biasInit ?? torchDefault();
-    this.bias =
-      options.bias === false
-        ? null
-        : this.registerParameter('bias', biasInit([outChannels], fans, options.rng), {
-            weightDecay: false,
-            ...options.biasOptions,
-          });
+    this.bias = makeBias(
+      (name, value, opts) => this.registerParameter(name, value, opts),
+      outChannels,
+      fans,
+      options,
+    );
   }
 
   geometryFor(inputSize: [number, number]): ConvGeometry {
