@@ -11,6 +11,8 @@ import { LatticeFilter } from './lattice-filter.js';
 import { argmaxLabels } from './map.js';
 import type { Normalization, PairwiseFilter } from './pairwise-filter.js';
 import { softmaxFor } from './softmax.js';
+import { WasmMeanField } from './wasm/mean-field.js';
+import { wasmSimdSupported } from './wasm/runtime.js';
 import {
   requireAllFinite,
   requireLength,
@@ -24,7 +26,13 @@ export interface DenseCrfOptions {
    * 'exact': every pair summed, O(N^2): an oracle for small images (a few thousand pixels).
    */
   method?: 'lattice' | 'exact';
-  /** Use plain loops instead of generated, unrolled ones (the same numbers, slower). */
+  /**
+   * Where the lattice is built and mean field runs. 'wasm': WebAssembly SIMD kernels generated at run
+   * time (about 4-5x faster than 'js'). 'js': TypeScript loops, for realms without WebAssembly SIMD
+   * or where a Content-Security-Policy forbids compiling it. 'auto' (default): 'wasm' when available.
+   */
+  engine?: 'auto' | 'wasm' | 'js';
+  /** Use plain loops instead of generated, unrolled ones (engine 'js'; the same numbers, slower). */
   plainLoops?: boolean;
 }
 
@@ -47,6 +55,30 @@ export interface InferenceState {
 }
 
 const maxLabels = 256;
+
+/** The WebAssembly state behind each stepwise inference (collected with it). */
+const wasmStates = new WeakMap<InferenceState, WasmMeanField>();
+
+function resolveEngine(
+  engine: DenseCrfOptions['engine'],
+  plainLoops: boolean,
+  method: 'lattice' | 'exact',
+): 'wasm' | 'js' {
+  const requested = engine ?? 'auto';
+  if (requested !== 'auto' && requested !== 'wasm' && requested !== 'js') {
+    throw new InputError('options.engine', `must be 'auto', 'wasm' or 'js', got ${String(engine)}`);
+  }
+  if (requested === 'wasm') {
+    if (method === 'exact') throw new InputError('options.engine', "'wasm' needs method 'lattice'");
+    if (plainLoops) throw new InputError('options.engine', "'wasm' does not take plainLoops (a 'js' option)");
+    if (!wasmSimdSupported()) {
+      throw new InputError('options.engine', "'wasm' needs WebAssembly SIMD, which this runtime cannot compile");
+    }
+    return 'wasm';
+  }
+  if (requested === 'js' || plainLoops || method === 'exact') return 'js';
+  return wasmSimdSupported() ? 'wasm' : 'js';
+}
 const normalizations: readonly Normalization[] = ['symmetric', 'before', 'after', 'none'];
 
 /**
@@ -58,6 +90,8 @@ export class DenseCRF {
   readonly labels: number;
   readonly method: 'lattice' | 'exact';
   readonly plainLoops: boolean;
+  /** The engine in use: 'wasm' or 'js' (see DenseCrfOptions.engine). */
+  readonly engine: 'wasm' | 'js';
   private unary: Float32Array | undefined;
   private readonly pairwise: PairwiseTerm[] = [];
   /** -sum_k compat_k(filtered_k(Q)): the update is Q = softmax(messages - U). */
@@ -77,6 +111,7 @@ export class DenseCRF {
     this.labels = labels;
     this.method = method;
     this.plainLoops = options.plainLoops ?? false;
+    this.engine = resolveEngine(options.engine, this.plainLoops, method);
   }
 
   /**
@@ -112,7 +147,10 @@ export class DenseCRF {
     const filter =
       this.method === 'exact'
         ? new ExactFilter(features, normalization)
-        : new LatticeFilter(features, normalization, { plainLoops: this.plainLoops });
+        : new LatticeFilter(features, normalization, {
+            plainLoops: this.plainLoops,
+            wasm: this.engine === 'wasm',
+          });
     this.pairwise.push({ filter, compat });
   }
 
@@ -130,6 +168,12 @@ export class DenseCRF {
   /** Runs `iterations` mean-field updates from softmax(-U); returns Q (N x labels). */
   inference(iterations: number): Float32Array {
     requireNonNegativeInteger('iterations', iterations);
+    if (this.engine === 'wasm') {
+      const meanField = this.createWasmMeanField();
+      meanField.start();
+      for (let it = 0; it < iterations; it++) meanField.step();
+      return meanField.readQ();
+    }
     const state = this.startInference();
     for (let it = 0; it < iterations; it++) this.stepInference(state);
     return state.q;
@@ -138,6 +182,13 @@ export class DenseCRF {
   /** Q0 = softmax(-U), the start of a stepwise inference (e.g. to show progress in a UI). */
   startInference(): InferenceState {
     const unary = this.unaryEnergy();
+    if (this.engine === 'wasm') {
+      const meanField = this.createWasmMeanField();
+      meanField.start();
+      const state = { q: meanField.readQ(), iteration: 0 };
+      wasmStates.set(state, meanField);
+      return state;
+    }
     const q = new Float32Array(unary.length);
     const messages = this.messageBuffer();
     messages.fill(0);
@@ -150,6 +201,19 @@ export class DenseCRF {
     const unary = this.unaryEnergy();
     if (state?.q?.length !== unary.length) {
       throw new InputError('state', 'is not an inference state of this CRF (use startInference)');
+    }
+    if (this.engine === 'wasm') {
+      let meanField = wasmStates.get(state);
+      if (!meanField) {
+        meanField = this.createWasmMeanField();
+        wasmStates.set(state, meanField);
+      }
+      // Q is written in and read back so that the state's array stays the one truth.
+      meanField.writeQ(state.q);
+      meanField.step();
+      meanField.readQInto(state.q);
+      state.iteration++;
+      return;
     }
     const messages = this.messageBuffer();
     messages.fill(0);
@@ -192,6 +256,18 @@ export class DenseCRF {
         subtractCompatibility(compat, this.filtered, this.labels, messages);
       }
     }
+  }
+
+  /**
+   * @internal A fresh WebAssembly mean-field state over the current unary and pairwise terms, laid
+   * out for `threads` threads (shared memory when more than one; see CrfThreadPool).
+   */
+  createWasmMeanField(threads = 1): WasmMeanField {
+    const terms = this.pairwise.map(({ filter, compat }) => {
+      if (!(filter instanceof LatticeFilter)) throw new Error('engine wasm needs lattice filters');
+      return { lattice: filter.lattice, pre: filter.pre, post: filter.post, alpha: filter.alpha, compat };
+    });
+    return new WasmMeanField(this.points, this.labels, this.unaryEnergy(), terms, threads);
   }
 
   private messageBuffer(): Float32Array {

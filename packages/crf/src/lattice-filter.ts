@@ -2,6 +2,14 @@ import type { Features } from './features.js';
 import { type FilterLoops, filterLoops } from './filter-loops.js';
 import { type Lattice, buildLattice } from './lattice.js';
 import { type Normalization, type PairwiseFilter, normalizationFactors } from './pairwise-filter.js';
+import { buildLatticeWasm, fitsWasmLattice } from './wasm/lattice-builder.js';
+
+export interface LatticeFilterOptions {
+  /** Plain loops instead of generated ones for the TypeScript filtering and lattice build. */
+  plainLoops?: boolean;
+  /** Build the lattice with WebAssembly (the same lattice, faster); needs WebAssembly SIMD support. */
+  wasm?: boolean;
+}
 
 /** The reference's magic constant: the lattice's blur [1/2 1 1/2]^(d+1) over-weights by 1 + 2^-d. */
 export function sliceAlpha(dims: number): number {
@@ -21,12 +29,16 @@ export class LatticeFilter implements PairwiseFilter {
   private values: Float32Array | undefined;
   private scratch: Float32Array | undefined;
 
-  constructor(features: Features, normalization: Normalization, options: { plainLoops?: boolean } = {}) {
+  constructor(features: Features, normalization: Normalization, options: LatticeFilterOptions = {}) {
     this.dims = features.dims;
     this.normalization = normalization;
     this.plain = options.plainLoops ?? false;
     const points = features.data.length / features.dims;
-    this.lattice = buildLattice(features.data, points, features.dims, { plainLoops: this.plain });
+    // Features too large for float32 lattice keys take the TypeScript build (double-checked keys).
+    this.lattice =
+      options.wasm && fitsWasmLattice(features.data)
+        ? buildLatticeWasm(features.data, points, features.dims)
+        : buildLattice(features.data, points, features.dims, { plainLoops: this.plain });
     this.alpha = sliceAlpha(features.dims);
     // K1 with one value per point, as the reference computes its normaliser.
     const ones = new Float32Array(points).fill(1);

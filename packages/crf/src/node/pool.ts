@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { DenseCRF } from '../dense-crf.js';
 import { InputError } from '../errors.js';
 import { buildThreadTasks } from '../parallel/build-tasks.js';
+import type { WasmThreadTask } from '../parallel/wasm-task.js';
 import { requireNonNegativeInteger } from '../validate.js';
 
 export interface CrfThreadPoolOptions {
@@ -57,12 +58,29 @@ export class CrfThreadPool {
     if (this.busy) throw new InputError('pool', 'is running another inference; await it first');
     this.busy = true;
     try {
+      if (crf.engine === 'wasm') return await this.inferenceWasm(crf, iterations);
       const { q, tasks } = buildThreadTasks(crf, iterations, this.threads);
       if (iterations > 0) await Promise.all(tasks.map((task, t) => this.run(this.workers[t], task)));
       return q;
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The WebAssembly kernels over shared memory: one share of label vectors and pixels per thread. */
+  private async inferenceWasm(crf: DenseCRF, iterations: number): Promise<Float32Array> {
+    const meanField = crf.createWasmMeanField(this.threads);
+    meanField.start();
+    const { module, memory, plan } = meanField;
+    if (iterations > 0) {
+      await Promise.all(
+        plan.shares.map((_, share) => {
+          const task: WasmThreadTask = { kind: 'wasm', module, memory, plan, share, iterations };
+          return this.run(this.workers[share], task);
+        }),
+      );
+    }
+    return meanField.readQ();
   }
 
   private run(worker: Worker, task: unknown): Promise<void> {

@@ -60,6 +60,7 @@ export function buildThreadTasks(
     const [labelStart, labelEnd] = splitRange(labels, parties, t);
     const [pixelStart, pixelEnd] = splitRange(points, parties, t);
     return {
+      kind: 'js',
       points,
       labels,
       iterations,

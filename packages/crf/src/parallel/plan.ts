@@ -17,6 +17,7 @@ export interface SharedKernel {
 }
 
 export interface ThreadTask {
+  kind: 'js';
   points: number;
   labels: number;
   iterations: number;

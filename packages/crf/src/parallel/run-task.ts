@@ -5,18 +5,8 @@
 import { subtractCompatibility } from '../compatibility.js';
 import { filterLoops } from '../filter-loops.js';
 import { softmaxFor } from '../softmax.js';
+import { waitAtBarrier } from './barrier.js';
 import type { ThreadTask } from './plan.js';
-
-function waitAtBarrier(barrier: Int32Array, parties: number): void {
-  const generation = Atomics.load(barrier, 1);
-  if (Atomics.add(barrier, 0, 1) === parties - 1) {
-    Atomics.store(barrier, 0, 0);
-    Atomics.add(barrier, 1, 1);
-    Atomics.notify(barrier, 1);
-  } else {
-    while (Atomics.load(barrier, 1) === generation) Atomics.wait(barrier, 1, generation);
-  }
-}
 
 export function runTask(task: ThreadTask): void {
   const { points, labels, labelStart, labelEnd, pixelStart, pixelEnd, unary, q, messages } = task;
