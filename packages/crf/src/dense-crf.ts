@@ -170,9 +170,13 @@ export class DenseCRF {
     requireNonNegativeInteger('iterations', iterations);
     if (this.engine === 'wasm') {
       const meanField = this.createWasmMeanField();
-      meanField.start();
-      for (let it = 0; it < iterations; it++) meanField.step();
-      return meanField.readQ();
+      try {
+        meanField.start();
+        for (let it = 0; it < iterations; it++) meanField.step();
+        return meanField.readQ();
+      } finally {
+        meanField.dispose();
+      }
     }
     const state = this.startInference();
     for (let it = 0; it < iterations; it++) this.stepInference(state);

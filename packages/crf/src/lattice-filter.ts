@@ -34,16 +34,18 @@ export class LatticeFilter implements PairwiseFilter {
     this.normalization = normalization;
     this.plain = options.plainLoops ?? false;
     const points = features.data.length / features.dims;
-    // Features too large for float32 lattice keys take the TypeScript build (double-checked keys).
-    this.lattice =
-      options.wasm && fitsWasmLattice(features.data)
-        ? buildLatticeWasm(features.data, points, features.dims)
-        : buildLattice(features.data, points, features.dims, { plainLoops: this.plain });
     this.alpha = sliceAlpha(features.dims);
-    // K1 with one value per point, as the reference computes its normaliser.
-    const ones = new Float32Array(points).fill(1);
-    const kernelOfOnes = new Float32Array(points);
-    this.run(ones, 1, ones, ones, 1, kernelOfOnes);
+    let kernelOfOnes: Float32Array;
+    // Features too large for float32 lattice keys take the TypeScript build.
+    if (options.wasm && fitsWasmLattice(features.data)) {
+      ({ lattice: this.lattice, kernelOfOnes } = buildLatticeWasm(features.data, points, features.dims, this.alpha));
+    } else {
+      this.lattice = buildLattice(features.data, points, features.dims, { plainLoops: this.plain });
+      // K1 with one value per point, as the reference computes its normaliser.
+      const ones = new Float32Array(points).fill(1);
+      kernelOfOnes = new Float32Array(points);
+      this.run(ones, 1, ones, ones, 1, kernelOfOnes);
+    }
     const { pre, post } = normalizationFactors(kernelOfOnes, normalization);
     this.pre = pre;
     this.post = post;

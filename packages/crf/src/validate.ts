@@ -36,6 +36,7 @@ export function requireLength(name: string, array: ArrayLike<number>, expected: 
 
 /** Throws on the first NaN or infinity, naming its position. */
 export function requireAllFinite(name: string, array: ArrayLike<number>, itemsPerPixel: number): void {
+  if (array instanceof Float32Array && allFinite(array)) return;
   for (let i = 0; i < array.length; i++) {
     const v = array[i];
     if (!Number.isFinite(v)) {
@@ -47,6 +48,26 @@ export function requireAllFinite(name: string, array: ArrayLike<number>, itemsPe
       );
     }
   }
+}
+
+/**
+ * v * 0 is 0 for finite v and NaN otherwise: one branch-free pass with four independent sums
+ * (a few ms for a 500x375x21 unary, against tens for a branch per value).
+ */
+function allFinite(array: Float32Array): boolean {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  const n = array.length - (array.length % 4);
+  for (let i = 0; i < n; i += 4) {
+    a += array[i] * 0;
+    b += array[i + 1] * 0;
+    c += array[i + 2] * 0;
+    d += array[i + 3] * 0;
+  }
+  for (let i = n; i < array.length; i++) a += array[i] * 0;
+  return a + b + c + d === 0;
 }
 
 /** A scalar or one value per axis, e.g. sxy = 3 or [sx, sy]. */

@@ -4,8 +4,9 @@
 // region at the end of memory, and locate resumes at the point where it stopped.
 import type { Lattice } from '../lattice.js';
 import { encodeModule } from './encoder.js';
+import { blurKernel, blurName, sliceKernel, sliceName, splatKernel, splatName } from './kernels.js';
 import { locateKernel, locateName, neighboursKernel, neighboursName, rehashKernel, rehashName } from './lattice-kernels.js';
-import { type Kernel, pageBytes } from './runtime.js';
+import { type Kernel, acquireMemory, pageBytes, releaseMemory } from './runtime.js';
 
 /** Past this magnitude float32 lattice coordinates lose integer precision (and i32 keys overflow). */
 export const maxFeatureMagnitude = 2 ** 20;
@@ -15,7 +16,10 @@ const modules = new Map<number, WebAssembly.Module>();
 function latticeModule(dims: number): WebAssembly.Module {
   let module = modules.get(dims);
   if (!module) {
-    const bytes = encodeModule([locateKernel(dims), rehashKernel(dims), neighboursKernel(dims)], {
+    const functions = [locateKernel(dims), rehashKernel(dims), neighboursKernel(dims)];
+    // Filtering one channel of ones gives the normaliser K1 while the lattice is still in memory.
+    functions.push(splatKernel(dims, 1), blurKernel(1), sliceKernel(dims, 1, false));
+    const bytes = encodeModule(functions, {
       minimumPages: 0,
       shared: false,
     });
@@ -38,7 +42,12 @@ class Arena {
   private top = 0;
 
   constructor(bytes: number) {
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / pageBytes) });
+    this.memory = acquireMemory(Math.ceil(bytes / pageBytes));
+  }
+
+  /** Zeroes a region (a reused memory holds stale data). */
+  zero(at: number, bytes: number): void {
+    new Uint8Array(this.memory.buffer, at, bytes).fill(0);
   }
 
   reserve(bytes: number): number {
@@ -56,7 +65,16 @@ function powerOfTwoAtLeast(n: number): number {
   return p;
 }
 
-export function buildLatticeWasm(features: Float32Array, points: number, dims: number): Lattice {
+/**
+ * The lattice of `features` (N x dims) and K1, the lattice filter (times alpha, as the reference's
+ * slice) of a constant 1 at every point: the normaliser of the kernel.
+ */
+export function buildLatticeWasm(
+  features: Float32Array,
+  points: number,
+  dims: number,
+  alpha: number,
+): { lattice: Lattice; kernelOfOnes: Float32Array } {
   const d1 = dims + 1;
   let capacity = Math.max(1024, Math.ceil(points / 2));
   let slotCount = powerOfTwoAtLeast(capacity * 2);
@@ -69,6 +87,8 @@ export function buildLatticeWasm(features: Float32Array, points: number, dims: n
   const weightsAt = arena.reserve(points * d1 * 4);
   let slots = arena.reserve(slotCount * 4);
   let keys = arena.reserve(capacity * dims * 4);
+  arena.zero(state, 4);
+  arena.zero(slots, slotCount * 4);
   new Float32Array(arena.memory.buffer, featuresAt, points * dims).set(features);
 
   const locate = exports[locateName(dims)];
@@ -82,6 +102,7 @@ export function buildLatticeWasm(features: Float32Array, points: number, dims: n
     slotCount *= 2;
     const newSlots = arena.reserve(slotCount * 4);
     const newKeys = arena.reserve(capacity * dims * 4);
+    arena.zero(newSlots, slotCount * 4);
     const heap = new Int32Array(arena.memory.buffer);
     heap.copyWithin(newKeys / 4, keys / 4, keys / 4 + count * dims);
     (exports[rehashName(dims)] as Kernel)(newKeys, count, newSlots, slotCount - 1);
@@ -92,8 +113,9 @@ export function buildLatticeWasm(features: Float32Array, points: number, dims: n
   const neighboursAt = arena.reserve(d1 * vertices * 2 * 4);
   (exports[neighboursName(dims)] as Kernel)(keys, vertices, slots, slotCount - 1, neighboursAt);
 
+  const kernelOfOnes = filterOnes(arena, exports, dims, points, vertices, alpha, offsetsAt, weightsAt, neighboursAt);
   const buffer = arena.memory.buffer;
-  return {
+  const lattice = {
     points,
     dims,
     vertices,
@@ -101,4 +123,40 @@ export function buildLatticeWasm(features: Float32Array, points: number, dims: n
     weights: new Float32Array(buffer, weightsAt, points * d1).slice(),
     neighbours: new Int32Array(buffer, neighboursAt, d1 * vertices * 2).slice(),
   };
+  releaseMemory(arena.memory);
+  return { lattice, kernelOfOnes };
+}
+
+function filterOnes(
+  arena: Arena,
+  exports: Record<string, Kernel>,
+  dims: number,
+  points: number,
+  vertices: number,
+  alpha: number,
+  offsets: number,
+  weights: number,
+  neighbours: number,
+): Float32Array {
+  const one = arena.reserve(16);
+  const rowsBytes = (vertices + 2) * 16;
+  const values = arena.reserve(rowsBytes);
+  const scratch = arena.reserve(rowsBytes);
+  const out = arena.reserve(points * 16);
+  new Float32Array(arena.memory.buffer, one, 4).fill(1);
+  arena.zero(values, rowsBytes);
+  arena.zero(scratch, 16);
+  // Input and pre-factor: the same vector of ones for every point (stride 0).
+  exports[splatName(dims, 1)](points, one, 0, one, 0, offsets, weights, values);
+  let src = values;
+  let dst = scratch;
+  for (let axis = 0; axis <= dims; axis++) {
+    exports[blurName(1)](vertices, neighbours + axis * vertices * 8, src, dst);
+    [src, dst] = [dst, src];
+  }
+  exports[sliceName(dims, 1, false)](points, offsets, weights, src, one, 0, alpha, out, 16);
+  const lanes = new Float32Array(arena.memory.buffer, out, points * 4);
+  const kernelOfOnes = new Float32Array(points);
+  for (let i = 0; i < points; i++) kernelOfOnes[i] = lanes[i * 4];
+  return kernelOfOnes;
 }

@@ -12,7 +12,7 @@ import type { ResolvedCompatibility } from '../compatibility.js';
 import { InputError } from '../errors.js';
 import type { Lattice } from '../lattice.js';
 import { blurName, sliceName, splatName } from './kernels.js';
-import { type Kernel, Layout, instantiate, kernelModule, maxPages } from './runtime.js';
+import { type Kernel, Layout, acquireMemory, instantiate, kernelModule, maxPages, releaseMemory } from './runtime.js';
 
 export interface MeanFieldTerm {
   readonly lattice: Lattice;
@@ -143,7 +143,9 @@ export function filterPhase(kernels: Record<string, Kernel>, plan: MeanFieldPlan
   const lane = share.groupStart * 16;
   let messagesWritten = false;
   for (const t of plan.terms) {
+    // Row 0 of both buffers is the empty vertex that blur reads for missing neighbours: zero.
     new Float32Array(memory.buffer, share.values, (t.vertices + 2) * width * 4).fill(0);
+    new Float32Array(memory.buffer, share.scratch, width * 4).fill(0);
     kernels[splatName(t.dims, width)](points, plan.q + lane, rowBytes, t.pre, 4, t.offsets, t.weights, share.values);
     let src = share.values;
     let dst = share.scratch;
@@ -179,15 +181,16 @@ export class WasmMeanField {
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
   private readonly kernels: Record<string, Kernel>;
+  private disposed = false;
 
   /** `threads` > 1 lays out one share per thread in shared memory (see threadTasks). */
   constructor(points: number, labels: number, unary: Float32Array, terms: readonly MeanFieldTerm[], threads = 1) {
     const { plan, layout } = planLayout(points, labels, terms, threads);
     this.plan = plan;
     const shared = threads > 1;
-    this.memory = new WebAssembly.Memory(
-      shared ? { initial: layout.pages, maximum: layout.pages, shared: true } : { initial: layout.pages },
-    );
+    this.memory = shared
+      ? new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true })
+      : acquireMemory(layout.pages);
     this.module = planModule(plan, shared);
     this.kernels = instantiate(this.module, this.memory);
     const buffer = this.memory.buffer;
@@ -232,6 +235,12 @@ export class WasmMeanField {
     this.writeRows(this.plan.q, q, 0);
   }
 
+  /** Hands the memory back for reuse (single-thread layouts); the mean field is unusable after. */
+  dispose(): void {
+    if (this.plan.shares.length === 1 && !this.disposed) releaseMemory(this.memory);
+    this.disposed = true;
+  }
+
   private compactView(address: number): Float32Array {
     const { points, labels, messages } = this.plan;
     this.kernels.compactRows(points, address, messages);
@@ -248,7 +257,7 @@ export class WasmMeanField {
   private writeMatrix(compat: ResolvedCompatibility, address: number): void {
     const { labels, groups } = this.plan;
     const stride = groups * 4;
-    const target = this.floats(address, labels * stride);
+    const target = this.floats(address, labels * stride).fill(0);
     for (let l = 0; l < labels; l++) {
       for (let k = 0; k < labels; k++) {
         if (compat.kind === 'matrix') target[l * stride + k] = compat.weights[k * labels + l];
