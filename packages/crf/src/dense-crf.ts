@@ -11,14 +11,14 @@ import { LatticeFilter } from './lattice-filter.js';
 import { argmaxLabels } from './map.js';
 import type { Normalization, PairwiseFilter } from './pairwise-filter.js';
 import { softmaxFor } from './softmax.js';
-import { WasmMeanField } from './wasm/mean-field.js';
-import { wasmSimdSupported } from './wasm/runtime.js';
 import {
   requireAllFinite,
   requireLength,
   requireNonNegativeInteger,
   requirePositiveInteger,
 } from './validate.js';
+import { WasmMeanField } from './wasm/mean-field.js';
+import { wasmSimdSupported } from './wasm/runtime.js';
 
 export interface DenseCrfOptions {
   /**
@@ -72,7 +72,10 @@ function resolveEngine(
     if (method === 'exact') throw new InputError('options.engine', "'wasm' needs method 'lattice'");
     if (plainLoops) throw new InputError('options.engine', "'wasm' does not take plainLoops (a 'js' option)");
     if (!wasmSimdSupported()) {
-      throw new InputError('options.engine', "'wasm' needs WebAssembly SIMD, which this runtime cannot compile");
+      throw new InputError(
+        'options.engine',
+        "'wasm' needs WebAssembly SIMD, which this runtime cannot compile",
+      );
     }
     return 'wasm';
   }

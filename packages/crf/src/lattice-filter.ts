@@ -38,7 +38,12 @@ export class LatticeFilter implements PairwiseFilter {
     let kernelOfOnes: Float32Array;
     // Features too large for float32 lattice keys take the TypeScript build.
     if (options.wasm && fitsWasmLattice(features.data)) {
-      ({ lattice: this.lattice, kernelOfOnes } = buildLatticeWasm(features.data, points, features.dims, this.alpha));
+      ({ lattice: this.lattice, kernelOfOnes } = buildLatticeWasm(
+        features.data,
+        points,
+        features.dims,
+        this.alpha,
+      ));
     } else {
       this.lattice = buildLattice(features.data, points, features.dims, { plainLoops: this.plain });
       // K1 with one value per point, as the reference computes its normaliser.

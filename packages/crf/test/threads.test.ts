@@ -34,6 +34,20 @@ describe('threaded inference (worker_threads)', () => {
     expect(await pool.inference(crf, 0)).toEqual(crf.inference(0));
   });
 
+  it('runs the js engine on threads too, equal to its single-thread Q', async () => {
+    const scene = syntheticScene(45, 31, 7, 4);
+    const crf = new DenseCRF2D(scene.width, scene.height, scene.labels, { engine: 'js' });
+    crf.setUnaryEnergy(scene.unary);
+    crf.addPairwiseGaussian({ sxy: 3, compat: 3 });
+    crf.addPairwiseBilateral({
+      sxy: 15,
+      srgb: 10,
+      rgb: scene.rgb,
+      compat: { diagonal: [-1, -2, -3, -1, -2, -1, -4] },
+    });
+    expect(await pool.inference(crf, 3)).toEqual(crf.inference(3));
+  });
+
   it('rejects the exact method and bad options with InputError', async () => {
     const scene = syntheticScene(8, 6, 2, 1);
     const crf = new DenseCRF2D(8, 6, 2, { method: 'exact' });

@@ -110,7 +110,10 @@ export interface MemoryImport {
 }
 
 /** A module importing `env.memory` and exporting every function under its name. */
-export function encodeModule(functions: readonly FunctionBuilder[], memory: MemoryImport): Uint8Array<ArrayBuffer> {
+export function encodeModule(
+  functions: readonly FunctionBuilder[],
+  memory: MemoryImport,
+): Uint8Array<ArrayBuffer> {
   const signatures: string[] = [];
   const typeOf = functions.map((f) => {
     const key = f.signature().join(',');

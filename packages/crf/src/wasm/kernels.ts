@@ -23,7 +23,9 @@ export const sliceName = (dims: number, width: number, accumulate: boolean) =>
  */
 export function splatKernel(dims: number, width: number): FunctionBuilder {
   const f = new FunctionBuilder(splatName(dims, width));
-  const [n, input, inputStride, pre, preStride, offsets, weights, values] = range(8).map(() => f.param('i32'));
+  const [n, input, inputStride, pre, preStride, offsets, weights, values] = range(8).map(() =>
+    f.param('i32'),
+  );
   const i = f.local('i32');
   const corner = f.local('i32');
   const scale = f.local('v128');
@@ -35,11 +37,11 @@ export function splatKernel(dims: number, width: number): FunctionBuilder {
     i32.const(0),
     get(n),
     1,
-    set(scale, f32x4.splat(f32.load(get(pre)))),
+    set(scale, v128.load32Splat(get(pre))),
     ...x.map((xg, g) => set(xg, f32x4.mul(v128.load(get(input), g * 16), get(scale)))),
     ...range(dims + 1).flatMap((j) => [
       set(corner, i32.add(get(values), i32.mul(i32.load(get(offsets), j * 4), i32.const(rowBytes)))),
-      set(weight, f32x4.splat(f32.load(get(weights), j * 4))),
+      set(weight, v128.load32Splat(get(weights), j * 4)),
       ...x.map((xg, g) =>
         v128.store(
           get(corner),
@@ -70,7 +72,8 @@ export function blurKernel(width: number): FunctionBuilder {
   const n2 = f.local('i32');
   const half = f.local('v128');
   const rowBytes = width * 16;
-  const neighbourRow = (at: number) => i32.add(get(src), i32.mul(i32.load(get(neighbours), at), i32.const(rowBytes)));
+  const neighbourRow = (at: number) =>
+    i32.add(get(src), i32.mul(i32.load(get(neighbours), at), i32.const(rowBytes)));
   f.body = [
     ...set(half, f32x4.splat(f32.const(0.5))),
     ...set(from, i32.add(get(src), i32.const(rowBytes))),
@@ -126,12 +129,16 @@ export function sliceKernel(dims: number, width: number, accumulate: boolean): F
     1,
     ...corners.flatMap((corner, j) => [
       set(corner, i32.add(get(values), i32.mul(i32.load(get(offsets), j * 4), i32.const(rowBytes)))),
-      set(w[j], f32x4.splat(f32.load(get(weights), j * 4))),
+      set(w[j], v128.load32Splat(get(weights), j * 4)),
     ]),
     set(c, f32x4.splat(f32.mul(get(scale), f32.load(get(post))))),
     ...range(width).map((g) => {
       const scaled = f32x4.mul(sum(g), get(c));
-      return v128.store(get(out), accumulate ? f32x4.add(v128.load(get(out), g * 16), scaled) : scaled, g * 16);
+      return v128.store(
+        get(out),
+        accumulate ? f32x4.add(v128.load(get(out), g * 16), scaled) : scaled,
+        g * 16,
+      );
     }),
     add(offsets, (dims + 1) * 4),
     add(weights, (dims + 1) * 4),
@@ -170,7 +177,9 @@ export function compatibilityKernel(labels: number, groups: number): FunctionBui
       ...acc.map((a, g) => set(a, f32x4.add(get(a), f32x4.mul(get(x), v128.load(get(row), g * 16))))),
       add(row, rowBytes),
     ),
-    ...acc.map((a, g) => v128.store(get(messages), f32x4.sub(v128.load(get(messages), g * 16), get(a)), g * 16)),
+    ...acc.map((a, g) =>
+      v128.store(get(messages), f32x4.sub(v128.load(get(messages), g * 16), get(a)), g * 16),
+    ),
     add(filtered, rowBytes),
     add(messages, rowBytes),
   );
@@ -241,14 +250,18 @@ export function softmaxKernel(labels: number, groups: number): FunctionBuilder {
   const mask = new Uint8Array(16);
   mask.fill(0xff, 0, usedLanes * 4);
   const body: Code[] = [
-    ...x.map((xg, g) =>
-      set(xg, f32x4.sub(v128.load(get(messages), g * 16), v128.load(get(unary), g * 16))),
+    ...x.map((xg, g) => set(xg, f32x4.sub(v128.load(get(messages), g * 16), v128.load(get(unary), g * 16)))),
+    set(
+      m,
+      x.slice(1).reduce<Code>((acc, xg) => f32x4.pmax(acc, get(xg)), get(x[0])),
     ),
-    set(m, x.slice(1).reduce<Code>((acc, xg) => f32x4.pmax(acc, get(xg)), get(x[0]))),
     horizontal(f32x4.pmax, m, all),
     ...e.map((eg, g) => vectorExp(f, eg, f32x4.sub(get(x[g]), get(all)))),
     usedLanes < 4 ? set(e[groups - 1], v128.and(get(e[groups - 1]), v128.const(mask))) : [],
-    set(m, e.slice(1).reduce<Code>((acc, eg) => f32x4.add(acc, get(eg)), get(e[0]))),
+    set(
+      m,
+      e.slice(1).reduce<Code>((acc, eg) => f32x4.add(acc, get(eg)), get(e[0])),
+    ),
     horizontal(f32x4.add, m, all),
     set(all, f32x4.div(f32x4.splat(f32.const(1)), get(all))),
     ...e.map((eg, g) => v128.store(get(q), f32x4.mul(get(eg), get(all)), g * 16)),
@@ -278,10 +291,14 @@ export function kernelFunctions(spec: KernelSet): FunctionBuilder[] {
     compactRowsKernel(spec.labels, spec.groups),
     expandRowsKernel(spec.labels, spec.groups),
   ];
-  for (const width of spec.widths) {
+  for (const width of new Set(spec.widths)) {
     functions.push(blurKernel(width));
-    for (const dims of spec.dims) {
-      functions.push(splatKernel(dims, width), sliceKernel(dims, width, false), sliceKernel(dims, width, true));
+    for (const dims of new Set(spec.dims)) {
+      functions.push(
+        splatKernel(dims, width),
+        sliceKernel(dims, width, false),
+        sliceKernel(dims, width, true),
+      );
     }
   }
   return functions;

@@ -5,7 +5,14 @@
 import type { Lattice } from '../lattice.js';
 import { encodeModule } from './encoder.js';
 import { blurKernel, blurName, sliceKernel, sliceName, splatKernel, splatName } from './kernels.js';
-import { locateKernel, locateName, neighboursKernel, neighboursName, rehashKernel, rehashName } from './lattice-kernels.js';
+import {
+  locateKernel,
+  locateName,
+  neighboursKernel,
+  neighboursName,
+  rehashKernel,
+  rehashName,
+} from './lattice-kernels.js';
 import { type Kernel, acquireMemory, pageBytes, releaseMemory } from './runtime.js';
 
 /** Past this magnitude float32 lattice coordinates lose integer precision (and i32 keys overflow). */
@@ -94,7 +101,18 @@ export function buildLatticeWasm(
   const locate = exports[locateName(dims)];
   let reached = 0;
   for (;;) {
-    reached = locate(featuresAt, reached, points, offsetsAt, weightsAt, slots, slotCount - 1, keys, capacity, state);
+    reached = locate(
+      featuresAt,
+      reached,
+      points,
+      offsetsAt,
+      weightsAt,
+      slots,
+      slotCount - 1,
+      keys,
+      capacity,
+      state,
+    );
     if (reached >= points) break;
     // Full: move the keys to a table twice the size and rebuild its slots.
     const count = new Int32Array(arena.memory.buffer, state, 1)[0];
@@ -113,7 +131,17 @@ export function buildLatticeWasm(
   const neighboursAt = arena.reserve(d1 * vertices * 2 * 4);
   (exports[neighboursName(dims)] as Kernel)(keys, vertices, slots, slotCount - 1, neighboursAt);
 
-  const kernelOfOnes = filterOnes(arena, exports, dims, points, vertices, alpha, offsetsAt, weightsAt, neighboursAt);
+  const kernelOfOnes = filterOnes(
+    arena,
+    exports,
+    dims,
+    points,
+    vertices,
+    alpha,
+    offsetsAt,
+    weightsAt,
+    neighboursAt,
+  );
   const buffer = arena.memory.buffer;
   const lattice = {
     points,

@@ -1,3 +1,4 @@
+import { latticeConstants } from '../lattice.js';
 // Permutohedral lattice construction as WebAssembly, unrolled for one feature dimension d: the
 // same float32 steps in the same order as lattice.ts (and the reference), where WebAssembly's f32
 // arithmetic rounds as the reference's SSE code does without Math.fround. Vertices go into an
@@ -5,7 +6,6 @@
 // vertex in insertion order, which is the reference's vertex numbering.
 import { type Code, FunctionBuilder, type Local } from './encoder.js';
 import { control, f32, forRange, i32, local } from './ops.js';
-import { latticeConstants } from '../lattice.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const get = local.get;
@@ -23,10 +23,7 @@ interface Table {
 
 /** Multiplicative hash of the key in `key` locals, masked to a slot. */
 function hashOf(key: readonly Code[], mask: Local): Code {
-  const mixed = key.reduce<Code>(
-    (h, k) => i32.mul(i32.add(h, k), i32.const(0x9e3779b1 | 0)),
-    i32.const(0),
-  );
+  const mixed = key.reduce<Code>((h, k) => i32.mul(i32.add(h, k), i32.const(0x9e3779b1 | 0)), i32.const(0));
   return i32.and(i32.xor(mixed, i32.shrU(mixed, i32.const(16))), get(mask));
 }
 
@@ -99,8 +96,10 @@ export function locateKernel(d: number): FunctionBuilder {
   const featureAt = (j: number) => f32.load(i32.add(get(features), i32.mul(get(k), i32.const(d * 4))), j * 4);
   const bary = i32.add(get(state), i32.const(4));
   const baryAt = (index: Code) => i32.add(bary, i32.shl(index, i32.const(2)));
-  const cornerOf = (c: number) => i32.add(get(offsets), i32.shl(i32.add(i32.mul(get(k), i32.const(d1)), i32.const(c)), i32.const(2)));
-  const weightOf = (c: number) => i32.add(get(weights), i32.shl(i32.add(i32.mul(get(k), i32.const(d1)), i32.const(c)), i32.const(2)));
+  const cornerOf = (c: number) =>
+    i32.add(get(offsets), i32.shl(i32.add(i32.mul(get(k), i32.const(d1)), i32.const(c)), i32.const(2)));
+  const weightOf = (c: number) =>
+    i32.add(get(weights), i32.shl(i32.add(i32.mul(get(k), i32.const(d1)), i32.const(c)), i32.const(2)));
 
   const elevate: Code[] = [set(sm, f32.const(0))];
   for (let j = d; j > 0; j--) {
@@ -177,7 +176,11 @@ export function locateKernel(d: number): FunctionBuilder {
     ...set(vertex, get(size)),
     ...i32.store(i32.add(get(slots), i32.shl(get(slot), i32.const(2))), get(vertex)),
     ...key.flatMap((kc, c) =>
-      i32.store(i32.add(get(keys), i32.mul(i32.sub(get(vertex), i32.const(1)), i32.const(d * 4))), get(kc), c * 4),
+      i32.store(
+        i32.add(get(keys), i32.mul(i32.sub(get(vertex), i32.const(1)), i32.const(d * 4))),
+        get(kc),
+        c * 4,
+      ),
     ),
   ];
 
@@ -186,7 +189,10 @@ export function locateKernel(d: number): FunctionBuilder {
     ...key.map((kc, i) =>
       set(
         kc,
-        i32.add(get(ri[i]), control.select(i32.const(c), i32.const(c - d1), i32.leS(get(rank[i]), i32.const(d - c)))),
+        i32.add(
+          get(ri[i]),
+          control.select(i32.const(c), i32.const(c - d1), i32.leS(get(rank[i]), i32.const(d - c))),
+        ),
       ),
     ),
     findVertex(f, table, key, vertex, slot, insert),
@@ -203,7 +209,10 @@ export function locateKernel(d: number): FunctionBuilder {
     control.ifElse(
       get(sameSimplex),
       range(d1).map((c) => i32.store(cornerOf(c), i32.load(i32.sub(cornerOf(c), i32.const(d1 * 4))))),
-      [...corners, ...range(d1).flatMap((i) => [set(previousR[i], get(ri[i])), set(previousRank[i], get(rank[i]))])],
+      [
+        ...corners,
+        ...range(d1).flatMap((i) => [set(previousR[i], get(ri[i])), set(previousRank[i], get(rank[i]))]),
+      ],
     ),
     ...range(d1).map((c) => f32.store(weightOf(c), f32.load(bary, c * 4))),
   ];
@@ -233,7 +242,13 @@ export function rehashKernel(d: number): FunctionBuilder {
     i32.add(get(count), i32.const(1)),
     1,
     set(base, i32.add(get(keys), i32.mul(i32.sub(get(vertex), i32.const(1)), i32.const(d * 4)))),
-    set(slot, hashOf(range(d).map((c) => i32.load(get(base), c * 4)), mask)),
+    set(
+      slot,
+      hashOf(
+        range(d).map((c) => i32.load(get(base), c * 4)),
+        mask,
+      ),
+    ),
     control.block(
       control.loop(
         control.brIf(1, i32.eqz(i32.load(slotAddress))),

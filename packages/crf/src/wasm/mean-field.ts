@@ -12,7 +12,15 @@ import type { ResolvedCompatibility } from '../compatibility.js';
 import { InputError } from '../errors.js';
 import type { Lattice } from '../lattice.js';
 import { blurName, sliceName, splatName } from './kernels.js';
-import { type Kernel, Layout, acquireMemory, instantiate, kernelModule, maxPages, releaseMemory } from './runtime.js';
+import {
+  type Kernel,
+  Layout,
+  acquireMemory,
+  instantiate,
+  kernelModule,
+  maxPages,
+  releaseMemory,
+} from './runtime.js';
 
 export interface MeanFieldTerm {
   readonly lattice: Lattice;
@@ -136,7 +144,12 @@ export function planModule(plan: MeanFieldPlan, shared: boolean): WebAssembly.Mo
 }
 
 /** Phase A for one share: every term's filtering of its label vectors. */
-export function filterPhase(kernels: Record<string, Kernel>, plan: MeanFieldPlan, share: ThreadShare, memory: WebAssembly.Memory): void {
+export function filterPhase(
+  kernels: Record<string, Kernel>,
+  plan: MeanFieldPlan,
+  share: ThreadShare,
+  memory: WebAssembly.Memory,
+): void {
   const { points, groups } = plan;
   const rowBytes = groups * 16;
   const width = share.groupEnd - share.groupStart;
@@ -146,7 +159,16 @@ export function filterPhase(kernels: Record<string, Kernel>, plan: MeanFieldPlan
     // Row 0 of both buffers is the empty vertex that blur reads for missing neighbours: zero.
     new Float32Array(memory.buffer, share.values, (t.vertices + 2) * width * 4).fill(0);
     new Float32Array(memory.buffer, share.scratch, width * 4).fill(0);
-    kernels[splatName(t.dims, width)](points, plan.q + lane, rowBytes, t.pre, 4, t.offsets, t.weights, share.values);
+    kernels[splatName(t.dims, width)](
+      points,
+      plan.q + lane,
+      rowBytes,
+      t.pre,
+      4,
+      t.offsets,
+      t.weights,
+      share.values,
+    );
     let src = share.values;
     let dst = share.scratch;
     for (let axis = 0; axis <= t.dims; axis++) {
@@ -155,13 +177,24 @@ export function filterPhase(kernels: Record<string, Kernel>, plan: MeanFieldPlan
     }
     const accumulate = t.potts && messagesWritten;
     const out = t.potts ? plan.messages : t.filtered;
-    kernels[sliceName(t.dims, width, accumulate)](points, t.offsets, t.weights, src, t.post, 4, t.scale, out + lane, rowBytes);
+    kernels[sliceName(t.dims, width, accumulate)](
+      points,
+      t.offsets,
+      t.weights,
+      src,
+      t.post,
+      4,
+      t.scale,
+      out + lane,
+      rowBytes,
+    );
     if (t.potts) messagesWritten = true;
   }
   if (!messagesWritten) {
     // No Potts term: messages start from zero (this share's lanes of every row).
     const messages = new Float32Array(memory.buffer, plan.messages, points * groups * 4);
-    for (let i = 0; i < points; i++) messages.fill(0, i * groups * 4 + share.groupStart * 4, i * groups * 4 + share.groupEnd * 4);
+    for (let i = 0; i < points; i++)
+      messages.fill(0, i * groups * 4 + share.groupStart * 4, i * groups * 4 + share.groupEnd * 4);
   }
 }
 
@@ -184,7 +217,13 @@ export class WasmMeanField {
   private disposed = false;
 
   /** `threads` > 1 lays out one share per thread in shared memory (see threadTasks). */
-  constructor(points: number, labels: number, unary: Float32Array, terms: readonly MeanFieldTerm[], threads = 1) {
+  constructor(
+    points: number,
+    labels: number,
+    unary: Float32Array,
+    terms: readonly MeanFieldTerm[],
+    threads = 1,
+  ) {
     const { plan, layout } = planLayout(points, labels, terms, threads);
     this.plan = plan;
     const shared = threads > 1;

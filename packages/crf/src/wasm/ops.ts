@@ -14,8 +14,14 @@ export const local = {
   tee: (l: Local, value: Code): Code => cat(value, [0x22, ...unsignedLeb(l.index)]),
 };
 
-const binary = (opcode: number) => (a: Code, b: Code): Code => cat(a, b, [opcode]);
-const unary = (opcode: number) => (a: Code): Code => cat(a, [opcode]);
+const binary =
+  (opcode: number) =>
+  (a: Code, b: Code): Code =>
+    cat(a, b, [opcode]);
+const unary =
+  (opcode: number) =>
+  (a: Code): Code =>
+    cat(a, [opcode]);
 
 export const i32 = {
   const: (value: number): Code => [0x41, ...signedLeb(value)],
@@ -63,11 +69,19 @@ export const f32 = {
   convertI32S: unary(0xb2),
 };
 
-const simdBinary = (opcode: number) => (a: Code, b: Code): Code => cat(a, b, simd(opcode));
-const simdUnary = (opcode: number) => (a: Code): Code => cat(a, simd(opcode));
+const simdBinary =
+  (opcode: number) =>
+  (a: Code, b: Code): Code =>
+    cat(a, b, simd(opcode));
+const simdUnary =
+  (opcode: number) =>
+  (a: Code): Code =>
+    cat(a, simd(opcode));
 
 export const v128 = {
   load: (address: Code, offset = 0): Code => cat(address, simd(0x00), memarg(4, offset)),
+  /** One f32 (or i32) from memory in all four lanes: a single broadcast instruction. */
+  load32Splat: (address: Code, offset = 0): Code => cat(address, simd(0x09), memarg(2, offset)),
   store: (address: Code, value: Code, offset = 0): Code => cat(address, value, simd(0x0b), memarg(4, offset)),
   /** 16 bytes, little-endian lanes. */
   const: (bytes: Uint8Array): Code => cat(simd(0x0c), Array.from(bytes)),

@@ -1,8 +1,8 @@
 // Compiling and instantiating the generated kernels, and whether this realm can at all.
 import { encodeModule } from './encoder.js';
+import { FunctionBuilder } from './encoder.js';
 import { type KernelSet, kernelFunctions } from './kernels.js';
 import { f32x4, local } from './ops.js';
-import { FunctionBuilder } from './encoder.js';
 
 /** 4 GiB, the most a 32-bit WebAssembly memory can address. */
 export const maxPages = 65536;
@@ -21,7 +21,8 @@ export function wasmSimdSupported(): boolean {
       const v = f.param('v128');
       f.body = local.set(v, f32x4.add(local.get(v), local.get(v)));
       const bytes = encodeModule([f], { minimumPages: 0, shared: false });
-      simdSupport = typeof WebAssembly === 'object' && new WebAssembly.Module(bytes) instanceof WebAssembly.Module;
+      simdSupport =
+        typeof WebAssembly === 'object' && new WebAssembly.Module(bytes) instanceof WebAssembly.Module;
     } catch {
       simdSupport = false;
     }
