@@ -16,6 +16,7 @@ export interface CrfResult {
   labels: Uint8Array;
   q: Float32Array;
   milliseconds: number;
+  engine: 'wasm' | 'js';
 }
 
 /** A worker as the client needs it (a DOM Worker fits; tests pass a fake). */
@@ -57,7 +58,7 @@ export class CrfClient {
         else {
           this.pending = null;
           if (data.type === 'done')
-            resolve({ labels: data.labels, q: data.q, milliseconds: data.milliseconds });
+            resolve({ labels: data.labels, q: data.q, milliseconds: data.milliseconds, engine: data.engine });
           else reject(new Error(`CRF failed: ${data.message}`));
         }
       };

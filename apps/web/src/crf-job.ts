@@ -22,7 +22,8 @@ export function runCrfJob(
     }
     const labels = crf.map(state.q);
     const q = state.q;
-    post({ id, type: 'done', labels, q, milliseconds: performance.now() - start }, [labels.buffer, q.buffer]);
+    const milliseconds = performance.now() - start;
+    post({ id, type: 'done', labels, q, milliseconds, engine: crf.engine }, [labels.buffer, q.buffer]);
   } catch (error) {
     post({ id, type: 'error', message: error instanceof Error ? error.message : String(error) }, []);
   }

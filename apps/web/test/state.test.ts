@@ -62,7 +62,7 @@ describe('page state', () => {
       crf: {
         ...base.crf,
         enabled: true,
-        result: { labels: new Uint8Array([0, 0, 0, 2]), q, milliseconds: 5 },
+        result: { labels: new Uint8Array([0, 0, 0, 2]), q, milliseconds: 5, engine: 'wasm' },
       },
     };
     expect([...shownMap(done)!.map.labels]).toEqual([0, 0, 0, 2]);

@@ -18,7 +18,7 @@ import {
   requirePositiveInteger,
 } from './validate.js';
 import { WasmMeanField } from './wasm/mean-field.js';
-import { wasmSimdSupported } from './wasm/runtime.js';
+import { WasmUnavailableError, wasmSimdSupported } from './wasm/runtime.js';
 
 export interface DenseCrfOptions {
   /**
@@ -93,8 +93,8 @@ export class DenseCRF {
   readonly labels: number;
   readonly method: 'lattice' | 'exact';
   readonly plainLoops: boolean;
-  /** The engine in use: 'wasm' or 'js' (see DenseCrfOptions.engine). */
-  readonly engine: 'wasm' | 'js';
+  private resolvedEngine: 'wasm' | 'js';
+  private readonly engineRequested: 'auto' | 'wasm' | 'js';
   private unary: Float32Array | undefined;
   private readonly pairwise: PairwiseTerm[] = [];
   /** -sum_k compat_k(filtered_k(Q)): the update is Q = softmax(messages - U). */
@@ -114,7 +114,16 @@ export class DenseCRF {
     this.labels = labels;
     this.method = method;
     this.plainLoops = options.plainLoops ?? false;
-    this.engine = resolveEngine(options.engine, this.plainLoops, method);
+    this.resolvedEngine = resolveEngine(options.engine, this.plainLoops, method);
+    this.engineRequested = options.engine ?? 'auto';
+  }
+
+  /**
+   * The engine in use: 'wasm' or 'js' (see DenseCrfOptions.engine). An 'auto' CRF turns to 'js' if
+   * the kernels cannot be compiled where it runs (e.g. a browser's main thread; see prepareWasm).
+   */
+  get engine(): 'wasm' | 'js' {
+    return this.resolvedEngine;
   }
 
   /**
@@ -171,8 +180,8 @@ export class DenseCRF {
   /** Runs `iterations` mean-field updates from softmax(-U); returns Q (N x labels). */
   inference(iterations: number): Float32Array {
     requireNonNegativeInteger('iterations', iterations);
-    if (this.engine === 'wasm') {
-      const meanField = this.createWasmMeanField();
+    const meanField = this.engine === 'wasm' ? this.wasmOrFallback() : undefined;
+    if (meanField) {
       try {
         meanField.start();
         for (let it = 0; it < iterations; it++) meanField.step();
@@ -189,8 +198,8 @@ export class DenseCRF {
   /** Q0 = softmax(-U), the start of a stepwise inference (e.g. to show progress in a UI). */
   startInference(): InferenceState {
     const unary = this.unaryEnergy();
-    if (this.engine === 'wasm') {
-      const meanField = this.createWasmMeanField();
+    const meanField = this.engine === 'wasm' ? this.wasmOrFallback() : undefined;
+    if (meanField) {
       meanField.start();
       const state = { q: meanField.readQ(), iteration: 0 };
       wasmStates.set(state, meanField);
@@ -209,12 +218,12 @@ export class DenseCRF {
     if (state?.q?.length !== unary.length) {
       throw new InputError('state', 'is not an inference state of this CRF (use startInference)');
     }
-    if (this.engine === 'wasm') {
-      let meanField = wasmStates.get(state);
-      if (!meanField) {
-        meanField = this.createWasmMeanField();
-        wasmStates.set(state, meanField);
-      }
+    let meanField = wasmStates.get(state);
+    if (!meanField && this.engine === 'wasm') {
+      meanField = this.wasmOrFallback();
+      if (meanField) wasmStates.set(state, meanField);
+    }
+    if (meanField) {
       // Q is written in and read back so that the state's array stays the one truth.
       meanField.writeQ(state.q);
       meanField.step();
@@ -275,6 +284,24 @@ export class DenseCRF {
       return { lattice: filter.lattice, pre: filter.pre, post: filter.post, alpha: filter.alpha, compat };
     });
     return new WasmMeanField(this.points, this.labels, this.unaryEnergy(), terms, threads);
+  }
+
+  /** The WebAssembly mean field, or undefined after turning to 'js' where it cannot be compiled. */
+  private wasmOrFallback(threads = 1): WasmMeanField | undefined {
+    try {
+      return this.createWasmMeanField(threads);
+    } catch (error) {
+      if (!(error instanceof WasmUnavailableError)) throw error;
+      if (this.engineRequested === 'wasm') {
+        throw new InputError(
+          'options.engine',
+          "'wasm': this realm refuses to compile the kernels synchronously (a browser's main thread " +
+            'allows 4 KB): run the CRF in a Worker, or await prepareWasm() first',
+        );
+      }
+      this.resolvedEngine = 'js';
+      return undefined;
+    }
   }
 
   private messageBuffer(): Float32Array {

@@ -3,6 +3,8 @@ export { DenseCRF2D, type BilateralOptions, type GaussianOptions } from './dense
 export { DenseCRF, type DenseCrfOptions, type InferenceState, type PairwiseOptions } from './dense-crf.js';
 export { InputError } from './errors.js';
 export { argmaxLabels } from './map.js';
+export { prepareWasm, type PrepareWasmOptions } from './wasm/prepare.js';
+export { releaseSpareMemory as releaseWasmMemory } from './wasm/runtime.js';
 export { rgbaToRgb } from './rgb.js';
 export type { Normalization } from './pairwise-filter.js';
 export {

@@ -36,8 +36,9 @@ export class LatticeFilter implements PairwiseFilter {
     const points = features.data.length / features.dims;
     this.alpha = sliceAlpha(features.dims);
     let kernelOfOnes: Float32Array;
-    // Features too large for float32 lattice keys take the TypeScript build.
-    if (options.wasm && fitsWasmLattice(features.data)) {
+    // Features too large for float32 lattice keys, or a realm that refuses to compile, take the
+    // TypeScript build (the same lattice).
+    if (options.wasm && fitsWasmLattice(features.data, features.dims)) {
       ({ lattice: this.lattice, kernelOfOnes } = buildLatticeWasm(
         features.data,
         points,

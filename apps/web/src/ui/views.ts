@@ -148,6 +148,8 @@ export function renderLegend(state: AppState, hoveredClass: number | null): void
 
 export function renderTimings(state: AppState): void {
   const body = byId<HTMLTableElement>('timings').tBodies[0]!;
+  const crfWhere = (engine: 'wasm' | 'js' | undefined) =>
+    engine === 'js' ? 'Web Worker (JavaScript)' : engine === 'wasm' ? 'Web Worker (WebAssembly SIMD)' : 'Web Worker';
   const net = state.network;
   if (!net) {
     body.replaceChildren();
@@ -159,7 +161,7 @@ export function renderTimings(state: AppState): void {
     ['decode image', formatMs(net.timings.decode), 'browser'],
     ['preprocess', formatMs(net.timings.preprocess), backend],
     ['network', formatMs(net.timings.network), backend],
-    ['CRF', state.crf.enabled ? formatMs(crf) : 'off', 'Web Worker (JavaScript)'],
+    ['CRF', state.crf.enabled ? formatMs(crf) : 'off', crfWhere(state.crf.result?.engine)],
     ['total', formatMs(net.timings.total + (crf ?? 0)), ''],
   ];
   body.replaceChildren(

@@ -13,31 +13,40 @@ import {
   rehashKernel,
   rehashName,
 } from './lattice-kernels.js';
-import { type Kernel, acquireMemory, pageBytes, releaseMemory } from './runtime.js';
+import {
+  type Kernel,
+  acquireMemory,
+  compileAsync,
+  compileCached,
+  pageBytes,
+  releaseMemory,
+} from './runtime.js';
 
 /** Past this magnitude float32 lattice coordinates lose integer precision (and i32 keys overflow). */
 export const maxFeatureMagnitude = 2 ** 20;
 
-const modules = new Map<number, WebAssembly.Module>();
-
-function latticeModule(dims: number): WebAssembly.Module {
-  let module = modules.get(dims);
-  if (!module) {
+function latticeBytes(dims: number): () => Uint8Array<ArrayBuffer> {
+  return () => {
     const functions = [locateKernel(dims), rehashKernel(dims), neighboursKernel(dims)];
     // Filtering one channel of ones gives the normaliser K1 while the lattice is still in memory.
     functions.push(splatKernel(dims, 1), blurKernel(1), sliceKernel(dims, 1, false));
-    const bytes = encodeModule(functions, {
-      minimumPages: 0,
-      shared: false,
-    });
-    module = new WebAssembly.Module(bytes);
-    modules.set(dims, module);
-  }
-  return module;
+    return encodeModule(functions, { minimumPages: 0, shared: false });
+  };
 }
 
-/** Whether the WebAssembly build can take these features (finite and not too large). */
-export function fitsWasmLattice(features: Float32Array): boolean {
+/** The lattice module for `dims`, or undefined where it cannot be compiled (see compileCached). */
+export function latticeModule(dims: number): WebAssembly.Module | undefined {
+  return compileCached(`lattice/${dims}`, latticeBytes(dims));
+}
+
+/** Compiles the lattice module for `dims` in the background (see prepareWasm). */
+export function latticeModuleAsync(dims: number): Promise<WebAssembly.Module | undefined> {
+  return compileAsync(`lattice/${dims}`, latticeBytes(dims));
+}
+
+/** Whether the WebAssembly build can take these features (finite, not too large, module compiled). */
+export function fitsWasmLattice(features: Float32Array, dims: number): boolean {
+  if (!latticeModule(dims)) return false;
   for (let i = 0; i < features.length; i++) {
     if (!(Math.abs(features[i]) <= maxFeatureMagnitude)) return false;
   }
@@ -85,8 +94,11 @@ export function buildLatticeWasm(
   const d1 = dims + 1;
   let capacity = Math.max(1024, Math.ceil(points / 2));
   let slotCount = powerOfTwoAtLeast(capacity * 2);
+  const module = latticeModule(dims);
+  if (!module)
+    throw new Error('wasm: the lattice module cannot be compiled here (check fitsWasmLattice first)');
   const arena = new Arena(points * (dims + 2 * d1) * 4 + (slotCount + capacity * dims) * 4 + 4096);
-  const exports = new WebAssembly.Instance(latticeModule(dims), { env: { memory: arena.memory } })
+  const exports = new WebAssembly.Instance(module, { env: { memory: arena.memory } })
     .exports as unknown as Record<string, (...args: number[]) => number>;
   const state = arena.reserve(4 * (dims + 4));
   const featuresAt = arena.reserve(points * dims * 4);

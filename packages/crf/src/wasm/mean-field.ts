@@ -227,10 +227,10 @@ export class WasmMeanField {
     const { plan, layout } = planLayout(points, labels, terms, threads);
     this.plan = plan;
     const shared = threads > 1;
+    this.module = planModule(plan, shared);
     this.memory = shared
       ? new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true })
       : acquireMemory(layout.pages);
-    this.module = planModule(plan, shared);
     this.kernels = instantiate(this.module, this.memory);
     const buffer = this.memory.buffer;
     terms.forEach(({ lattice, pre, post, compat }, k) => {

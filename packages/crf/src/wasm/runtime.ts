@@ -31,25 +31,77 @@ export function wasmSimdSupported(): boolean {
 }
 
 const cache = new Map<string, WebAssembly.Module>();
+const pending = new Map<string, Promise<WebAssembly.Module | undefined>>();
+
+/**
+ * The module of `bytes` under `key`, compiled synchronously; undefined where the realm refuses (a
+ * browser's main thread limits synchronous compiles to 4 KB; a Content-Security-Policy may forbid
+ * WebAssembly). A refused compile is retried in the background, so later calls may find it ready.
+ */
+export function compileCached(
+  key: string,
+  bytes: () => Uint8Array<ArrayBuffer>,
+): WebAssembly.Module | undefined {
+  const ready = cache.get(key);
+  if (ready) return ready;
+  const source = bytes();
+  try {
+    const module = new WebAssembly.Module(source);
+    cache.set(key, module);
+    return module;
+  } catch {
+    void compileAsync(key, () => source);
+    return undefined;
+  }
+}
+
+/** Compiles in the background (allowed on a browser's main thread); resolves undefined if refused. */
+export function compileAsync(
+  key: string,
+  bytes: () => Uint8Array<ArrayBuffer>,
+): Promise<WebAssembly.Module | undefined> {
+  const ready = cache.get(key);
+  if (ready) return Promise.resolve(ready);
+  let promise = pending.get(key);
+  if (!promise) {
+    promise = WebAssembly.compile(bytes()).then(
+      (module) => {
+        cache.set(key, module);
+        return module;
+      },
+      () => undefined,
+    );
+    pending.set(key, promise);
+  }
+  return promise;
+}
+
+/** Thrown inside the engine when a kernel module cannot be compiled here (see compileCached). */
+export class WasmUnavailableError extends Error {}
 
 function cacheKey(spec: KernelSet, shared: boolean): string {
   return `${spec.labels}/${spec.groups}/${[...spec.dims].sort().join(',')}/${[...spec.widths].sort().join(',')}/${shared}`;
 }
 
-/** The compiled module of a kernel set (cached: one compile per label count and kernel shapes). */
-export function kernelModule(spec: KernelSet, shared: boolean): WebAssembly.Module {
-  const key = cacheKey(spec, shared);
-  let module = cache.get(key);
-  if (!module) {
-    const bytes = encodeModule(kernelFunctions(spec), {
+function kernelBytes(spec: KernelSet, shared: boolean): () => Uint8Array<ArrayBuffer> {
+  return () =>
+    encodeModule(kernelFunctions(spec), {
       minimumPages: 0,
       maximumPages: shared ? maxPages : undefined,
       shared,
     });
-    module = new WebAssembly.Module(bytes);
-    cache.set(key, module);
-  }
+}
+
+/** The compiled module of a kernel set (cached: one compile per label count and kernel shapes). */
+export function kernelModule(spec: KernelSet, shared: boolean): WebAssembly.Module {
+  const module = compileCached(cacheKey(spec, shared), kernelBytes(spec, shared));
+  if (!module) throw new WasmUnavailableError('the mean-field kernels cannot be compiled here');
   return module;
+}
+
+/** Compiles a kernel set in the background (see prepareWasm). */
+export function kernelModuleAsync(spec: KernelSet, shared: boolean): Promise<WebAssembly.Module | undefined> {
+  return compileAsync(cacheKey(spec, shared), kernelBytes(spec, shared));
 }
 
 /** A kernel: every parameter is an i32 byte address or count, except slice's f32 scale. */
