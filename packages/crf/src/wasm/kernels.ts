@@ -59,12 +59,13 @@ export function splatKernel(dims: number, width: number): FunctionBuilder {
 }
 
 /**
- * One blur pass along a lattice axis: dst[v] = src[v] + (src[n1] + src[n2]) / 2 for vertex rows
- * 1..vertices (row 0 is the empty vertex, always zero). (vertices, neighbours, src, dst).
+ * One blur pass along a lattice axis: dst[v] = src[v] + (src[n1] + src[n2]) / 2 for `count` vertices
+ * from `first` (their rows are first+1..: row 0 is the empty vertex, always zero); `neighbours`
+ * points at the first vertex's pair. (count, first, neighbours, src, dst).
  */
 export function blurKernel(width: number): FunctionBuilder {
   const f = new FunctionBuilder(blurName(width));
-  const [vertices, neighbours, src, dst] = range(4).map(() => f.param('i32'));
+  const [vertices, first, neighbours, src, dst] = range(5).map(() => f.param('i32'));
   const i = f.local('i32');
   const from = f.local('i32');
   const to = f.local('i32');
@@ -76,8 +77,8 @@ export function blurKernel(width: number): FunctionBuilder {
     i32.add(get(src), i32.mul(i32.load(get(neighbours), at), i32.const(rowBytes)));
   f.body = [
     ...set(half, f32x4.splat(f32.const(0.5))),
-    ...set(from, i32.add(get(src), i32.const(rowBytes))),
-    ...set(to, i32.add(get(dst), i32.const(rowBytes))),
+    ...set(from, i32.add(get(src), i32.mul(i32.add(get(first), i32.const(1)), i32.const(rowBytes)))),
+    ...set(to, i32.add(get(dst), i32.mul(i32.add(get(first), i32.const(1)), i32.const(rowBytes)))),
     ...forRange(
       i,
       i32.const(0),

@@ -3,7 +3,9 @@
 // faster. The hash table grows on demand: locate stops when it is full, the table moves to a larger
 // region at the end of memory, and locate resumes at the point where it stopped.
 import type { Lattice } from '../lattice.js';
+import { chunkSize, inChunks } from './chunks.js';
 import { encodeModule } from './encoder.js';
+import { blur, slice, splat } from './filter-calls.js';
 import { blurKernel, blurName, sliceKernel, sliceName, splatKernel, splatName } from './kernels.js';
 import {
   locateKernel,
@@ -111,37 +113,45 @@ export function buildLatticeWasm(
   new Float32Array(arena.memory.buffer, featuresAt, points * dims).set(features);
 
   const locate = exports[locateName(dims)];
-  let reached = 0;
-  for (;;) {
-    reached = locate(
-      featuresAt,
-      reached,
-      points,
-      offsetsAt,
-      weightsAt,
-      slots,
-      slotCount - 1,
-      keys,
-      capacity,
-      state,
-    );
-    if (reached >= points) break;
-    // Full: move the keys to a table twice the size and rebuild its slots.
-    const count = new Int32Array(arena.memory.buffer, state, 1)[0];
-    capacity *= 2;
-    slotCount *= 2;
-    const newSlots = arena.reserve(slotCount * 4);
-    const newKeys = arena.reserve(capacity * dims * 4);
-    arena.zero(newSlots, slotCount * 4);
-    const heap = new Int32Array(arena.memory.buffer);
-    heap.copyWithin(newKeys / 4, keys / 4, keys / 4 + count * dims);
-    (exports[rehashName(dims)] as Kernel)(newKeys, count, newSlots, slotCount - 1);
-    slots = newSlots;
-    keys = newKeys;
+  for (let chunk = 0; chunk < points; chunk += chunkSize) {
+    const end = Math.min(points, chunk + chunkSize);
+    let reached = chunk;
+    for (;;) {
+      reached = locate(
+        featuresAt,
+        reached,
+        end,
+        offsetsAt,
+        weightsAt,
+        slots,
+        slotCount - 1,
+        keys,
+        capacity,
+        state,
+      );
+      if (reached >= end) break;
+      // Full: move the keys to a table twice the size and rebuild its slots.
+      const count = new Int32Array(arena.memory.buffer, state, 1)[0];
+      capacity *= 2;
+      slotCount *= 2;
+      const newSlots = arena.reserve(slotCount * 4);
+      const newKeys = arena.reserve(capacity * dims * 4);
+      arena.zero(newSlots, slotCount * 4);
+      const heap = new Int32Array(arena.memory.buffer);
+      heap.copyWithin(newKeys / 4, keys / 4, keys / 4 + count * dims);
+      exports[rehashName(dims)](newKeys, count, newSlots, slotCount - 1);
+      slots = newSlots;
+      keys = newKeys;
+    }
   }
   const vertices = new Int32Array(arena.memory.buffer, state, 1)[0];
   const neighboursAt = arena.reserve(d1 * vertices * 2 * 4);
-  (exports[neighboursName(dims)] as Kernel)(keys, vertices, slots, slotCount - 1, neighboursAt);
+  for (let axis = 0; axis <= dims; axis++) {
+    const out = neighboursAt + axis * vertices * 8;
+    inChunks(vertices, (start, count) =>
+      exports[neighboursName(dims)](keys, start, start + count, slots, slotCount - 1, out + start * 8, axis),
+    );
+  }
 
   const kernelOfOnes = filterOnes(
     arena,
@@ -186,15 +196,12 @@ function filterOnes(
   new Float32Array(arena.memory.buffer, one, 4).fill(1);
   arena.zero(values, rowsBytes);
   arena.zero(scratch, 16);
+  const lattice = { dims, vertices, offsets, weights, neighbours };
   // Input and pre-factor: the same vector of ones for every point (stride 0).
-  exports[splatName(dims, 1)](points, one, 0, one, 0, offsets, weights, values);
-  let src = values;
-  let dst = scratch;
-  for (let axis = 0; axis <= dims; axis++) {
-    exports[blurName(1)](vertices, neighbours + axis * vertices * 8, src, dst);
-    [src, dst] = [dst, src];
-  }
-  exports[sliceName(dims, 1, false)](points, offsets, weights, src, one, 0, alpha, out, 16);
+  const ones = { at: one, stride: 0 };
+  splat(exports[splatName(dims, 1)], points, lattice, ones, ones, values);
+  const blurred = blur(exports[blurName(1)], lattice, values, scratch);
+  slice(exports[sliceName(dims, 1, false)], points, lattice, blurred, ones, alpha, { at: out, stride: 16 });
   const lanes = new Float32Array(arena.memory.buffer, out, points * 4);
   const kernelOfOnes = new Float32Array(points);
   for (let i = 0; i < points; i++) kernelOfOnes[i] = lanes[i * 4];

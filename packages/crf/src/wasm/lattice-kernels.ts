@@ -85,6 +85,7 @@ export function locateKernel(d: number): FunctionBuilder {
   const v = f.local('f32');
   const p = f.local('i32');
   const sameSimplex = f.local('i32');
+  const less = f.local('i32');
   const e = range(d1).map(() => f.local('f32'));
   const r = range(d1).map(() => f.local('f32'));
   const di = range(d1).map(() => f.local('f32'));
@@ -124,13 +125,11 @@ export function locateKernel(d: number): FunctionBuilder {
   const ranking: Code[] = [];
   for (let i = 0; i < d; i++) {
     for (let j = i + 1; j <= d; j++) {
-      // if (di < dj) rank[i]++ else rank[j]++
+      // if (di < dj) rank[i]++ else rank[j]++, without a branch (the outcome is data-dependent).
       ranking.push(
-        control.ifElse(
-          f32.lt(get(di[i]), get(di[j])),
-          [set(rank[i], i32.add(get(rank[i]), i32.const(1)))],
-          [set(rank[j], i32.add(get(rank[j]), i32.const(1)))],
-        ),
+        set(less, f32.lt(get(di[i]), get(di[j]))),
+        set(rank[i], i32.add(get(rank[i]), get(less))),
+        set(rank[j], i32.add(get(rank[j]), i32.sub(i32.const(1), get(less)))),
       );
     }
   }
@@ -262,15 +261,13 @@ export function rehashKernel(d: number): FunctionBuilder {
 }
 
 /**
- * neighbours(keys, count, slots, mask, out): for each blur axis j (0..d) and vertex, the vertices one
- * step along -e_j and +e_j (vertex + 1, or 0 when absent), as (d + 1) x count x 2 integers.
+ * neighbours(keys, first, end, slots, mask, out, axis): for vertices first..end-1, the vertices one
+ * step along -e_axis and +e_axis (vertex + 1, or 0 when absent), as pairs of integers from `out`.
  */
 export function neighboursKernel(d: number): FunctionBuilder {
-  const d1 = d + 1;
   const f = new FunctionBuilder(neighboursName(d));
-  const [keys, count, slots, mask, out] = range(5).map(() => f.param('i32'));
+  const [keys, first, end, slots, mask, out, axis] = range(7).map(() => f.param('i32'));
   const table = { slots, mask, keys };
-  const axis = f.local('i32');
   const vertex = f.local('i32');
   const found = f.local('i32');
   const slot = f.local('i32');
@@ -288,24 +285,18 @@ export function neighboursKernel(d: number): FunctionBuilder {
       ),
     );
   f.body = forRange(
-    axis,
-    i32.const(0),
-    i32.const(d1),
+    vertex,
+    get(first),
+    get(end),
     1,
-    forRange(
-      vertex,
-      i32.const(0),
-      get(count),
-      1,
-      set(base, i32.add(get(keys), i32.mul(get(vertex), i32.const(d * 4)))),
-      ...neighbour(1),
-      findVertex(f, table, key, found, slot),
-      i32.store(get(out), get(found)),
-      ...neighbour(-1),
-      findVertex(f, table, key, found, slot),
-      i32.store(get(out), get(found), 4),
-      set(out, i32.add(get(out), i32.const(8))),
-    ),
+    set(base, i32.add(get(keys), i32.mul(get(vertex), i32.const(d * 4)))),
+    ...neighbour(1),
+    findVertex(f, table, key, found, slot),
+    i32.store(get(out), get(found)),
+    ...neighbour(-1),
+    findVertex(f, table, key, found, slot),
+    i32.store(get(out), get(found), 4),
+    set(out, i32.add(get(out), i32.const(8))),
   );
   return f;
 }

@@ -11,6 +11,8 @@
 import type { ResolvedCompatibility } from '../compatibility.js';
 import { InputError } from '../errors.js';
 import type { Lattice } from '../lattice.js';
+import { inChunks } from './chunks.js';
+import { blur, slice, splat } from './filter-calls.js';
 import { blurName, sliceName, splatName } from './kernels.js';
 import {
   type Kernel,
@@ -159,34 +161,19 @@ export function filterPhase(
     // Row 0 of both buffers is the empty vertex that blur reads for missing neighbours: zero.
     new Float32Array(memory.buffer, share.values, (t.vertices + 2) * width * 4).fill(0);
     new Float32Array(memory.buffer, share.scratch, width * 4).fill(0);
-    kernels[splatName(t.dims, width)](
-      points,
-      plan.q + lane,
-      rowBytes,
-      t.pre,
-      4,
-      t.offsets,
-      t.weights,
-      share.values,
-    );
-    let src = share.values;
-    let dst = share.scratch;
-    for (let axis = 0; axis <= t.dims; axis++) {
-      kernels[blurName(width)](t.vertices, t.neighbours + axis * t.vertices * 8, src, dst);
-      [src, dst] = [dst, src];
-    }
+    const input = { at: plan.q + lane, stride: rowBytes };
+    splat(kernels[splatName(t.dims, width)], points, t, input, { at: t.pre, stride: 4 }, share.values);
+    const blurred = blur(kernels[blurName(width)], t, share.values, share.scratch);
     const accumulate = t.potts && messagesWritten;
-    const out = t.potts ? plan.messages : t.filtered;
-    kernels[sliceName(t.dims, width, accumulate)](
+    const out = { at: (t.potts ? plan.messages : t.filtered) + lane, stride: rowBytes };
+    slice(
+      kernels[sliceName(t.dims, width, accumulate)],
       points,
-      t.offsets,
-      t.weights,
-      src,
-      t.post,
-      4,
+      t,
+      blurred,
+      { at: t.post, stride: 4 },
       t.scale,
-      out + lane,
-      rowBytes,
+      out,
     );
     if (t.potts) messagesWritten = true;
   }
@@ -204,9 +191,16 @@ export function updatePhase(kernels: Record<string, Kernel>, plan: MeanFieldPlan
   const count = share.pixelEnd - share.pixelStart;
   const first = share.pixelStart * rowBytes;
   for (const t of plan.terms) {
-    if (!t.potts) kernels.compatibility(count, t.filtered + first, t.matrix, plan.messages + first);
+    if (t.potts) continue;
+    inChunks(count, (start, n) => {
+      const row = first + start * rowBytes;
+      kernels.compatibility(n, t.filtered + row, t.matrix, plan.messages + row);
+    });
   }
-  kernels.softmax(count, plan.messages + first, plan.unary + first, plan.q + first);
+  inChunks(count, (start, n) => {
+    const row = first + start * rowBytes;
+    kernels.softmax(n, plan.messages + row, plan.unary + row, plan.q + row);
+  });
 }
 
 export class WasmMeanField {
@@ -249,7 +243,10 @@ export class WasmMeanField {
   start(): void {
     const { points, groups, messages, unary, q } = this.plan;
     this.floats(messages, points * groups * 4).fill(0);
-    this.kernels.softmax(points, messages, unary, q);
+    const rowBytes = groups * 16;
+    inChunks(points, (start, n) =>
+      this.kernels.softmax(n, messages + start * rowBytes, unary + start * rowBytes, q + start * rowBytes),
+    );
   }
 
   /** One mean-field update of Q on this thread (a single-thread layout). */
