@@ -274,6 +274,114 @@ export function softmaxKernel(labels: number, groups: number): FunctionBuilder {
   return f;
 }
 
+export const splatTermsName = (dims: readonly number[]) => `splat_terms_d${dims.join('_')}`;
+export const sliceTermsName = (dims: readonly number[]) => `slice_terms_d${dims.join('_')}`;
+
+/**
+ * The splat of several terms in one pass over Q (each row is read from memory once and then from
+ * L1 for the next term), over whole rows of `groups` vectors: the same operations as splatKernel per
+ * term. (n, input, then per term: pre, offsets, weights, values).
+ */
+export function splatTermsKernel(dimsList: readonly number[], groups: number): FunctionBuilder {
+  const f = new FunctionBuilder(splatTermsName(dimsList));
+  const n = f.param('i32');
+  const input = f.param('i32');
+  const terms = dimsList.map((dims) => ({
+    dims,
+    pre: f.param('i32'),
+    offsets: f.param('i32'),
+    weights: f.param('i32'),
+    values: f.param('i32'),
+  }));
+  const i = f.local('i32');
+  const corner = f.local('i32');
+  const scale = f.local('v128');
+  const weight = f.local('v128');
+  const x = range(groups).map(() => f.local('v128'));
+  const rowBytes = groups * 16;
+  f.body = forRange(
+    i,
+    i32.const(0),
+    get(n),
+    1,
+    ...terms.flatMap((t) => [
+      set(scale, v128.load32Splat(get(t.pre))),
+      ...x.map((xg, g) => set(xg, f32x4.mul(v128.load(get(input), g * 16), get(scale)))),
+      ...range(t.dims + 1).flatMap((j) => [
+        set(corner, i32.add(get(t.values), i32.mul(i32.load(get(t.offsets), j * 4), i32.const(rowBytes)))),
+        set(weight, v128.load32Splat(get(t.weights), j * 4)),
+        ...x.map((xg, g) =>
+          v128.store(
+            get(corner),
+            f32x4.add(v128.load(get(corner), g * 16), f32x4.mul(get(weight), get(xg))),
+            g * 16,
+          ),
+        ),
+      ]),
+      add(t.pre, 4),
+      add(t.offsets, (t.dims + 1) * 4),
+      add(t.weights, (t.dims + 1) * 4),
+    ]),
+    add(input, rowBytes),
+  );
+  return f;
+}
+
+/**
+ * The slices of several Potts terms in one pass, summed into the messages, which are written once:
+ * m = sum_k (scale_k post_k[i]) sum_j w_kj values_k[vertex_kj] in term order, the same operations
+ * as sliceKernel's store then adds. (n, then per term: offsets, weights, values, post, scale: f32;
+ * then out).
+ */
+export function sliceTermsKernel(dimsList: readonly number[], groups: number): FunctionBuilder {
+  const f = new FunctionBuilder(sliceTermsName(dimsList));
+  const n = f.param('i32');
+  const terms = dimsList.map((dims) => ({
+    dims,
+    offsets: f.param('i32'),
+    weights: f.param('i32'),
+    values: f.param('i32'),
+    post: f.param('i32'),
+    scale: f.param('f32'),
+  }));
+  const out = f.param('i32');
+  const i = f.local('i32');
+  const rowBytes = groups * 16;
+  const corners = terms.map((t) => range(t.dims + 1).map(() => ({ at: f.local('i32'), w: f.local('v128') })));
+  const c = terms.map(() => f.local('v128'));
+  const sum = (k: number, g: number): Code =>
+    corners[k]
+      .map((corner) => f32x4.mul(get(corner.w), v128.load(get(corner.at), g * 16)))
+      .reduce((acc, term) => f32x4.add(acc, term));
+  f.body = forRange(
+    i,
+    i32.const(0),
+    get(n),
+    1,
+    ...terms.flatMap((t, k) => [
+      ...corners[k].flatMap((corner, j) => [
+        set(corner.at, i32.add(get(t.values), i32.mul(i32.load(get(t.offsets), j * 4), i32.const(rowBytes)))),
+        set(corner.w, v128.load32Splat(get(t.weights), j * 4)),
+      ]),
+      set(c[k], f32x4.splat(f32.mul(get(t.scale), f32.load(get(t.post))))),
+    ]),
+    ...range(groups).map((g) =>
+      v128.store(
+        get(out),
+        terms.map((_, k) => f32x4.mul(sum(k, g), get(c[k]))).reduce((acc, scaled) => f32x4.add(acc, scaled)),
+        g * 16,
+      ),
+    ),
+    ...terms.flatMap((t) => [
+      add(t.offsets, (t.dims + 1) * 4),
+      add(t.weights, (t.dims + 1) * 4),
+      add(t.post, 4),
+    ]),
+    add(out, rowBytes),
+  );
+  return f;
+}
+
 export interface KernelSet {
   labels: number;
   /** Vectors per padded row: ceil(labels / 4). */
@@ -282,6 +390,8 @@ export interface KernelSet {
   dims: readonly number[];
   /** Row widths (in vectors) to filter at: all groups, one per thread's share, and 1 for normalising. */
   widths: readonly number[];
+  /** Feature dimensions of the Potts terms, in order, for the fused splat and slice (one thread). */
+  fused?: readonly number[];
 }
 
 /** Every function of a kernel set. */
@@ -292,6 +402,9 @@ export function kernelFunctions(spec: KernelSet): FunctionBuilder[] {
     compactRowsKernel(spec.labels, spec.groups),
     expandRowsKernel(spec.labels, spec.groups),
   ];
+  if (spec.fused?.length) {
+    functions.push(splatTermsKernel(spec.fused, spec.groups), sliceTermsKernel(spec.fused, spec.groups));
+  }
   for (const width of new Set(spec.widths)) {
     functions.push(blurKernel(width));
     for (const dims of new Set(spec.dims)) {

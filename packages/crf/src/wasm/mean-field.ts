@@ -13,7 +13,7 @@ import { InputError } from '../errors.js';
 import type { Lattice } from '../lattice.js';
 import { inChunks } from './chunks.js';
 import { blur, slice, splat } from './filter-calls.js';
-import { blurName, sliceName, splatName } from './kernels.js';
+import { blurName, sliceName, sliceTermsName, splatName, splatTermsName } from './kernels.js';
 import {
   type Kernel,
   Layout,
@@ -55,8 +55,9 @@ export interface ThreadShare {
   groupEnd: number;
   pixelStart: number;
   pixelEnd: number;
-  values: number;
-  scratch: number;
+  /** Per term, the two buffers its blur alternates between (one pair for all terms unless fused). */
+  values: number[];
+  scratch: number[];
 }
 
 /** Everything a thread needs besides the memory and the compiled module. */
@@ -71,7 +72,15 @@ export interface MeanFieldPlan {
   shares: ThreadShare[];
   /** Two i32: [arrived, generation] of the phase barrier (threads only). */
   barrier: number;
+  /**
+   * One thread and Potts terms only: every term's splat in one pass over Q and every slice in one
+   * pass writing the messages (per-term value buffers), a third less memory traffic per iteration.
+   */
+  fused: boolean;
 }
+
+/** Terms the fused kernels take at most (their parameter lists grow with each). */
+const maxFusedTerms = 4;
 
 /** Unary of the padded lanes: never the row maximum of messages - unary. */
 const paddingUnary = 1e30;
@@ -116,17 +125,30 @@ function planLayout(
     };
   });
   const parties = Math.max(1, Math.min(threads, groups));
+  const fused =
+    parties === 1 &&
+    termPlans.length > 0 &&
+    termPlans.length <= maxFusedTerms &&
+    termPlans.every((t) => t.potts);
   const shares = Array.from({ length: parties }, (_, t): ThreadShare => {
     const [groupStart, groupEnd] = splitRange(groups, parties, t);
     const [pixelStart, pixelEnd] = splitRange(points, parties, t);
-    const vectorBytes = (maxVertices + 2) * (groupEnd - groupStart) * 16;
+    const rowBytes = (groupEnd - groupStart) * 16;
+    if (fused) {
+      const values = termPlans.map((term) => layout.reserve((term.vertices + 2) * rowBytes));
+      const scratch = termPlans.map((term) => layout.reserve((term.vertices + 2) * rowBytes));
+      return { groupStart, groupEnd, pixelStart, pixelEnd, values, scratch };
+    }
+    // Terms are filtered one after another: one pair of buffers serves them all.
+    const values = layout.reserve((maxVertices + 2) * rowBytes);
+    const scratch = layout.reserve((maxVertices + 2) * rowBytes);
     return {
       groupStart,
       groupEnd,
       pixelStart,
       pixelEnd,
-      values: layout.reserve(vectorBytes),
-      scratch: layout.reserve(vectorBytes),
+      values: termPlans.map(() => values),
+      scratch: termPlans.map(() => scratch),
     };
   });
   if (layout.pages > maxPages) {
@@ -135,14 +157,57 @@ function planLayout(
       `needs ${(layout.bytes / 2 ** 30).toFixed(1)} GiB of WebAssembly memory, over its 4 GiB limit; use engine 'js'`,
     );
   }
-  return { plan: { points, labels, groups, unary, q, messages, terms: termPlans, shares, barrier }, layout };
+  return {
+    plan: { points, labels, groups, unary, q, messages, terms: termPlans, shares, barrier, fused },
+    layout,
+  };
 }
 
 /** The kernels a plan calls, compiled for its widths. */
 export function planModule(plan: MeanFieldPlan, shared: boolean): WebAssembly.Module {
   const dims = [...new Set(plan.terms.map((t) => t.dims))];
   const widths = [...new Set([...plan.shares.map((s) => s.groupEnd - s.groupStart), plan.groups])];
-  return kernelModule({ labels: plan.labels, groups: plan.groups, dims, widths }, shared);
+  const fused = plan.fused ? plan.terms.map((t) => t.dims) : undefined;
+  return kernelModule({ labels: plan.labels, groups: plan.groups, dims, widths, fused }, shared);
+}
+
+/** Zeroes term k's value buffer; row 0 of both buffers is the empty vertex blur reads: zero too. */
+function clearValues(
+  memory: WebAssembly.Memory,
+  share: ThreadShare,
+  k: number,
+  vertices: number,
+  width: number,
+) {
+  new Float32Array(memory.buffer, share.values[k], (vertices + 2) * width * 4).fill(0);
+  new Float32Array(memory.buffer, share.scratch[k], width * 4).fill(0);
+}
+
+/** A whole step on one thread with the fused splat and slice kernels (plan.fused). */
+function fusedStep(kernels: Record<string, Kernel>, plan: MeanFieldPlan, memory: WebAssembly.Memory): void {
+  const { points, groups, terms } = plan;
+  const share = plan.shares[0];
+  const rowBytes = groups * 16;
+  const dims = terms.map((t) => t.dims);
+  terms.forEach((t, k) => clearValues(memory, share, k, t.vertices, groups));
+  const splatAll = kernels[splatTermsName(dims)];
+  inChunks(points, (start, n) => {
+    const args = terms.flatMap((t, k) => {
+      const corners = start * (t.dims + 1) * 4;
+      return [t.pre + start * 4, t.offsets + corners, t.weights + corners, share.values[k]];
+    });
+    splatAll(n, plan.q + start * rowBytes, ...args);
+  });
+  const blurred = terms.map((t, k) => blur(kernels[blurName(groups)], t, share.values[k], share.scratch[k]));
+  const sliceAll = kernels[sliceTermsName(dims)];
+  inChunks(points, (start, n) => {
+    const args = terms.flatMap((t, k) => {
+      const corners = start * (t.dims + 1) * 4;
+      return [t.offsets + corners, t.weights + corners, blurred[k], t.post + start * 4, t.scale];
+    });
+    sliceAll(n, ...args, plan.messages + start * rowBytes);
+  });
+  updatePhase(kernels, plan, share);
 }
 
 /** Phase A for one share: every term's filtering of its label vectors. */
@@ -157,13 +222,11 @@ export function filterPhase(
   const width = share.groupEnd - share.groupStart;
   const lane = share.groupStart * 16;
   let messagesWritten = false;
-  for (const t of plan.terms) {
-    // Row 0 of both buffers is the empty vertex that blur reads for missing neighbours: zero.
-    new Float32Array(memory.buffer, share.values, (t.vertices + 2) * width * 4).fill(0);
-    new Float32Array(memory.buffer, share.scratch, width * 4).fill(0);
+  plan.terms.forEach((t, k) => {
+    clearValues(memory, share, k, t.vertices, width);
     const input = { at: plan.q + lane, stride: rowBytes };
-    splat(kernels[splatName(t.dims, width)], points, t, input, { at: t.pre, stride: 4 }, share.values);
-    const blurred = blur(kernels[blurName(width)], t, share.values, share.scratch);
+    splat(kernels[splatName(t.dims, width)], points, t, input, { at: t.pre, stride: 4 }, share.values[k]);
+    const blurred = blur(kernels[blurName(width)], t, share.values[k], share.scratch[k]);
     const accumulate = t.potts && messagesWritten;
     const out = { at: (t.potts ? plan.messages : t.filtered) + lane, stride: rowBytes };
     slice(
@@ -176,7 +239,7 @@ export function filterPhase(
       out,
     );
     if (t.potts) messagesWritten = true;
-  }
+  });
   if (!messagesWritten) {
     // No Potts term: messages start from zero (this share's lanes of every row).
     const messages = new Float32Array(memory.buffer, plan.messages, points * groups * 4);
@@ -252,6 +315,10 @@ export class WasmMeanField {
   /** One mean-field update of Q on this thread (a single-thread layout). */
   step(): void {
     if (this.plan.shares.length !== 1) throw new Error('a threaded mean field steps in its threads');
+    if (this.plan.fused) {
+      fusedStep(this.kernels, this.plan, this.memory);
+      return;
+    }
     filterPhase(this.kernels, this.plan, this.plan.shares[0], this.memory);
     updatePhase(this.kernels, this.plan, this.plan.shares[0]);
   }

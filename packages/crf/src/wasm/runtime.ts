@@ -80,7 +80,8 @@ export function compileAsync(
 export class WasmUnavailableError extends Error {}
 
 function cacheKey(spec: KernelSet, shared: boolean): string {
-  return `${spec.labels}/${spec.groups}/${[...spec.dims].sort().join(',')}/${[...spec.widths].sort().join(',')}/${shared}`;
+  const sorted = (list: readonly number[]) => [...list].sort((a, b) => a - b).join(',');
+  return `${spec.labels}/${spec.groups}/${sorted(spec.dims)}/${sorted(spec.widths)}/${spec.fused?.join(',') ?? ''}/${shared}`;
 }
 
 function kernelBytes(spec: KernelSet, shared: boolean): () => Uint8Array<ArrayBuffer> {
