@@ -80,7 +80,10 @@ export class CrfThreadPool {
         }),
       );
     }
-    return meanField.readQ();
+    const q = meanField.readQ();
+    // Only after every thread finished: a failed run closes the pool and drops the memory instead.
+    meanField.dispose();
+    return q;
   }
 
   private run(worker: Worker, task: unknown): Promise<void> {

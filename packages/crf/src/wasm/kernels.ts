@@ -4,7 +4,7 @@
 // Loops over vectors and simplex corners are unrolled at generation time. All pointers are byte
 // addresses in the one imported memory.
 import { type Code, FunctionBuilder, type Local } from './encoder.js';
-import { f32, f32x4, forRange, i32, i32x4, local, v128 } from './ops.js';
+import { f32, f32x4, forRange, i32, i32x4, local, memory, v128 } from './ops.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const get = local.get;
@@ -394,6 +394,15 @@ export interface KernelSet {
   fused?: readonly number[];
 }
 
+/** zero(address, bytes): a memset (TypedArray.fill goes element by element on shared memory). */
+export function zeroKernel(): FunctionBuilder {
+  const f = new FunctionBuilder('zero');
+  const address = f.param('i32');
+  const bytes = f.param('i32');
+  f.body = memory.fill(get(address), i32.const(0), get(bytes));
+  return f;
+}
+
 /** Every function of a kernel set. */
 export function kernelFunctions(spec: KernelSet): FunctionBuilder[] {
   const functions = [
@@ -401,6 +410,7 @@ export function kernelFunctions(spec: KernelSet): FunctionBuilder[] {
     compatibilityKernel(spec.labels, spec.groups),
     compactRowsKernel(spec.labels, spec.groups),
     expandRowsKernel(spec.labels, spec.groups),
+    zeroKernel(),
   ];
   if (spec.fused?.length) {
     functions.push(splatTermsKernel(spec.fused, spec.groups), sliceTermsKernel(spec.fused, spec.groups));

@@ -18,6 +18,7 @@ import {
   type Kernel,
   Layout,
   acquireMemory,
+  acquireSharedMemory,
   instantiate,
   kernelModule,
   maxPages,
@@ -173,14 +174,14 @@ export function planModule(plan: MeanFieldPlan, shared: boolean): WebAssembly.Mo
 
 /** Zeroes term k's value buffer; row 0 of both buffers is the empty vertex blur reads: zero too. */
 function clearValues(
-  memory: WebAssembly.Memory,
+  kernels: Record<string, Kernel>,
   share: ThreadShare,
   k: number,
   vertices: number,
   width: number,
-) {
-  new Float32Array(memory.buffer, share.values[k], (vertices + 2) * width * 4).fill(0);
-  new Float32Array(memory.buffer, share.scratch[k], width * 4).fill(0);
+): void {
+  kernels.zero(share.values[k], (vertices + 2) * width * 16);
+  kernels.zero(share.scratch[k], width * 16);
 }
 
 /** A whole step on one thread with the fused splat and slice kernels (plan.fused). */
@@ -189,7 +190,7 @@ function fusedStep(kernels: Record<string, Kernel>, plan: MeanFieldPlan, memory:
   const share = plan.shares[0];
   const rowBytes = groups * 16;
   const dims = terms.map((t) => t.dims);
-  terms.forEach((t, k) => clearValues(memory, share, k, t.vertices, groups));
+  terms.forEach((t, k) => clearValues(kernels, share, k, t.vertices, groups));
   const splatAll = kernels[splatTermsName(dims)];
   inChunks(points, (start, n) => {
     const args = terms.flatMap((t, k) => {
@@ -223,7 +224,7 @@ export function filterPhase(
   const lane = share.groupStart * 16;
   let messagesWritten = false;
   plan.terms.forEach((t, k) => {
-    clearValues(memory, share, k, t.vertices, width);
+    clearValues(kernels, share, k, t.vertices, width);
     const input = { at: plan.q + lane, stride: rowBytes };
     splat(kernels[splatName(t.dims, width)], points, t, input, { at: t.pre, stride: 4 }, share.values[k]);
     const blurred = blur(kernels[blurName(width)], t, share.values[k], share.scratch[k]);
@@ -285,9 +286,9 @@ export class WasmMeanField {
     this.plan = plan;
     const shared = threads > 1;
     this.module = planModule(plan, shared);
-    this.memory = shared
-      ? new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true })
-      : acquireMemory(layout.pages);
+    this.memory = shared ? acquireSharedMemory(layout.pages) : acquireMemory(layout.pages);
+    // A reused memory holds stale data: the barrier must start with no thread arrived.
+    if (shared) new Int32Array(this.memory.buffer, plan.barrier, 2).fill(0);
     this.kernels = instantiate(this.module, this.memory);
     const buffer = this.memory.buffer;
     terms.forEach(({ lattice, pre, post, compat }, k) => {
@@ -338,9 +339,9 @@ export class WasmMeanField {
     this.writeRows(this.plan.q, q, 0);
   }
 
-  /** Hands the memory back for reuse (single-thread layouts); the mean field is unusable after. */
+  /** Hands the memory back for reuse; the mean field is unusable after (threads must be done). */
   dispose(): void {
-    if (this.plan.shares.length === 1 && !this.disposed) releaseMemory(this.memory);
+    if (!this.disposed) releaseMemory(this.memory);
     this.disposed = true;
   }
 

@@ -8,6 +8,11 @@ const simd = (opcode: number) => [0xfd, ...unsignedLeb(opcode)];
 /** memarg: alignment exponent, then a constant byte offset added to the address. */
 const memarg = (align: number, offset: number) => [align, ...unsignedLeb(offset)];
 
+export const memory = {
+  /** Sets `length` bytes from `address` to `value` (bulk memory; a memset, also on shared memory). */
+  fill: (address: Code, value: Code, length: Code): Code => cat(address, value, length, [0xfc, 0x0b, 0x00]),
+};
+
 export const local = {
   get: (l: Local): Code => [0x20, ...unsignedLeb(l.index)],
   set: (l: Local, value: Code): Code => cat(value, [0x21, ...unsignedLeb(l.index)]),

@@ -137,6 +137,8 @@ export class Layout {
 // Memories of finished inferences and lattice builds, kept for the next one: a fresh memory costs
 // its page faults on first touch (about 0.5 ms per MiB here, a tenth of a 500x375 inference).
 const spare: WebAssembly.Memory[] = [];
+/** Shared memories (threads) have a fixed maximum: reused only when large enough. */
+const spareShared: WebAssembly.Memory[] = [];
 const maxSpare = 2;
 const maxSpareBytes = 1024 * 2 ** 20;
 
@@ -156,14 +158,27 @@ export function acquireMemory(pages: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: pages });
 }
 
+/** A shared memory (for worker threads) of at least `pages` pages, reused when one is spare. */
+export function acquireSharedMemory(pages: number): WebAssembly.Memory {
+  let best = -1;
+  for (let i = 0; i < spareShared.length; i++) {
+    const bytes = spareShared[i].buffer.byteLength;
+    if (bytes >= pages * pageBytes && (best < 0 || bytes < spareShared[best].buffer.byteLength)) best = i;
+  }
+  if (best >= 0) return spareShared.splice(best, 1)[0];
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
 /** Returns a memory for reuse; nothing may use it afterwards. */
 export function releaseMemory(memory: WebAssembly.Memory): void {
   if (memory.buffer.byteLength > maxSpareBytes) return;
-  spare.push(memory);
-  while (spare.length > maxSpare) spare.shift();
+  const list = memory.buffer instanceof ArrayBuffer ? spare : spareShared;
+  list.push(memory);
+  while (list.length > maxSpare) list.shift();
 }
 
 /** Drops the spare memories kept for reuse (they are collected with the rest of the heap). */
 export function releaseSpareMemory(): void {
   spare.length = 0;
+  spareShared.length = 0;
 }
