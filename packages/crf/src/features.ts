@@ -5,6 +5,8 @@
 export interface Features {
   readonly data: Float32Array;
   readonly dims: number;
+  /** An upper bound of |value| where known from the construction (saves a scan). */
+  readonly bound?: number;
 }
 
 export function gaussianFeatures(width: number, height: number, sx: number, sy: number): Features {
@@ -18,7 +20,7 @@ export function gaussianFeatures(width: number, height: number, sx: number, sy: 
       data[p + 1] = fy;
     }
   }
-  return { data, dims: 2 };
+  return { data, dims: 2, bound: Math.max(width / fsx, height / fsy) };
 }
 
 export function bilateralFeatures(
@@ -43,5 +45,5 @@ export function bilateralFeatures(
       data[p + 4] = rgb[c + 2] / sb;
     }
   }
-  return { data, dims: 5 };
+  return { data, dims: 5, bound: Math.max(width / fsx, height / fsy, 255 / sr, 255 / sg, 255 / sb) };
 }

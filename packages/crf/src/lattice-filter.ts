@@ -38,7 +38,7 @@ export class LatticeFilter implements PairwiseFilter {
     let kernelOfOnes: Float32Array;
     // Features too large for float32 lattice keys, or a realm that refuses to compile, take the
     // TypeScript build (the same lattice).
-    if (options.wasm && fitsWasmLattice(features.data, features.dims)) {
+    if (options.wasm && fitsWasmLattice(features.data, features.dims, features.bound)) {
       ({ lattice: this.lattice, kernelOfOnes } = buildLatticeWasm(
         features.data,
         points,

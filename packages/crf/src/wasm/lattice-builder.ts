@@ -47,12 +47,12 @@ export function latticeModuleAsync(dims: number): Promise<WebAssembly.Module | u
 }
 
 /** Whether the WebAssembly build can take these features (finite, not too large, module compiled). */
-export function fitsWasmLattice(features: Float32Array, dims: number): boolean {
+export function fitsWasmLattice(features: Float32Array, dims: number, bound?: number): boolean {
   if (!latticeModule(dims)) return false;
-  for (let i = 0; i < features.length; i++) {
-    if (!(Math.abs(features[i]) <= maxFeatureMagnitude)) return false;
-  }
-  return true;
+  if (bound !== undefined) return bound <= maxFeatureMagnitude;
+  let largest = 0;
+  for (let i = 0; i < features.length; i++) largest = Math.max(largest, Math.abs(features[i]));
+  return largest <= maxFeatureMagnitude;
 }
 
 class Arena {
