@@ -149,7 +149,11 @@ export function renderLegend(state: AppState, hoveredClass: number | null): void
 export function renderTimings(state: AppState): void {
   const body = byId<HTMLTableElement>('timings').tBodies[0]!;
   const crfWhere = (engine: 'wasm' | 'js' | undefined) =>
-    engine === 'js' ? 'Web Worker (JavaScript)' : engine === 'wasm' ? 'Web Worker (WebAssembly SIMD)' : 'Web Worker';
+    engine === 'js'
+      ? 'Web Worker (JavaScript)'
+      : engine === 'wasm'
+        ? 'Web Worker (WebAssembly SIMD)'
+        : 'Web Worker';
   const net = state.network;
   if (!net) {
     body.replaceChildren();

@@ -144,6 +144,10 @@ describe('the page in Chromium', () => {
       /^CRF done in .*: \d+ pixels \(.*\) changed$/,
     );
     expect(await page.locator('#timings tr[data-stage="CRF"] td.num').textContent()).toMatch(/\d/);
+    // The worker compiles the CRF's WebAssembly SIMD kernels (synchronous compiles are allowed there).
+    expect(await page.locator('#timings tr[data-stage="CRF"] td:last-child').textContent()).toBe(
+      'Web Worker (WebAssembly SIMD)',
+    );
     const { name, labels } = await downloadLabels();
     expect(name).toBe('synthetic-1.crf.labels.png');
     const same = agreement(labels, reference.crfLabels);

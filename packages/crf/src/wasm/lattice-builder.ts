@@ -2,6 +2,7 @@
 // Lattice (offsets, weights, neighbours, vertex numbering) as lattice.ts computes, several times
 // faster. The hash table grows on demand: locate stops when it is full, the table moves to a larger
 // region at the end of memory, and locate resumes at the point where it stopped.
+import { InputError } from '../errors.js';
 import type { Lattice } from '../lattice.js';
 import { chunkSize, inChunks } from './chunks.js';
 import { encodeModule } from './encoder.js';
@@ -20,6 +21,7 @@ import {
   acquireMemory,
   compileAsync,
   compileCached,
+  maxPages,
   pageBytes,
   releaseMemory,
 } from './runtime.js';
@@ -72,6 +74,12 @@ class Arena {
     const at = this.top;
     this.top += Math.ceil(bytes / 16) * 16;
     const missing = this.top - this.memory.buffer.byteLength;
+    if (this.top > maxPages * pageBytes) {
+      throw new InputError(
+        'features',
+        `the lattice needs over ${(this.top / 2 ** 30).toFixed(1)} GiB of WebAssembly memory, past its 4 GiB limit; use engine 'js'`,
+      );
+    }
     if (missing > 0) this.memory.grow(Math.ceil(missing / pageBytes));
     return at;
   }
