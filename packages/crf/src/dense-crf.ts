@@ -28,8 +28,9 @@ export interface DenseCrfOptions {
   method?: 'lattice' | 'exact';
   /**
    * Where the lattice is built and mean field runs. 'wasm': WebAssembly SIMD kernels generated at run
-   * time (about 4-5x faster than 'js'). 'js': TypeScript loops, for realms without WebAssembly SIMD
-   * or where a Content-Security-Policy forbids compiling it. 'auto' (default): 'wasm' when available.
+   * time (4-9x faster than 'js' in our bench). 'js': TypeScript loops, for realms without WebAssembly
+   * SIMD or where a Content-Security-Policy forbids compiling it. 'auto' (default): 'wasm' when
+   * available, else 'js'.
    */
   engine?: 'auto' | 'wasm' | 'js';
   /** Use plain loops instead of generated, unrolled ones (engine 'js'; the same numbers, slower). */

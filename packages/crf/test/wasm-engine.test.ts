@@ -162,6 +162,19 @@ describe('WebAssembly engine', () => {
     expect(crfOf(small, {}).inference(3)).toEqual(first);
   });
 
+  it('runs with no pairwise term (Q = softmax(-U)) and with a single one, as the js engine', () => {
+    const scene = syntheticScene(20, 15, 6, 12);
+    for (const terms of [0, 1]) {
+      const run = (engine: 'wasm' | 'js') => {
+        const crf = new DenseCRF2D(20, 15, 6, { engine });
+        crf.setUnaryEnergy(scene.unary);
+        if (terms) crf.addPairwiseBilateral({ sxy: 10, srgb: 13, rgb: scene.rgb, compat: 4 });
+        return crf.inference(3);
+      };
+      expect(maxAbsDiff(run('wasm'), run('js'))).toBeLessThan(1e-5);
+    }
+  });
+
   it('rejects engine options it cannot honour', () => {
     expect(() => new DenseCRF2D(4, 4, 2, { engine: 'gpu' as 'js' })).toThrow(
       /options.engine: must be 'auto', 'wasm' or 'js'/,
