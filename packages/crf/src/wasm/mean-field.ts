@@ -5,12 +5,15 @@
 //     Potts terms slice straight into the messages, other terms into their own `filtered` rows;
 //   B (per block of pixels): messages -= W_k filtered_k for the non-Potts terms, then
 //     Q = softmax(messages - U).
-// One thread runs both phases over everything; worker threads split phase A by label vectors and
-// phase B by pixels over a shared memory, with a barrier between phases. Every value is computed by
-// the same instructions either way, so threaded Q equals single-thread Q bit for bit.
+// One thread runs both phases over everything, and with Potts terms only it fuses every term's
+// splat into one pass over Q and every slice into one pass writing the messages. Worker threads
+// split phase A by label vectors and phase B by pixels over a shared memory, with a barrier between
+// phases. Every value is computed by the same operations in the same order either way, so threaded
+// Q equals single-thread Q bit for bit.
 import type { ResolvedCompatibility } from '../compatibility.js';
 import { InputError } from '../errors.js';
 import type { Lattice } from '../lattice.js';
+import { splitRange } from '../parallel/plan.js';
 import { inChunks } from './chunks.js';
 import { blur, slice, splat } from './filter-calls.js';
 import { blurName, sliceName, sliceTermsName, splatName, splatTermsName } from './kernels.js';
@@ -85,13 +88,6 @@ const maxFusedTerms = 4;
 
 /** Unary of the padded lanes: never the row maximum of messages - unary. */
 const paddingUnary = 1e30;
-
-export function splitRange(total: number, parts: number, index: number): [number, number] {
-  const base = Math.floor(total / parts);
-  const extra = total % parts;
-  const start = index * base + Math.min(index, extra);
-  return [start, start + base + (index < extra ? 1 : 0)];
-}
 
 /** The layout of a mean field over `threads` threads (at most one per label vector). */
 function planLayout(
@@ -185,7 +181,7 @@ function clearValues(
 }
 
 /** A whole step on one thread with the fused splat and slice kernels (plan.fused). */
-function fusedStep(kernels: Record<string, Kernel>, plan: MeanFieldPlan, memory: WebAssembly.Memory): void {
+function fusedStep(kernels: Record<string, Kernel>, plan: MeanFieldPlan): void {
   const { points, groups, terms } = plan;
   const share = plan.shares[0];
   const rowBytes = groups * 16;
@@ -317,7 +313,7 @@ export class WasmMeanField {
   step(): void {
     if (this.plan.shares.length !== 1) throw new Error('a threaded mean field steps in its threads');
     if (this.plan.fused) {
-      fusedStep(this.kernels, this.plan, this.memory);
+      fusedStep(this.kernels, this.plan);
       return;
     }
     filterPhase(this.kernels, this.plan, this.plan.shares[0], this.memory);

@@ -142,14 +142,20 @@ const spareShared: WebAssembly.Memory[] = [];
 const maxSpare = 2;
 const maxSpareBytes = 1024 * 2 ** 20;
 
+/** Removes and returns the smallest memory of `list` with at least `pages` pages, if any. */
+function takeSmallestFitting(list: WebAssembly.Memory[], pages: number): WebAssembly.Memory | undefined {
+  let best = -1;
+  for (let i = 0; i < list.length; i++) {
+    const bytes = list[i].buffer.byteLength;
+    if (bytes >= pages * pageBytes && (best < 0 || bytes < list[best].buffer.byteLength)) best = i;
+  }
+  return best >= 0 ? list.splice(best, 1)[0] : undefined;
+}
+
 /** A non-shared memory of at least `pages` pages, reused when one is spare. Contents are stale. */
 export function acquireMemory(pages: number): WebAssembly.Memory {
-  let best = -1;
-  for (let i = 0; i < spare.length; i++) {
-    const bytes = spare[i].buffer.byteLength;
-    if (bytes >= pages * pageBytes && (best < 0 || bytes < spare[best].buffer.byteLength)) best = i;
-  }
-  if (best >= 0) return spare.splice(best, 1)[0];
+  const fitting = takeSmallestFitting(spare, pages);
+  if (fitting) return fitting;
   const memory = spare.pop();
   if (memory) {
     memory.grow(pages - memory.buffer.byteLength / pageBytes);
@@ -160,13 +166,10 @@ export function acquireMemory(pages: number): WebAssembly.Memory {
 
 /** A shared memory (for worker threads) of at least `pages` pages, reused when one is spare. */
 export function acquireSharedMemory(pages: number): WebAssembly.Memory {
-  let best = -1;
-  for (let i = 0; i < spareShared.length; i++) {
-    const bytes = spareShared[i].buffer.byteLength;
-    if (bytes >= pages * pageBytes && (best < 0 || bytes < spareShared[best].buffer.byteLength)) best = i;
-  }
-  if (best >= 0) return spareShared.splice(best, 1)[0];
-  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  return (
+    takeSmallestFitting(spareShared, pages) ??
+    new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true })
+  );
 }
 
 /** Returns a memory for reuse; nothing may use it afterwards. */
