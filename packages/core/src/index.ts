@@ -43,14 +43,32 @@ export {
   type ParameterOptions,
   type StateDict,
 } from './module.js';
+export type {
+  LossReduction,
+  LrPolicy,
+  ModelPlugin,
+  OptimizerConfig,
+  ParameterGroup,
+  PretrainedInit,
+  PretrainedReport,
+  TensorLayout,
+  TensorSource,
+  TrainingOutput,
+  TrainPreset,
+  WeightNameMap,
+  WeightsInput,
+} from './plugin.js';
 export {
   type ModelContext,
   type ModelDefinition,
   type SegmentationModel,
   createModel,
   getModelDefinition,
+  getTrainPreset,
   listModels,
+  listTrainPresets,
   registerModel,
+  registerTrainPreset,
   validateModelConfig,
 } from './registry.js';
 export { Rng, type RngState } from './rng.js';

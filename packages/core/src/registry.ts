@@ -1,7 +1,8 @@
-import type { Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { Module } from './module.js';
+import type { ModelPlugin, TrainPreset, TrainingOutput } from './plugin.js';
 import type { Rng } from './rng.js';
 import type { Normalization } from './types.js';
 
@@ -17,16 +18,28 @@ export interface SegmentationModel extends Module {
   /** How inputs must be prepared for this model's weights, when the model knows (its backbone's). */
   readonly normalization?: Normalization;
   forward(images: Tensor4D): Tensor4D;
+  /**
+   * The terms of the training loss, when they are not just `forward` against the labels: auxiliary
+   * heads (torchvision, PSPNet), every scale of a multi-scale input (DeepLab MSC), labels
+   * subsampled to the output stride (DeepLab's released models). Runs in training mode, inside the
+   * trainer's gradient scope; `labels` is N x H x W int32 at the input's size.
+   */
+  trainingOutputs?(images: Tensor4D, labels: Tensor3D): TrainingOutput[];
+  /** The resolved config, as the registry's factory would take it back (written to checkpoints). */
+  readonly config?: Record<string, unknown>;
 }
 
-export interface ModelDefinition<C extends Record<string, unknown> = Record<string, unknown>> {
+export interface ModelDefinition<
+  C extends Record<string, unknown> = Record<string, unknown>,
+  M extends SegmentationModel = SegmentationModel,
+> extends ModelPlugin<C, M> {
   /** Registry name, e.g. `fcn8s`. */
   name: string;
   /** One line for `semseg info` and the web page. */
   description: string;
   /** Validates (and fills defaults of) a config. */
   configSchema: z.ZodType<C>;
-  create(config: C, context: ModelContext): SegmentationModel;
+  create(config: C, context: ModelContext): M;
 }
 
 // One registry per process, even when two copies of @semseg/core are loaded.
@@ -39,7 +52,9 @@ function registry(): Registry {
 }
 
 /** Registers an architecture; registering the same name twice replaces the first definition. */
-export function registerModel<C extends Record<string, unknown>>(definition: ModelDefinition<C>): void {
+export function registerModel<C extends Record<string, unknown>, M extends SegmentationModel>(
+  definition: ModelDefinition<C, M>,
+): void {
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(definition.name)) {
     throw new ConfigError(`model name '${definition.name}' must be lower case letters, digits, '-' or '_'`);
   }
@@ -76,4 +91,35 @@ export function validateModelConfig(name: string, config: unknown): Record<strin
 export function createModel(name: string, config: unknown, context: ModelContext): SegmentationModel {
   const valid = validateModelConfig(name, config);
   return getModelDefinition(name).create(valid, context);
+}
+
+// Training presets, registered by model packages next to their architectures.
+const PRESET_KEY = Symbol.for('semseg.trainPresets');
+function presets(): Map<string, TrainPreset> {
+  const g = globalThis as { [PRESET_KEY]?: Map<string, TrainPreset> };
+  g[PRESET_KEY] ??= new Map();
+  return g[PRESET_KEY];
+}
+
+/** Registers a paper's training recipe (replacing one of the same name). */
+export function registerTrainPreset(preset: TrainPreset): void {
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(preset.name)) {
+    throw new ConfigError(`preset name '${preset.name}' must be lower case letters, digits, '-', '.' or '_'`);
+  }
+  presets().set(preset.name, preset);
+}
+
+export function listTrainPresets(): TrainPreset[] {
+  return [...presets().values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function getTrainPreset(name: string): TrainPreset {
+  const preset = presets().get(name);
+  if (!preset) {
+    const known = listTrainPresets().map((p) => p.name);
+    throw new ConfigError(
+      `unknown preset '${name}'; registered presets: ${known.length > 0 ? known.join(', ') : '(none: import a model package)'}`,
+    );
+  }
+  return preset;
 }
