@@ -1,4 +1,4 @@
 import { tsupPreset } from '@semseg/tooling/tsup';
 import { defineConfig } from 'tsup';
 
-export default defineConfig(tsupPreset({ entry: ['src/index.ts'] }));
+export default defineConfig(tsupPreset({ entry: ['src/index.ts', 'src/ops/index.ts'] }));

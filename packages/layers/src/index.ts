@@ -1,3 +1,5 @@
+// @semseg/layers: the layers and ops a model is built from. The pieces under their gradients and
+// resampling (filter/input gradients, flips, interpolation matrices) are in '@semseg/layers/ops'.
 export {
   type Fans,
   type Initializer,
@@ -29,28 +31,13 @@ export {
 } from './layers/upsample.js';
 export { type CrossEntropyOptions, type Labels, softmaxCrossEntropy } from './loss/cross-entropy.js';
 export { l2WeightDecay } from './loss/weight-decay.js';
-export {
-  type ConvGeometry,
-  type FilterGradientMethod,
-  conv2d,
-  convFilterGradient,
-  convInputGradient,
-  forwardConv,
-} from './ops/conv.js';
+export { type ConvGeometry, conv2d } from './ops/conv.js';
 export {
   type ConvTransposeGeometry,
   convTranspose2d,
   convTransposeOutputLength,
 } from './ops/conv-transpose.js';
-export { rotate180 } from './ops/flip.js';
-export {
-  type Padding4,
-  type Pair,
-  type PairLike,
-  depthToSpace,
-  padOrCrop,
-  spaceToDepth,
-} from './ops/geometry.js';
+export { type Padding4, type Pair, type PairLike, padOrCrop } from './ops/geometry.js';
 export {
   type PoolGeometry,
   type PooledWithSwitches,
@@ -59,12 +46,5 @@ export {
   poolOutputLength,
 } from './ops/max-pool.js';
 export { type UnpoolGeometry, maxUnpool2d, unpoolDefaultLength } from './ops/max-unpool.js';
-export { type ConvPadding, resolveConvPadding } from './ops/padding.js';
-export {
-  type InterpolationMode,
-  type ResizeOptions,
-  bedOfNails,
-  interpolationMatrix,
-  nearestByFactor,
-  resize,
-} from './ops/resize.js';
+export type { ConvPadding } from './ops/padding.js';
+export { type InterpolationMode, type ResizeOptions, resize } from './ops/resize.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { type ConvGeometry, conv2d, convFilterGradient, resolveConvPadding } from '../src/index.js';
+import { type ConvGeometry, conv2d } from '../src/index.js';
+import { convFilterGradient, resolveConvPadding } from '../src/ops/index.js';
 import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { type ResizeOptions, Upsample, bedOfNails, interpolationMatrix, resize } from '../src/index.js';
+import { type ResizeOptions, Upsample, resize } from '../src/index.js';
+import { bedOfNails, interpolationMatrix } from '../src/ops/index.js';
 import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 

@@ -1,0 +1,15 @@
+// @semseg/layers/ops: the building blocks under the layers' gradients and resampling, for code
+// that composes its own ops (custom layers, tests against references). A model author needs none
+// of these: the layers and the ops in the main entry (conv2d, resize, maxPool2dWithSwitches, ...)
+// are the public face.
+export {
+  type FilterGradientMethod,
+  type ValidConv,
+  convFilterGradient,
+  convInputGradient,
+  forwardConv,
+} from './conv.js';
+export { rotate180 } from './flip.js';
+export { depthToSpace, spaceToDepth } from './geometry.js';
+export { resolveConvPadding } from './padding.js';
+export { bedOfNails, interpolationMatrix, nearestByFactor } from './resize.js';
