@@ -1,1 +1,4 @@
-export {};
+export { AdaptiveAvgPool2d, adaptiveAvgPool2d, adaptiveBinEdges } from './adaptive-pool.js';
+export { type ConvHeadOptions, convHead } from './head.js';
+export { type PspBackbone, type PspFeatures, type PspHeadConfig, PSPNet } from './pspnet.js';
+export { PyramidPooling, type PyramidPoolingOptions } from './pyramid-pooling.js';
