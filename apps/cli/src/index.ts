@@ -1,7 +1,5 @@
 // The CLI's parts, for scripts and tests; the command line itself is `semseg` (dist/bin.js).
 export { BACKEND_CHOICES, type BackendChoice, backendLoaders, useBackend } from './backends/index.js';
-export { NODE_GPU_PACKAGE, NODE_GPU_REQUIREMENTS, nodeGpuLoader } from './backends/node-gpu.js';
-export { SWIFTSHADER_ICD, summarizeAdapter, webgpuLoader } from './backends/webgpu.js';
 export { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, describeFailure } from './errors.js';
 export { NpyError, type NpyArray, decodeNpy, encodeNpy } from './io/npy.js';
 export { fullPalette, labelPng } from './io/label-png.js';

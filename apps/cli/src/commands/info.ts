@@ -1,10 +1,9 @@
 import { AUTO_BACKEND_ORDER, selectBackend } from '@semseg/core';
+import { NODE_GPU_PACKAGE, NODE_GPU_REQUIREMENTS, lastWebGpuAdapter } from '@semseg/core/node';
 import { TRAIN_PRESETS } from '@semseg/engine';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { type BackendChoice, backendLoaders } from '../backends/index.js';
-import { NODE_GPU_PACKAGE, NODE_GPU_REQUIREMENTS } from '../backends/node-gpu.js';
-import { lastWebGpuAdapter } from '../backends/webgpu.js';
 import { describeFailure } from '../errors.js';
 import { listModels } from '../models.js';
 import { cliVersion, packageVersion } from '../version.js';
@@ -21,7 +20,7 @@ async function probeBackends(): Promise<BackendStatus[]> {
   for (const name of ['node-gpu', 'webgpu', 'wasm', 'cpu'] as const satisfies readonly BackendChoice[]) {
     try {
       await selectBackend(name, backendLoaders(name));
-      const adapter = name === 'webgpu' ? lastWebGpuAdapter : undefined;
+      const adapter = name === 'webgpu' ? lastWebGpuAdapter() : undefined;
       const detail = adapter
         ? `${adapter.description}${adapter.isFallbackAdapter ? ' (software fallback adapter: auto skips it)' : ''}`
         : `tfjs backend '${tf.getBackend()}'`;

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import type { AdapterSummary } from './webgpu.js';
+import { fileURLToPath } from 'node:url';
+import type { AdapterSummary } from './adapter.js';
 
 // Runs in a child Node process: Dawn writes driver chatter straight to the process's stderr and a
 // broken driver can take the process down, neither of which `auto` should inflict on the user.
@@ -13,13 +14,20 @@ process.stdout.write(JSON.stringify(adapter ? { description, isFallbackAdapter: 
 process.exit(0);
 `;
 
-/** The adapter Dawn would give this process, found in a child process; null when there is none. */
-export function probeWebGpuAdapter(timeoutMs = 20_000): Promise<AdapterSummary | null | { error: string }> {
+/**
+ * The adapter Dawn would give this process, found in a child process; null when there is none.
+ * The child resolves the `webgpu` package from `cwd` (default: this module's folder, which finds
+ * it installed next to @semseg/core).
+ */
+export function probeWebGpuAdapter(
+  timeoutMs = 20_000,
+  cwd = fileURLToPath(new URL('.', import.meta.url)),
+): Promise<AdapterSummary | null | { error: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--input-type=module', '-e', PROBE],
-      { timeout: timeoutMs, cwd: new URL('.', import.meta.url).pathname, env: process.env },
+      { timeout: timeoutMs, cwd, env: process.env },
       (error, stdout) => {
         if (error) {
           resolve({
