@@ -16,12 +16,17 @@ export {
   xavierUniform,
   zeros,
 } from './init.js';
+export { Hardsigmoid, Hardswish, Sigmoid, hardsigmoid, hardswish } from './layers/activations.js';
+export { AdaptiveAvgPool2d, adaptiveAvgPool2d, adaptivePoolMatrix } from './layers/adaptive-avg-pool2d.js';
 export { BatchNorm2d, type BatchNorm2dOptions } from './layers/batch-norm2d.js';
 export { type ClassifierOptions, Dropout2d, ReLU, Sequential, classifier } from './layers/basic.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv2d.js';
 export { ConvTranspose2d, type ConvTranspose2dOptions } from './layers/conv-transpose2d.js';
+export { DepthwiseConv2d, type DepthwiseConv2dOptions } from './layers/depthwise-conv2d.js';
+export { Dropout } from './layers/dropout.js';
 export { Layer } from './layers/layer.js';
 export { MaxPool2d, type MaxPool2dOptions, MaxUnpool2d, type MaxUnpool2dOptions } from './layers/pooling.js';
+export { TorchBatchNorm2d, type TorchBatchNorm2dOptions } from './layers/torch-batch-norm2d.js';
 export {
   ResizeConv2d,
   type ResizeConv2dOptions,
@@ -48,3 +53,4 @@ export {
 export { type UnpoolGeometry, maxUnpool2d, unpoolDefaultLength } from './ops/max-unpool.js';
 export type { ConvPadding } from './ops/padding.js';
 export { type InterpolationMode, type ResizeOptions, resize } from './ops/resize.js';
+export { type TorchNameMapOptions, torchNameMap } from './torch-names.js';
