@@ -17,6 +17,16 @@ export const vgg16ConfigSchema = z.object({
   /** Strided pooling windows: VGG's 2x2 stride 2, or DeepLab's 3x3 stride 2 pad 1. */
   pool: z.enum(['2x2', '3x3']).default('2x2'),
   /**
+   * What becomes of pool4/pool5 when the output stride removes their stride: DeepLab's 3x3 stride
+   * 1 pad 1 max pools ('max3x3'), or no pooling layer at all ('none': Yu & Koltun's front-end).
+   */
+  unstridedPool: z.enum(['max3x3', 'none']).default('max3x3'),
+  /**
+   * The 13 convs' padding: 'same' (pad = dilation; conv1_1 takes `conv1Padding`), or 'valid' (no
+   * padding anywhere, as Yu & Koltun's released front-end, which pads the input instead).
+   */
+  convPadding: z.enum(['same', 'valid']).default('same'),
+  /**
    * fc6/fc7 as convolutions: '7x7' (FCN, DeconvNet: 7x7x4096 then 1x1x4096), 'largefov' (DeepLab:
    * 3x3x1024 with dilation `fc6Dilation`, then 1x1x1024), or 'none' (SegNet).
    */

@@ -28,7 +28,7 @@ export interface VGG16Features {
   pool5: tf.Tensor4D;
   /** fc7 after ReLU and dropout; absent when `fc: 'none'`. */
   fc7?: tf.Tensor4D;
-  /** With `{ switches: true }`: pool1..pool5's switches, in order. */
+  /** With `{ switches: true }`: the switches of every pooling layer there is (pool1..pool5), in order. */
   switches?: PoolSwitches[];
 }
 
@@ -55,7 +55,8 @@ export class VGG16 extends Module {
   /** Channels of pool3, pool4, pool5 and fc7 (fc7 is 0 without fc layers). */
   readonly channels: { pool3: number; pool4: number; pool5: number; fc7: number };
   private readonly blocks: ConvUnit[][] = [];
-  private readonly pools: MaxPool2d[] = [];
+  /** null where `unstridedPool: 'none'` removes a pooling layer. */
+  private readonly pools: Array<MaxPool2d | null> = [];
   private readonly fc6: ConvUnit | null = null;
   private readonly fc7: ConvUnit | null = null;
   private readonly dropouts: Dropout2d[] = [];
@@ -83,12 +84,16 @@ export class VGG16 extends Module {
         const name = `conv${b + 1}_${i + 1}`;
         const out = width(channels);
         const dilation = b === 4 ? conv5Dilation : 1;
-        const padding = b === 0 && i === 0 ? c.conv1Padding : dilation;
+        const padding = c.convPadding === 'valid' ? 0 : b === 0 && i === 0 ? c.conv1Padding : dilation;
         units.push(this.convUnit(name, inChannels, out, 3, dilation, padding, c.batchNorm, rng));
         inChannels = out;
       });
       this.blocks.push(units);
       const strided = b < 3 || (b === 3 && keepPool4Stride) || (b === 4 && keepPool5Stride);
+      if (!strided && c.unstridedPool === 'none') {
+        this.pools.push(null);
+        return;
+      }
       const pool = strided
         ? c.pool === '2x2'
           ? new MaxPool2d({ kernelSize: 2, stride: 2, ceilMode: c.ceilMode })
@@ -180,7 +185,12 @@ export class VGG16 extends Module {
       let h = x;
       this.blocks.forEach((units, b) => {
         for (const unit of units) h = this.runUnit(unit, h);
-        const pool = this.pools[b]!;
+        const pool = this.pools[b];
+        if (!pool) {
+          // No pooling layer here: the block's output is the "pooled" map.
+          pooled.push(h);
+          return;
+        }
         if (options.switches) {
           const inputSize: [number, number] = [h.shape[1], h.shape[2]];
           const result = pool.forwardWithSwitches(h);
