@@ -1,0 +1,63 @@
+// A learning test, not a timing: a width-reduced PSPNet, trained through the engine's Trainer with
+// its auxiliary loss and the reference's parameter groups, must fit one synthetic batch.
+import { Rng } from '@semseg/core';
+import { Trainer } from '@semseg/engine';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PSPNet, pspnetParameterGroup } from '../src/index.js';
+import { StandInBackbone } from './stand-in.js';
+import { syntheticBatch } from './synthetic.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function pixelAccuracy(model: PSPNet, images: tf.Tensor4D, labels: Uint8Array): number {
+  model.eval();
+  const predicted = tf.tidy(() => tf.argMax(model.forward(images), 3).dataSync());
+  model.train();
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
+  return correct / labels.length;
+}
+
+describe('PSPNet learns', () => {
+  it('overfits one synthetic batch to pixel accuracy > 0.95, leaking no tensors', async () => {
+    const [n, size] = [4, 32];
+    const { images, labels } = syntheticBatch(n, size, 1);
+    const rng = new Rng(1);
+    const model = new PSPNet(
+      new StandInBackbone(rng.derive('backbone'), { stem: 8, layer3: 16, layer4: 32 }),
+      { numClasses: 3, bins: [1, 2, 3, 6], dropout: 0.1, auxWeight: 0.4, alignCorners: true, width: 1 / 16 },
+      rng,
+    );
+    const maxSteps = 200;
+    const trainer = new Trainer({
+      model,
+      optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
+      schedule: { policy: 'poly', baseLr: 0.01, power: 0.9, maxSteps },
+      parameterGroup: pspnetParameterGroup,
+    });
+    const x = tf.tensor4d(images, [n, size, size, 3]);
+    let baseline = -1;
+    let accuracy = 0;
+    const losses: number[] = [];
+    for (let step = 1; step <= maxSteps; step++) {
+      losses.push((await trainer.trainStep(images, labels, [n, size, size])).loss);
+      if (step === 2) baseline = tf.memory().numTensors;
+      if (step % 10 === 0) {
+        accuracy = pixelAccuracy(model, x, labels);
+        if (accuracy > 0.95) break;
+      }
+    }
+    console.log(
+      `PSPNet (stand-in backbone): pixel accuracy ${accuracy.toFixed(3)} after ${losses.length} steps (loss ${losses[0]!.toFixed(3)} -> ${losses.at(-1)!.toFixed(3)})`,
+    );
+    expect(accuracy).toBeGreaterThan(0.95);
+    expect(tf.memory().numTensors).toBe(baseline);
+    x.dispose();
+    trainer.dispose();
+    model.dispose();
+  }, 300_000);
+});
