@@ -1,5 +1,5 @@
 import type { Rng } from '@semseg/core';
-import { BatchNorm2d, Conv2d, Dropout2d, ReLU, Sequential } from '@semseg/layers';
+import { Conv2d, Dropout2d, ReLU, Sequential, TorchBatchNorm2d } from '@semseg/layers';
 
 export interface ConvHeadOptions {
   inChannels: number;
@@ -28,7 +28,7 @@ export function convHead(options: ConvHeadOptions): Sequential {
       bias: false,
       rng: rng.derive('conv'),
     }),
-    new BatchNorm2d(midChannels),
+    new TorchBatchNorm2d(midChannels),
     new ReLU(),
     new Dropout2d(dropout, rng.derive('dropout')),
     new Conv2d({

@@ -1,4 +1,3 @@
-export { AdaptiveAvgPool2d, adaptiveAvgPool2d, adaptiveBinEdges } from './adaptive-pool.js';
 export { type ConvHeadOptions, convHead } from './head.js';
 export { type PspBackbone, type PspFeatures, type PspHeadConfig, PSPNet } from './pspnet.js';
 export { PyramidPooling, type PyramidPoolingOptions } from './pyramid-pooling.js';
@@ -9,4 +8,3 @@ export {
   pspnetConfigSchema,
 } from './config.js';
 export { pspnetParameterGroup, pspnetVocPreset, registerPspnetPresets } from './recipe.js';
-export { pspnetWeightMap, pytorchSource } from './weight-map.js';

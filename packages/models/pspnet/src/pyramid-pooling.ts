@@ -1,7 +1,6 @@
 import { ConfigError, Module, type Rng } from '@semseg/core';
-import { BatchNorm2d, Conv2d, ReLU, Sequential, resize } from '@semseg/layers';
+import { AdaptiveAvgPool2d, Conv2d, ReLU, Sequential, TorchBatchNorm2d, resize } from '@semseg/layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdaptiveAvgPool2d } from './adaptive-pool.js';
 
 export interface PyramidPoolingOptions {
   inChannels: number;
@@ -41,7 +40,7 @@ export class PyramidPooling extends Module {
             bias: false,
             rng: rng.derive(`level${i}`),
           }),
-          new BatchNorm2d(reductionChannels),
+          new TorchBatchNorm2d(reductionChannels),
           new ReLU(),
         ]),
     );

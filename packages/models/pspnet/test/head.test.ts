@@ -1,5 +1,5 @@
 // The whole PSPNet head (pyramid pooling, classifier, auxiliary head, upsampling) against a PyTorch
-// twin built as the reference's, with our weights passed through our PyTorch name map, in eval
+// twin built as the reference's, with our weights passed through the PyTorch name map, in eval
 // (running statistics) and training mode (batch statistics), with aligned and half-pixel corners.
 import { Rng } from '@semseg/core';
 import { torchSkipReason } from '@semseg/tooling/python';
@@ -39,7 +39,7 @@ describe('PSPNet head structure', () => {
     const model = build(true, 1);
     const names = Object.keys(model.stateDict());
     expect(names).toContain('ppm.features.0.1.weight');
-    expect(names).toContain('ppm.features.3.2.runningVar');
+    expect(names).toContain('ppm.features.3.2.running_var');
     expect(names).toContain('cls.0.weight');
     expect(names).toContain('cls.1.bias');
     expect(names).toContain('cls.4.weight');

@@ -1,8 +1,8 @@
 // The PSPNet head as the reference builds it (hszhao/semseg model/pspnet.py), in PyTorch, and our
-// weights in its layouts through the package's own PyTorch name map.
-import type { Module } from '@semseg/core';
+// weights in its layouts through the PyTorch name map of @semseg/layers (torchNameMap).
+import { IMAGENET_NORMALIZATION, type Module } from '@semseg/core';
+import { torchNameMap } from '@semseg/layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { pytorchSource } from '../src/weight-map.js';
 import type { NamedArray } from './torch-io.js';
 
 /** Python: `PSP(backbone, c3, c4, classes, bins, cls_mid, aux_mid, p, align)` and `load_ours(net, arrays)`. */
@@ -51,9 +51,10 @@ def load_ours(net, arrays):
 
 /** Every parameter and buffer of `model` under its PyTorch key, conv weights OIHW. */
 export function exportForTorch(model: Module): Record<string, NamedArray> {
+  const map = torchNameMap(model, { description: 'test', normalization: IMAGENET_NORMALIZATION });
   const out: Record<string, NamedArray> = {};
   for (const [name, tensor] of Object.entries(model.stateDict())) {
-    const source = pytorchSource(name);
+    const source = map.source(name);
     if (!source) continue;
     const value = source.layout === 'conv' ? tf.transpose(tensor, [3, 2, 0, 1]) : tensor;
     out[source.key] = { shape: [...value.shape], data: Float32Array.from(value.dataSync()) };
@@ -73,11 +74,11 @@ export function randomizeBatchNorm(model: Module, seed: number): void {
   for (const entry of model.namedEntries()) {
     const leaf = entry.name.slice(entry.name.lastIndexOf('.') + 1);
     const module = entry.name.slice(0, entry.name.lastIndexOf('.'));
-    if (state[`${module}.runningMean`] === undefined) continue;
+    if (state[`${module}.running_mean`] === undefined) continue;
     const n = entry.variable.size;
     const values = Float32Array.from({ length: n }, () => {
       const u = next();
-      if (leaf === 'runningVar') return 0.5 + u;
+      if (leaf === 'running_var') return 0.5 + u;
       if (leaf === 'weight') return 0.5 + u;
       return u - 0.5;
     });
