@@ -1,6 +1,7 @@
 // The plug-in contract: what a model package tells the engine, the CLI and the web page about its
 // architectures, besides how to build them. Plain data and functions: no engine type leaks here.
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { ParameterEntry } from './module.js';
 import type { SegmentationModel } from './registry.js';
 import type { Normalization } from './types.js';
 
@@ -153,7 +154,7 @@ export interface ModelPlugin<C, M extends SegmentationModel = SegmentationModel>
    * Learning-rate and weight-decay multipliers per parameter name. Absent: each parameter's own
    * `lrMultiplier` and `weightDecay` flag (biases and batch norm undecayed).
    */
-  parameterGroup?(parameter: string): ParameterGroup;
+  parameterGroup?(parameter: string, entry: ParameterEntry): ParameterGroup;
   /** Name maps for the foreign files this architecture can load (and export to). */
   weightMaps?(config: C): WeightNameMap[];
   /** The paper's CRF post-processing (a @semseg/crf preset name), used when `--crf` names none. */

@@ -1,10 +1,44 @@
+export {
+  EVAL_FORMAT,
+  EVAL_VERSION,
+  type EvalRecord,
+  type EvalScores,
+  type MergedEvaluation,
+  type MetricsRecord,
+  SHARD_COUNT_VARIABLES,
+  SHARD_INDEX_VARIABLES,
+  type ShardEnvironment,
+  evalRecord,
+  mergeEvalRecords,
+  mergedEvalRecord,
+  metricsRecord,
+  parseShard,
+} from './eval/index.js';
 export { Evaluator, type EvaluationOptions } from './evaluate.js';
 export { CRF_PRESETS, refineWithCrf } from './inference/crf.js';
 export { argmaxLabels, normalizedTensor, predictImage, predictImageAsync } from './inference/predict.js';
 export { windowStarts } from './inference/windows.js';
 export { modelFromCheckpoint } from './model.js';
-export { type OptimizerConfig, ParameterOptimizer } from './train/optimizer.js';
-export { TRAIN_PRESETS, type TrainPreset, VOC_PIXELS_PER_IMAGE } from './train/presets.js';
+export {
+  type OptimizerConfig,
+  ParameterOptimizer,
+  type ParameterGroupOf,
+  defaultParameterGroup,
+} from './train/optimizer.js';
+export { type RecipeEntry, type RecipeInput, describeRecipe, formatRecipe } from './train/recipe.js';
 export { type LrSchedule, learningRate } from './train/schedule.js';
+export {
+  type ResolvedSettings,
+  type SettingOrigin,
+  type SettingsLayer,
+  TRAIN_DEFAULTS,
+  type TrainSettingKey,
+  type TrainSettings,
+  checkStagedStart,
+  parseTrainSettings,
+  presetSettings,
+  resolveTrainSettings,
+  trainSettingsSchema,
+} from './train/settings.js';
 export { NonFiniteLossError, type StepResult, Trainer, type TrainerOptions } from './train/trainer.js';
 export type { CrfOption, CrfRefined, InferenceOptions, Prediction, RgbImage } from './types.js';

@@ -1,6 +1,5 @@
-import { AUTO_BACKEND_ORDER, selectBackend } from '@semseg/core';
+import { AUTO_BACKEND_ORDER, listTrainPresets, selectBackend } from '@semseg/core';
 import { NODE_GPU_PACKAGE, NODE_GPU_REQUIREMENTS, lastWebGpuAdapter } from '@semseg/core/node';
-import { TRAIN_PRESETS } from '@semseg/engine';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { type BackendChoice, backendLoaders } from '../backends/index.js';
@@ -73,11 +72,20 @@ async function info(): Promise<void> {
   }
   out.push('');
   out.push('models:');
-  for (const model of listModels()) out.push(`  ${model.name.padEnd(9)} ${model.description}`);
+  const width = Math.max(9, ...listModels().map((m) => m.name.length));
+  for (const model of listModels()) {
+    const extras = [
+      model.pretrained ? `--pretrained: ${model.pretrained.description}` : '',
+      model.crfPreset ? `CRF preset ${model.crfPreset}` : '',
+    ].filter(Boolean);
+    out.push(`  ${model.name.padEnd(width)} ${model.description}`);
+    if (extras.length > 0) out.push(`  ${''.padEnd(width)} ${extras.join('; ')}`);
+  }
   out.push('');
   out.push('training presets (semseg train --preset <name>):');
-  for (const preset of Object.values(TRAIN_PRESETS)) {
-    out.push(`  ${preset.name.padEnd(17)} ${preset.model}, from ${preset.source}`);
+  for (const preset of listTrainPresets()) {
+    const stage = preset.initFrom ? ` (starts from a ${preset.initFrom} run: --init-from)` : '';
+    out.push(`  ${preset.name.padEnd(17)} ${preset.model}${stage}, from ${preset.source}`);
     out.push(`  ${''.padEnd(17)} ${preset.notes}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);

@@ -1,9 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateModelConfig } from '@semseg/core';
-import { TRAIN_PRESETS } from '@semseg/engine';
-import { runTraining } from '@semseg/engine/node';
-import { openVocDataset } from '@semseg/voc-data/node';
+import { listTrainPresets, validateModelConfig } from '@semseg/core';
+import {
+  type SettingsLayer,
+  type TrainSettings,
+  checkStagedStart,
+  formatRecipe,
+  parseTrainSettings,
+  presetSettings,
+  resolveTrainSettings,
+} from '@semseg/engine';
+import { openTrainingSplit, runTraining, settingsFromRun, toRunOptions } from '@semseg/engine/node';
 import { Command, Option } from 'commander';
 import type { BackendChoice } from '../backends/index.js';
 import { UsageError } from '../errors.js';
@@ -24,13 +31,6 @@ import {
 import { TrainProgress, formatDuration } from '../progress.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { interruptSignal } from './interrupt.js';
-import {
-  type TrainSettings,
-  parseTrainSettings,
-  presetSettings,
-  settingsFromRun,
-  toRunOptions,
-} from './train-config.js';
 
 type TrainFlags = TrainSettings & {
   preset?: string;
@@ -58,10 +58,16 @@ function parseJsonObject(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Steps per epoch: the training pipeline drops the last partial batch. */
+function parseClassWeights(text: string): number[] {
+  const values = text.split(',').map((v) => Number(v.trim()));
+  if (values.length < 2 || values.some((v) => !Number.isFinite(v) || v < 0))
+    throw new UsageError(`expected one non-negative weight per class such as 1,2,0.5, got '${text}'`);
+  return values;
+}
+
 /** Batches per epoch: the training pipeline drops the last partial batch, so it needs one full batch. */
 async function batchesPerEpoch(data: string, split: string, batchSize: number): Promise<number> {
-  const dataset = await openVocDataset(data, { split });
+  const dataset = await openTrainingSplit(data, split);
   const batches = Math.floor(dataset.ids.length / batchSize);
   if (batches < 1) {
     throw new UsageError(
@@ -87,26 +93,36 @@ async function train(command: Command): Promise<void> {
   } = typed as TrainFlags & { debug?: boolean };
   if (!flags.out) throw new UsageError('--out <run dir> is required');
 
-  // Lowest to highest: defaults (in toRunOptions), the resumed run, --preset, --config, typed flags.
-  let settings: TrainSettings = {};
+  // Lowest to highest: defaults, the resumed run, --preset, --config, typed flags; each value
+  // keeps its origin for the recipe the run prints and records.
+  const layers: SettingsLayer[] = [];
   const runFile = join(flags.out, 'run.json');
   if (flags.resume) {
-    settings = settingsFromRun(await readJsonFile(runFile, 'run record (needed by --resume)'), runFile);
+    layers.push({
+      origin: `resumed run ${flags.out}`,
+      settings: settingsFromRun(await readJsonFile(runFile, 'run record (needed by --resume)'), runFile),
+    });
   } else if (existsSync(runFile)) {
     // A second run in the same folder would mix its log and checkpoints with the first one's.
     throw new UsageError(
       `${flags.out} already holds a run; continue it with --resume, or choose another --out`,
     );
   }
-  if (flags.preset) settings = { ...settings, ...presetSettings(flags.preset) };
+  if (flags.preset) layers.push({ origin: `preset ${flags.preset}`, settings: presetSettings(flags.preset) });
   if (flags.config)
-    settings = {
-      ...settings,
-      ...parseTrainSettings(await readJsonFile(flags.config, 'config file'), flags.config),
-    };
-  settings = { ...settings, ...(typedSettings as TrainSettings) };
-  if (modelConfigFlag) settings.modelConfig = { ...(settings.modelConfig ?? {}), ...modelConfigFlag };
-  settings.out = flags.out;
+    layers.push({
+      origin: `config ${flags.config}`,
+      settings: parseTrainSettings(await readJsonFile(flags.config, 'config file'), flags.config),
+    });
+  layers.push({
+    origin: 'flag',
+    settings: {
+      ...(typedSettings as TrainSettings),
+      ...(modelConfigFlag ? { modelConfig: modelConfigFlag } : {}),
+      out: flags.out,
+    },
+  });
+  const { settings, origins } = resolveTrainSettings(layers);
 
   if (!settings.model)
     throw new UsageError('--model <name> is required (or --preset, or --config with "model")');
@@ -116,24 +132,16 @@ async function train(command: Command): Promise<void> {
     ...(settings.modelConfig ?? {}),
     ...(settings.width !== undefined ? { width: settings.width } : {}),
   });
+  checkStagedStart(settings, Boolean(flags.resume));
   // Opening the split here also reports a missing or broken dataset before any backend loads.
-  const perEpoch = await batchesPerEpoch(
-    settings.data,
-    settings.trainSplit ?? 'train',
-    settings.batchSize ?? 8,
-  );
+  const perEpoch = await batchesPerEpoch(settings.data, settings.trainSplit ?? 'train', settings.batchSize ?? 8);
   if (settings.epochs !== undefined && typed.steps === undefined) {
     settings.steps = Math.max(1, Math.round(settings.epochs * perEpoch));
+    origins.steps = origins.epochs;
   }
   const evalCrf = evalCrfFlag !== undefined ? parseCrfOption(evalCrfFlag) : null;
   const runOptions = toRunOptions(
-    {
-      ...settings,
-      model: settings.model,
-      data: settings.data,
-      out: flags.out,
-      steps: settings.steps ?? 1000,
-    },
+    { ...settings, model: settings.model, data: settings.data, out: flags.out, steps: settings.steps ?? 1000 },
     evalCrf,
   );
 
@@ -151,8 +159,12 @@ async function train(command: Command): Promise<void> {
       ...runOptions,
       resume: Boolean(flags.resume),
       backend: backend.name,
+      settingOrigins: origins,
       signal: interrupt.signal,
-      onEvent: progress.onEvent,
+      onEvent: (event) => {
+        if (event.type === 'start') process.stderr.write(`recipe:\n${formatRecipe(event.recipe).join('\n')}\n`);
+        progress.onEvent(event);
+      },
     });
     progress.stop();
     const last = result.evaluations.at(-1);
@@ -174,7 +186,7 @@ async function train(command: Command): Promise<void> {
 }
 
 export function trainCommand(): Command {
-  const presets = Object.keys(TRAIN_PRESETS);
+  const presets = listTrainPresets().map((p) => p.name);
   const command = new Command('train')
     .summary('train a registered model on a VOC-layout dataset')
     .description(
@@ -189,7 +201,9 @@ export function trainCommand(): Command {
     .option('--data <root>', 'dataset root: the VOC2012 folder or the VOCdevkit folder above it')
     .option('--out <dir>', 'run folder for checkpoints and logs')
     .addOption(
-      new Option('--preset <name>', "a paper's recipe (source and notes in @semseg/engine)").choices(presets),
+      new Option('--preset <name>', "a paper's recipe, registered by its model package (see `semseg info`)").choices(
+        presets,
+      ),
     )
     .option(
       '--config <file.json>',
@@ -210,15 +224,18 @@ export function trainCommand(): Command {
     .addOption(option('--epochs <n>', 'passes over the training split (sets --steps)', parsePositiveNumber))
     .addOption(option('--lr <rate>', 'base learning rate (default 1e-3)', parsePositiveNumber))
     .addOption(
-      choiceOption('--lr-policy <policy>', 'poly (power 0.9), step or fixed (default poly)', [
+      choiceOption('--lr-policy <policy>', 'poly (power 0.9), step, exp or fixed (default poly)', [
         'poly',
         'step',
+        'exp',
         'fixed',
       ]),
     )
     .addOption(option('--lr-power <p>', 'poly power (default 0.9)', parsePositiveNumber))
     .addOption(option('--lr-step-size <n>', 'step policy: steps between decays', parsePositiveInt))
-    .addOption(option('--lr-gamma <g>', 'step policy: decay factor (default 0.1)', parsePositiveNumber))
+    .addOption(
+      option('--lr-gamma <g>', 'step and exp policies: decay factor (default 0.1)', parsePositiveNumber),
+    )
     .addOption(option('--momentum <m>', 'SGD momentum (default 0.9)', parseUnitInterval))
     .addOption(
       option(
@@ -227,11 +244,30 @@ export function trainCommand(): Command {
         parseNonNegativeNumber,
       ),
     )
-    .addOption(choiceOption('--optimizer <name>', 'sgd or adam (default sgd)', ['sgd', 'adam']))
-    .option('--pretrained <vgg16 weights>', 'ImageNet VGG16 weights for the backbone (see @semseg/vgg16)')
+    .addOption(
+      choiceOption('--optimizer <name>', 'sgd, adam or rmsprop (default sgd)', ['sgd', 'adam', 'rmsprop']),
+    )
+    .addOption(
+      choiceOption(
+        '--loss-reduction <how>',
+        "mean over labelled pixels (default) or sum (Caffe's normalize: false, the FCN solvers)",
+        ['mean', 'sum'],
+      ),
+    )
+    .addOption(
+      option('--class-weights <w,w,...>', 'per-class loss weights, one per class', parseClassWeights),
+    )
+    .addOption(
+      option(
+        '--cat-max-ratio <r>',
+        'redraw crops where one class covers this fraction or more (mmsegmentation; default 1: off)',
+        parseUnitInterval,
+      ),
+    )
+    .option('--pretrained <weights>', "ImageNet weights for the model's backbone (see `semseg info`)")
     .option(
-      '--init-from <checkpoint>',
-      'initialise matching parameters from a checkpoint (staged FCN training)',
+      '--init-from <checkpoint|run>',
+      'initialise matching parameters from a checkpoint or a run folder (staged FCN training)',
     )
     .addOption(
       option(
@@ -254,7 +290,7 @@ export function trainCommand(): Command {
       option('--workers <n>', 'decode/augment worker threads (default 0: main thread)', parseNonNegativeInt),
     )
     .option('--resume', 'continue the run in --out from its latest checkpoint (same settings unless given)')
-    .option('--train-split <name>', 'training split list (default train)')
+    .option('--train-split <name>', 'training split list (default train; train_aug reads SBD SegmentationClassAug)')
     .option('--val-split <name>', 'evaluation split list (default val)')
     .addHelpText(
       'after',

@@ -4,6 +4,8 @@ export {
   type EvaluationRunOptions,
   type EvaluationSummary,
   evaluateDataset,
+  mergeEvalFiles,
+  readEvalRecordFile,
   runEvaluation,
 } from './evaluate-run.js';
 export {
@@ -12,7 +14,10 @@ export {
   type TrainEvent,
   type TrainRunOptions,
   type TrainRunResult,
+  openTrainingSplit,
   readTrainLog,
   runTraining,
 } from './train-run.js';
+export { type RunRecord, settingsFromRun, toRunOptions } from './train/options.js';
+export { resolveCheckpointPath } from './train/model-setup.js';
 export { loadModel } from './load-model.js';

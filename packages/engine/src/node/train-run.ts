@@ -1,114 +1,33 @@
-import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type CheckpointMeta,
   ConfigError,
+  IMAGENET_NORMALIZATION,
+  type ModelDefinition,
   type Normalization,
-  Rng,
-  type RngState,
   type SegmentationModel,
-  applyCheckpoint,
-  createModel,
+  type StateDict,
 } from '@semseg/core';
 import { loadCheckpoint, saveCheckpoint } from '@semseg/core/node';
+import * as tf from '@tensorflow/tfjs-core';
 import type { DataPosition, Rgb } from '@semseg/voc-data';
-import { type SegmentationDataset, createBatchPipeline, openVocDataset } from '@semseg/voc-data/node';
-import type { OptimizerConfig } from '../train/optimizer.js';
-import type { LrSchedule } from '../train/schedule.js';
-import { NonFiniteLossError, Trainer } from '../train/trainer.js';
-import type { CrfOption } from '../types.js';
+import {
+  type SegmentationDataset,
+  createBatchPipeline,
+  openSbdDataset,
+  openVocDataset,
+} from '@semseg/voc-data/node';
+import { type RecipeEntry, describeRecipe } from '../train/recipe.js';
+import { Trainer } from '../train/trainer.js';
 import { type EvaluationSummary, evaluateDataset } from './evaluate-run.js';
+import { trainLoop } from './train/loop.js';
+import { createRunModel, restoreRunModel } from './train/model-setup.js';
+import { type RunRecord, type TrainRunOptions, type TrainRunResult, checkOptions } from './train/options.js';
+import { FINAL, LATEST, RunFiles, type TrainingState } from './train/run-files.js';
 
-export interface TrainRunOptions {
-  /** A registered model name (fcn8s, ...). */
-  model: string;
-  /** Extra model config (numClasses comes from the dataset's classes). */
-  modelConfig?: Record<string, unknown>;
-  /** VOC-layout dataset root. */
-  data: string;
-  trainSplit?: string;
-  valSplit?: string;
-  /** Run folder: checkpoints, train.jsonl, run.json. */
-  out: string;
-  steps: number;
-  batchSize: number;
-  crop: [number, number];
-  scaleRange?: [number, number];
-  flipProbability?: number;
-  optimizer: OptimizerConfig;
-  schedule: Omit<LrSchedule, 'maxSteps'>;
-  seed?: number;
-  /** ImageNet VGG16 weights for the backbone (see @semseg/vgg16). */
-  pretrained?: string;
-  /** A checkpoint to initialise from by parameter name (staged training: 32s -> 16s -> 8s). */
-  initFrom?: string;
-  /** Continue the run in `out` from its latest checkpoint. */
-  resume?: boolean;
-  checkpointEvery?: number;
-  evalEvery?: number;
-  /** Evaluate with the CRF too at each evaluation. */
-  evalCrf?: CrfOption | null;
-  logEvery?: number;
-  workers?: number;
-  /** The backend the run uses, for the log. */
-  backend?: string;
-  /** Stop at the next step boundary, writing a checkpoint (Ctrl-C). */
-  signal?: AbortSignal;
-  /**
-   * Stop after this step as if interrupted (checkpoint in `latest`, no `final`): a run can be
-   * split into parts that `resume` joins, whatever the schedule (`steps` still sets its length).
-   */
-  stopAfter?: number;
-  onEvent?: (event: TrainEvent) => void;
-}
-
-export type TrainEvent =
-  | {
-      type: 'start';
-      startStep: number;
-      totalSteps: number;
-      trainImages: number;
-      model: string;
-      resumed: boolean;
-    }
-  | {
-      type: 'step';
-      step: number;
-      totalSteps: number;
-      epoch: number;
-      loss: number;
-      lr: number;
-      imagesPerSecond: number;
-    }
-  | { type: 'eval'; step: number; summary: EvaluationSummary }
-  | { type: 'checkpoint'; step: number; path: string }
-  | {
-      type: 'stopped';
-      step: number;
-      reason: 'finished' | 'interrupted' | 'non-finite-loss';
-      message?: string;
-    };
-
-export interface TrainRunResult {
-  step: number;
-  finalCheckpoint: string;
-  lastLoss: number;
-  reason: 'finished' | 'interrupted';
-  evaluations: Array<{ step: number; summary: EvaluationSummary }>;
-}
-
-interface TrainingState {
-  step: number;
-  epoch: number;
-  position: DataPosition;
-  optimizerIterations: number;
-  generators: Record<string, RngState>;
-  seed: number;
-  run: Omit<TrainRunOptions, 'signal' | 'onEvent'>;
-}
-
-export const LATEST = 'latest';
-export const FINAL = 'final';
+export type { TrainEvent, TrainRunOptions, TrainRunResult } from './train/options.js';
+export { FINAL, LATEST };
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -117,36 +36,52 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-function checkOptions(o: TrainRunOptions): void {
-  const positiveInt = (name: string, v: number | undefined) => {
-    if (v !== undefined && !(Number.isInteger(v) && v > 0))
-      throw new ConfigError(`${name} must be a positive integer, got ${v}`);
-  };
-  positiveInt('steps', o.steps);
-  positiveInt('batch size', o.batchSize);
-  positiveInt('checkpoint interval', o.checkpointEvery);
-  positiveInt('eval interval', o.evalEvery);
-  positiveInt('stop step', o.stopAfter);
-  if (!(o.crop[0] > 0 && o.crop[1] > 0))
-    throw new ConfigError(`crop must be positive, got ${o.crop.join('x')}`);
-  if (!(o.schedule.baseLr > 0))
-    throw new ConfigError(`learning rate must be positive, got ${o.schedule.baseLr}`);
+/** A split of VOC or, for SBD's `*_aug` lists (train_aug), of the SegmentationClassAug layout. */
+export function openTrainingSplit(root: string, split: string): Promise<SegmentationDataset> {
+  return /_aug$/.test(split) ? openSbdDataset(root, { split }) : openVocDataset(root, { split });
+}
+
+interface RunModel {
+  model: SegmentationModel;
+  definition: ModelDefinition;
+  state: TrainingState | null;
+  /** The resumed optimiser's slots (the caller disposes them). */
+  optimizerTensors: StateDict | null;
+}
+
+/** The run's model: restored from `latest` when resuming, else created and initialised. */
+async function runModel(options: TrainRunOptions, files: RunFiles, numClasses: number, seed: number): Promise<RunModel> {
+  if (!options.resume) {
+    return { ...(await createRunModel(options, numClasses, seed)), state: null, optimizerTensors: null };
+  }
+  if (!(await exists(join(files.latest, 'model.json'))))
+    throw new ConfigError(`--resume: ${files.out} has no checkpoint to resume from (expected ${files.latest}/model.json)`);
+  const checkpoint = await loadCheckpoint(files.latest);
+  const state = checkpoint.meta.training as unknown as TrainingState | undefined;
+  if (!state || typeof state.step !== 'number' || !state.position) {
+    tf.dispose([...Object.values(checkpoint.tensors), ...Object.values(checkpoint.optimizerTensors)]);
+    throw new ConfigError(`${checkpoint.files.modelJson}: has no training state to resume from`);
+  }
+  const { model, definition } = restoreRunModel(checkpoint, seed);
+  model.loadGeneratorStates(state.generators, checkpoint.files.modelJson);
+  return { model, definition, state, optimizerTensors: checkpoint.optimizerTensors };
 }
 
 /**
- * Trains a registered model on a VOC-layout dataset: seeded data order and augmentation, SGD or
- * Adam with the chosen schedule, a checkpoint every `checkpointEvery` steps and at the end (written
- * atomically), optional evaluation, a JSONL log of every logged step and evaluation. `resume`
- * continues exactly where the latest checkpoint stopped (weights, optimizer, data position and
- * dropout generators), so an interrupted run ends bit-identical to an uninterrupted one.
+ * Trains a registered model on a VOC-layout (or SBD-layout) dataset: seeded data order and
+ * augmentation, the model definition's parameter groups, SGD / Adam / RMSprop with the chosen
+ * schedule, a checkpoint every `checkpointEvery` steps and at the end (written atomically),
+ * optional evaluation, a JSONL log, and run.json with the recipe and where each value came from.
+ * `resume` continues exactly where the latest checkpoint stopped (weights, optimizer, data position
+ * and dropout generators), so an interrupted run ends bit-identical to an uninterrupted one.
  */
 export async function runTraining(options: TrainRunOptions): Promise<TrainRunResult> {
   checkOptions(options);
-  const out = resolve(options.out);
-  await mkdir(out, { recursive: true });
-  const latest = join(out, LATEST);
+  if (options.sampler === 'object-centred') throw new ConfigError("the 'object-centred' sampler is not wired yet");
+  const files = new RunFiles(resolve(options.out));
+  await mkdir(files.out, { recursive: true });
   const seed = options.seed ?? 0;
-  const dataset = await openVocDataset(options.data, { split: options.trainSplit ?? 'train' });
+  const dataset = await openTrainingSplit(options.data, options.trainSplit ?? 'train');
   if (dataset.ids.length < options.batchSize) {
     throw new ConfigError(
       `${dataset.splitFile}: the '${dataset.split}' split has ${dataset.ids.length} image(s), fewer than one batch of ${options.batchSize}`,
@@ -154,78 +89,41 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   }
   const classes = [...dataset.classes];
   const palette = dataset.palette.slice(0, classes.length) as Rgb[];
-
-  let model: SegmentationModel;
-  let architectureName = options.model;
-  let state: TrainingState | null = null;
-  let resumedOptimizer: Awaited<ReturnType<typeof loadCheckpoint>>['optimizerTensors'] | null = null;
-  if (options.resume) {
-    if (!(await exists(join(latest, 'model.json')))) {
-      throw new ConfigError(
-        `--resume: ${out} has no checkpoint to resume from (expected ${latest}/model.json)`,
-      );
-    }
-    const checkpoint = await loadCheckpoint(latest);
-    state = checkpoint.meta.training as unknown as TrainingState;
-    if (!state || typeof state.step !== 'number' || !state.position) {
-      throw new ConfigError(`${checkpoint.files.modelJson}: has no training state to resume from`);
-    }
-    architectureName = checkpoint.meta.architecture.name;
-    model = createModel(architectureName, checkpoint.meta.architecture.config, { rng: new Rng(seed) });
-    resumedOptimizer = checkpoint.optimizerTensors;
-    applyCheckpoint(model, checkpoint, { source: checkpoint.files.modelJson, keepOptimizer: true });
-    model.loadGeneratorStates(state.generators, checkpoint.files.modelJson);
-  } else {
-    const rng = new Rng(seed);
-    model = createModel(
-      options.model,
-      { ...options.modelConfig, numClasses: classes.length },
-      { rng: rng.derive('init') },
-    );
-    if (options.pretrained) {
-      const withBackbone = model as SegmentationModel & {
-        loadBackboneWeights?: (source: string) => Promise<unknown>;
-      };
-      if (!withBackbone.loadBackboneWeights)
-        throw new ConfigError(`model '${options.model}' has no backbone that takes --pretrained weights`);
-      await withBackbone.loadBackboneWeights(options.pretrained);
-    }
-    if (options.initFrom) {
-      const checkpoint = await loadCheckpoint(options.initFrom);
-      applyCheckpoint(model, checkpoint, { strict: false, source: checkpoint.files.modelJson });
-    }
-  }
-  const normalization: Normalization = model.normalization ?? {
-    mean: [0.485, 0.456, 0.406],
-    std: [0.229, 0.224, 0.225],
-    scale: 1,
-    channelOrder: 'rgb',
-  };
+  const { model, definition, state, optimizerTensors } = await runModel(options, files, classes.length, seed);
+  const normalization: Normalization = model.normalization ?? IMAGENET_NORMALIZATION;
   const trainer = new Trainer({
     model,
     optimizer: options.optimizer,
     schedule: { ...options.schedule, maxSteps: options.steps },
+    ...(definition.parameterGroup ? { parameterGroup: definition.parameterGroup } : {}),
+    ...(options.lossReduction ? { lossReduction: options.lossReduction } : {}),
+    ...(options.classWeights ? { classWeights: options.classWeights } : {}),
   });
-  if (state && resumedOptimizer) {
-    trainer.optimizer.loadState(resumedOptimizer, state.optimizerIterations, latest);
+  if (state && optimizerTensors) {
+    trainer.optimizer.loadState(optimizerTensors, state.optimizerIterations, files.latest);
     trainer.step = state.step;
   }
-  if (resumedOptimizer) Object.values(resumedOptimizer).forEach((t) => t.dispose());
+  if (optimizerTensors) tf.dispose(Object.values(optimizerTensors));
 
   const { signal: _signal, onEvent: _onEvent, stopAfter: _stopAfter, ...runRecord } = options;
-  const meta = (training: TrainingState | null): CheckpointMeta => ({
-    architecture: { name: architectureName, config: architectureConfig(model) },
+  const record: RunRecord = state?.run ?? runRecord;
+  const recipe: RecipeEntry[] = describeRecipe(
+    options,
+    options.settingOrigins ?? {},
+    trainer.optimizer.groups(),
+    normalization,
+    definition.parameterGroup ? `model ${definition.name}` : 'parameter defaults',
+  );
+  await files.writeRunRecord(runRecord, recipe);
+
+  let position: DataPosition = state?.position ?? { epoch: 0, index: 0 };
+  const meta = (training: TrainingState): CheckpointMeta => ({
+    architecture: { name: definition.name, config: { ...(model.config ?? {}), numClasses: model.numClasses } },
     classes,
     palette,
     normalization,
     training: training as unknown as CheckpointMeta['training'],
   });
-  const logFile = join(out, 'train.jsonl');
-  const log = (record: Record<string, unknown>) =>
-    appendFile(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
-  await writeFile(join(out, 'run.json'), `${JSON.stringify(runRecord, null, 2)}\n`);
-
-  let position: DataPosition = state?.position ?? { epoch: 0, index: 0 };
   const save = async (dir: string): Promise<string> => {
     const training: TrainingState = {
       step: trainer.step,
@@ -234,14 +132,13 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
       optimizerIterations: trainer.optimizer.iterations,
       generators: model.generatorStates(),
       seed,
-      run: state?.run ?? runRecord,
+      run: record,
     };
     const path = await saveCheckpoint(dir, model.stateDict(), meta(training), trainer.optimizer.state());
     options.onEvent?.({ type: 'checkpoint', step: trainer.step, path });
-    await log({ event: 'checkpoint', step: trainer.step, path });
+    await files.log({ event: 'checkpoint', step: trainer.step, path });
     return path;
   };
-
   const evaluations: TrainRunResult['evaluations'] = [];
   const evaluate = async () => {
     const valDataset = await openVocDataset(options.data, { split: options.valSplit ?? 'val' });
@@ -249,7 +146,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     model.train();
     evaluations.push({ step: trainer.step, summary });
     options.onEvent?.({ type: 'eval', step: trainer.step, summary });
-    await log({ event: 'eval', step: trainer.step, ...summaryRecord(summary) });
+    await files.log({ event: 'eval', step: trainer.step, ...summaryRecord(summary) });
   };
 
   options.onEvent?.({
@@ -257,16 +154,11 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     startStep: trainer.step,
     totalSteps: options.steps,
     trainImages: dataset.ids.length,
-    model: options.model,
+    model: definition.name,
     resumed: Boolean(state),
+    recipe,
   });
-  await log({
-    event: 'start',
-    step: trainer.step,
-    totalSteps: options.steps,
-    backend: options.backend,
-    resumed: Boolean(state),
-  });
+  await files.log({ event: 'start', step: trainer.step, totalSteps: options.steps, backend: options.backend, resumed: Boolean(state) });
 
   const pipeline = createBatchPipeline(dataset, {
     batchSize: options.batchSize,
@@ -276,98 +168,33 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
       cropSize: { height: options.crop[0], width: options.crop[1] },
       scaleRange: options.scaleRange ?? [0.5, 2],
       flipProbability: options.flipProbability ?? 0.5,
+      catMaxRatio: options.catMaxRatio ?? 1,
     },
     seed,
     epochs: Number.POSITIVE_INFINITY,
     start: position,
     workers: options.workers ?? 0,
   });
-  let lastLoss = Number.NaN;
-  let reason: TrainRunResult['reason'] = 'finished';
-  const logEvery = options.logEvery ?? 10;
+  let loop: Awaited<ReturnType<typeof trainLoop>>;
   try {
-    let last = performance.now();
-    if (trainer.step < options.steps) {
-      for await (const batch of pipeline) {
-        if (options.signal?.aborted) {
-          reason = 'interrupted';
-          break;
-        }
-        let result: Awaited<ReturnType<Trainer['trainStep']>>;
-        try {
-          result = await trainer.trainStep(batch.images, batch.labels, [
-            batch.batchSize,
-            batch.height,
-            batch.width,
-          ]);
-        } catch (e) {
-          if (e instanceof NonFiniteLossError) {
-            options.onEvent?.({
-              type: 'stopped',
-              step: e.step,
-              reason: 'non-finite-loss',
-              message: e.message,
-            });
-            await log({ event: 'stopped', step: e.step, reason: 'non-finite-loss', message: e.message });
-          }
-          throw e;
-        }
-        position = batch.position;
-        lastLoss = result.loss;
-        const now = performance.now();
-        const imagesPerSecond = (batch.batchSize * 1000) / Math.max(1e-6, now - last);
-        last = now;
-        options.onEvent?.({
-          type: 'step',
-          step: result.step,
-          totalSteps: options.steps,
-          epoch: batch.epoch,
-          loss: result.loss,
-          lr: result.lr,
-          imagesPerSecond,
-        });
-        if (result.step % logEvery === 0 || result.step === options.steps) {
-          await log({
-            event: 'step',
-            step: result.step,
-            epoch: batch.epoch,
-            loss: result.loss,
-            lr: result.lr,
-            imagesPerSecond,
-          });
-        }
-        if (
-          options.checkpointEvery &&
-          result.step % options.checkpointEvery === 0 &&
-          result.step < options.steps
-        )
-          await save(latest);
-        if (options.evalEvery && result.step % options.evalEvery === 0 && result.step < options.steps)
-          await evaluate();
-        if (result.step >= options.steps) break;
-        if (options.stopAfter !== undefined && result.step >= options.stopAfter) {
-          reason = 'interrupted';
-          break;
-        }
-      }
-    }
+    loop = await trainLoop(trainer, pipeline, options, files, {
+      checkpoint: () => save(files.latest),
+      evaluate,
+      advanced: (next) => {
+        position = next;
+      },
+    });
   } finally {
     await pipeline.close();
   }
-  await save(latest);
-  const finalCheckpoint = reason === 'finished' ? await save(join(out, FINAL)) : latest;
-  if (reason === 'finished' && options.evalEvery) await evaluate();
-  options.onEvent?.({ type: 'stopped', step: trainer.step, reason });
-  await log({ event: 'stopped', step: trainer.step, reason });
+  await save(files.latest);
+  const finalCheckpoint = loop.reason === 'finished' ? await save(files.final) : files.latest;
+  if (loop.reason === 'finished' && options.evalEvery) await evaluate();
+  options.onEvent?.({ type: 'stopped', step: trainer.step, reason: loop.reason });
+  await files.log({ event: 'stopped', step: trainer.step, reason: loop.reason });
   trainer.dispose();
   model.dispose();
-  return { step: trainer.step, finalCheckpoint, lastLoss, reason, evaluations };
-}
-
-/** The model's resolved config, as its registry factory would take it back. */
-function architectureConfig(model: SegmentationModel): Record<string, unknown> {
-  const withConfig = model as SegmentationModel & { config?: Record<string, unknown> };
-  return { ...(withConfig.config ?? {}), numClasses: model.numClasses };
+  return { step: trainer.step, finalCheckpoint, lastLoss: loop.lastLoss, reason: loop.reason, evaluations };
 }
 
 function summaryRecord(summary: EvaluationSummary): Record<string, unknown> {

@@ -1,29 +1,38 @@
-import { ConfigError, type ParameterEntry, type StateDict } from '@semseg/core';
+import {
+  ConfigError,
+  type OptimizerConfig,
+  type ParameterEntry,
+  type ParameterGroup,
+  type StateDict,
+} from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 
-export interface OptimizerConfig {
-  type: 'sgd' | 'adam';
-  /** SGD momentum (Caffe's). Default 0.9. */
-  momentum?: number;
-  /** L2 weight decay on parameters that allow it (not biases nor batch norm). Default 5e-4. */
-  weightDecay?: number;
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
+export type { OptimizerConfig };
+
+/** A parameter's multipliers when its model declares none: its own lr multiplier and decay flag. */
+export function defaultParameterGroup(entry: ParameterEntry): ParameterGroup {
+  return { lrMultiplier: entry.lrMultiplier, decayMultiplier: entry.weightDecay ? 1 : 0 };
 }
+
+/** Chooses each parameter's multipliers by name (a model definition's `parameterGroup`). */
+export type ParameterGroupOf = (entry: ParameterEntry) => ParameterGroup;
 
 interface Slot {
   entry: ParameterEntry;
+  group: ParameterGroup;
   first: tf.Variable;
   second: tf.Variable | null;
 }
 
+const OPTIMIZERS = ['sgd', 'adam', 'rmsprop'] as const;
+
 /**
- * SGD with momentum and Adam over a model's named parameters, honouring each parameter's
- * `weightDecay` flag and `lrMultiplier` (Caffe's decay_mult and lr_mult: biases undecayed,
- * DeepLab's classifier at 10x). SGD follows Caffe's update, which the reference solvers' learning
- * rates assume: v = momentum * v + lr * lr_mult * (g + decay * w); w -= v.
- * Adam is PyTorch's with L2 decay added to the gradient.
+ * SGD with momentum, Adam and RMSprop over a model's named parameters, each parameter with its
+ * group's learning-rate and decay multipliers (Caffe's lr_mult and decay_mult: biases x2 and
+ * undecayed, DeepLab's classifier x10/x20). SGD follows Caffe's update, which the reference
+ * solvers' learning rates assume: v = momentum * v + lr * lr_mult * (g + decay * decay_mult * w);
+ * w -= v. Adam and RMSprop are PyTorch's (RMSprop without momentum, not centred) with the L2 decay
+ * added to the gradient.
  */
 export class ParameterOptimizer {
   readonly config: Required<OptimizerConfig>;
@@ -31,9 +40,13 @@ export class ParameterOptimizer {
   /** Updates applied so far (Adam's bias correction). */
   iterations = 0;
 
-  constructor(parameters: readonly ParameterEntry[], config: OptimizerConfig) {
-    if (config.type !== 'sgd' && config.type !== 'adam')
-      throw new ConfigError(`unknown optimizer '${config.type as string}'; use sgd or adam`);
+  constructor(
+    parameters: readonly ParameterEntry[],
+    config: OptimizerConfig,
+    groupOf: ParameterGroupOf = defaultParameterGroup,
+  ) {
+    if (!OPTIMIZERS.includes(config.type))
+      throw new ConfigError(`unknown optimizer '${config.type as string}'; use ${OPTIMIZERS.join(', ')}`);
     this.config = {
       type: config.type,
       momentum: config.momentum ?? 0.9,
@@ -41,14 +54,28 @@ export class ParameterOptimizer {
       beta1: config.beta1 ?? 0.9,
       beta2: config.beta2 ?? 0.999,
       epsilon: config.epsilon ?? 1e-8,
+      alpha: config.alpha ?? 0.99,
     };
     this.slots = parameters
       .filter((p) => p.trainable)
-      .map((entry) => ({
-        entry,
-        first: tf.variable(tf.zerosLike(entry.variable), false),
-        second: config.type === 'adam' ? tf.variable(tf.zerosLike(entry.variable), false) : null,
-      }));
+      .map((entry) => {
+        const group = groupOf(entry);
+        if (!(group.lrMultiplier >= 0 && group.decayMultiplier >= 0))
+          throw new ConfigError(
+            `parameter ${entry.name}: multipliers must be >= 0 (lr ${group.lrMultiplier}, decay ${group.decayMultiplier})`,
+          );
+        return {
+          entry,
+          group,
+          first: tf.variable(tf.zerosLike(entry.variable), false),
+          second: config.type === 'adam' ? tf.variable(tf.zerosLike(entry.variable), false) : null,
+        };
+      });
+  }
+
+  /** Each trainable parameter's multipliers, by name (for the recipe a run prints). */
+  groups(): Array<{ name: string } & ParameterGroup> {
+    return this.slots.map((s) => ({ name: s.entry.name, ...s.group }));
   }
 
   /** The trainable variables, in a fixed order. */
@@ -58,7 +85,7 @@ export class ParameterOptimizer {
 
   /** Applies one update from gradients keyed by variable name (what tf.variableGrads returns). */
   apply(gradients: tf.NamedTensorMap, lr: number): void {
-    const { type, momentum, weightDecay, beta1, beta2, epsilon } = this.config;
+    const { type, momentum, weightDecay, beta1, beta2, epsilon, alpha } = this.config;
     this.iterations++;
     const t = this.iterations;
     tf.tidy(() => {
@@ -66,13 +93,17 @@ export class ParameterOptimizer {
         const w = slot.entry.variable;
         const g = gradients[w.name];
         if (!g) continue;
-        const decay = slot.entry.weightDecay ? weightDecay : 0;
+        const decay = weightDecay * slot.group.decayMultiplier;
         const grad = decay > 0 ? tf.add(g, tf.mul(w, decay)) : g;
-        const rate = lr * slot.entry.lrMultiplier;
+        const rate = lr * slot.group.lrMultiplier;
         if (type === 'sgd') {
           const v = tf.add(tf.mul(slot.first, momentum), tf.mul(grad, rate));
           slot.first.assign(v);
           w.assign(tf.sub(w, v));
+        } else if (type === 'rmsprop') {
+          const squareAvg = tf.add(tf.mul(slot.first, alpha), tf.mul(tf.square(grad), 1 - alpha));
+          slot.first.assign(squareAvg);
+          w.assign(tf.sub(w, tf.mul(tf.div(grad, tf.add(tf.sqrt(squareAvg), epsilon)), rate)));
         } else {
           const m = tf.add(tf.mul(slot.first, beta1), tf.mul(grad, 1 - beta1));
           const v = tf.add(tf.mul(slot.second!, beta2), tf.mul(tf.square(grad), 1 - beta2));
@@ -92,6 +123,7 @@ export class ParameterOptimizer {
     for (const slot of this.slots) {
       const name = slot.entry.name;
       if (this.config.type === 'sgd') out[`${name}.momentum`] = slot.first;
+      else if (this.config.type === 'rmsprop') out[`${name}.square_avg`] = slot.first;
       else {
         out[`${name}.m`] = slot.first;
         out[`${name}.v`] = slot.second!;

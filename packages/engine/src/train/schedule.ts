@@ -1,16 +1,9 @@
-import { ConfigError } from '@semseg/core';
+import { ConfigError, type LrPolicy } from '@semseg/core';
 
-/** Learning-rate policies of the reference solvers (Caffe's lr_policy). */
-export interface LrSchedule {
-  policy: 'poly' | 'step' | 'fixed';
-  baseLr: number;
+/** A learning-rate policy of the reference solvers (Caffe's lr_policy) over a run of `maxSteps`. */
+export interface LrSchedule extends LrPolicy {
   /** Total steps (poly decays to 0 at maxSteps). */
   maxSteps: number;
-  /** poly: lr = base * (1 - step / maxSteps) ^ power. Default 0.9 (DeepLab). */
-  power?: number;
-  /** step: lr = base * gamma ^ floor(step / stepSize). */
-  stepSize?: number;
-  gamma?: number;
 }
 
 export function learningRate(schedule: LrSchedule, step: number): number {
@@ -25,5 +18,6 @@ export function learningRate(schedule: LrSchedule, step: number): number {
     if (!size || size <= 0) throw new ConfigError('the step lr policy needs a positive stepSize');
     return baseLr * (schedule.gamma ?? 0.1) ** Math.floor(step / size);
   }
-  throw new ConfigError(`unknown lr policy '${policy as string}'; use poly, step or fixed`);
+  if (policy === 'exp') return baseLr * (schedule.gamma ?? 0.1) ** step;
+  throw new ConfigError(`unknown lr policy '${policy as string}'; use poly, step, exp or fixed`);
 }

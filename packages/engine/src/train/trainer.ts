@@ -1,7 +1,14 @@
-import { type SegmentationModel, SemsegError } from '@semseg/core';
+import {
+  type LossReduction,
+  type ParameterEntry,
+  type ParameterGroup,
+  type SegmentationModel,
+  SemsegError,
+  type TrainingOutput,
+} from '@semseg/core';
 import { softmaxCrossEntropy } from '@semseg/layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { type OptimizerConfig, ParameterOptimizer } from './optimizer.js';
+import { type OptimizerConfig, ParameterOptimizer, defaultParameterGroup } from './optimizer.js';
 import { type LrSchedule, learningRate } from './schedule.js';
 
 /** A loss that is NaN or infinite: training stops rather than corrupting the weights. */
@@ -20,6 +27,13 @@ export interface TrainerOptions {
   model: SegmentationModel;
   optimizer: OptimizerConfig;
   schedule: LrSchedule;
+  /**
+   * Multipliers by parameter name (a model definition's `parameterGroup`, Caffe's lr_mult and
+   * decay_mult). Default: each parameter's own lr multiplier and decay flag.
+   */
+  parameterGroup?: (name: string, entry: ParameterEntry) => ParameterGroup;
+  /** 'mean' over labelled pixels (default) or 'sum' (Caffe's `normalize: false`, the FCN solvers). */
+  lossReduction?: LossReduction;
   /** Per-class loss weights (optional). */
   classWeights?: readonly number[];
   ignoreIndex?: number;
@@ -37,6 +51,7 @@ export class Trainer {
   readonly model: SegmentationModel;
   readonly optimizer: ParameterOptimizer;
   readonly schedule: LrSchedule;
+  readonly lossReduction: LossReduction;
   private readonly classWeights: readonly number[] | undefined;
   private readonly ignoreIndex: number;
   /** Updates done so far. */
@@ -44,8 +59,14 @@ export class Trainer {
 
   constructor(options: TrainerOptions) {
     this.model = options.model;
-    this.optimizer = new ParameterOptimizer(options.model.namedParameters(), options.optimizer);
+    const groupOf = options.parameterGroup;
+    this.optimizer = new ParameterOptimizer(
+      options.model.namedParameters(),
+      options.optimizer,
+      groupOf ? (entry) => groupOf(entry.name, entry) : defaultParameterGroup,
+    );
     this.schedule = options.schedule;
+    this.lossReduction = options.lossReduction ?? 'mean';
     this.classWeights = options.classWeights;
     this.ignoreIndex = options.ignoreIndex ?? 255;
   }
@@ -53,6 +74,30 @@ export class Trainer {
   /** The learning rate the next step will use. */
   get lr(): number {
     return learningRate(this.schedule, this.step);
+  }
+
+  /**
+   * The training objective on one batch: the weighted sum of the model's training outputs (its
+   * `trainingOutputs`, or `forward` against the labels), each a pixel-wise cross-entropy reduced
+   * as `lossReduction` says.
+   */
+  loss(images: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
+    return tf.tidy(() => {
+      const outputs: TrainingOutput[] = this.model.trainingOutputs
+        ? this.model.trainingOutputs(images, labels)
+        : [{ logits: this.model.forward(images), labels, weight: 1 }];
+      const terms = outputs.map(({ logits, labels: target, weight }) =>
+        tf.mul(
+          softmaxCrossEntropy(logits, target, {
+            ignoreIndex: this.ignoreIndex,
+            reduction: this.lossReduction,
+            ...(this.classWeights ? { classWeights: this.classWeights } : {}),
+          }),
+          weight,
+        ),
+      );
+      return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
+    });
   }
 
   /**
@@ -71,14 +116,7 @@ export class Trainer {
     const x = tf.tensor4d(images, [n, h, w, 3]);
     const y = tf.tensor3d(Int32Array.from(labels), [n, h, w], 'int32');
     try {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          softmaxCrossEntropy(this.model.forward(x), y, {
-            ignoreIndex: this.ignoreIndex,
-            ...(this.classWeights ? { classWeights: this.classWeights } : {}),
-          }) as tf.Scalar,
-        this.optimizer.variables(),
-      );
+      const { value, grads } = tf.variableGrads(() => this.loss(x, y), this.optimizer.variables());
       const loss = (await value.data())[0]!;
       try {
         if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.step + 1, loss);

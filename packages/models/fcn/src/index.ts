@@ -3,7 +3,8 @@ import { registerFcnModels } from './register.js';
 export { type FcnConfig, type FcnVariant, type ResolvedFcnConfig, fcnConfigSchema } from './config.js';
 export { type CoordMap, cropOffset, throughConv, throughDeconv } from './coord-map.js';
 export { FCN } from './fcn.js';
-export { registerFcnModels } from './register.js';
+export { FCN_PRESETS } from './presets.js';
+export { fcnParameterGroup, registerFcnModels } from './register.js';
 export { type StageInitReport, initFromCoarser } from './stages.js';
 
 // Importing the package makes fcn32s/fcn16s/fcn8s available to the CLI, the engine and the web demo.

@@ -1,6 +1,7 @@
-import { registerModel } from '@semseg/core';
+import { type ParameterGroup, registerModel } from '@semseg/core';
 import { fcnConfigSchema } from './config.js';
 import { FCN } from './fcn.js';
+import { registerFcnPresets } from './presets.js';
 
 const DESCRIPTIONS = {
   '32s': 'FCN-32s (Long et al. 2015): VGG16, 1x1 scores, x32 upsampling',
@@ -8,7 +9,17 @@ const DESCRIPTIONS = {
   '8s': 'FCN-8s: FCN-16s plus a pool3 skip, x8 upsampling',
 } as const;
 
-/** Registers fcn32s, fcn16s and fcn8s in @semseg/core's model registry (done on import). */
+/**
+ * Every learned layer of the voc-fcn* prototxts: weights `lr_mult: 1 decay_mult: 1`, biases
+ * `lr_mult: 2 decay_mult: 0`. Batch norm (VGG16's `<conv>_bn`, not in the paper) is undecayed.
+ */
+export function fcnParameterGroup(name: string): ParameterGroup {
+  if (/_bn\.(weight|bias)$/.test(name)) return { lrMultiplier: 1, decayMultiplier: 0 };
+  if (name.endsWith('.bias')) return { lrMultiplier: 2, decayMultiplier: 0 };
+  return { lrMultiplier: 1, decayMultiplier: 1 };
+}
+
+/** Registers fcn32s, fcn16s and fcn8s and the reference recipes in @semseg/core (done on import). */
 export function registerFcnModels(): void {
   for (const variant of ['32s', '16s', '8s'] as const) {
     registerModel({
@@ -16,6 +27,12 @@ export function registerFcnModels(): void {
       description: DESCRIPTIONS[variant],
       configSchema: fcnConfigSchema,
       create: (config, { rng }) => new FCN(variant, config, rng),
+      parameterGroup: fcnParameterGroup,
+      pretrained: {
+        description: 'ImageNet VGG16 weights (see @semseg/vgg16: TF.js Layers model.json, Keras .h5)',
+        load: (model, source) => model.loadBackboneWeights(typeof source === 'string' ? source : source.data),
+      },
     });
   }
+  registerFcnPresets();
 }

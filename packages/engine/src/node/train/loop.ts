@@ -1,0 +1,67 @@
+import type { DataPosition } from '@semseg/voc-data';
+import type { Batch, BatchPipeline } from '@semseg/voc-data/node';
+import { NonFiniteLossError, type Trainer } from '../../train/trainer.js';
+import type { TrainRunOptions, TrainRunResult } from './options.js';
+import type { RunFiles } from './run-files.js';
+
+export interface LoopHooks {
+  /** A checkpoint of the run so far in `latest` (every `checkpointEvery` steps). */
+  checkpoint(): Promise<unknown>;
+  /** An evaluation on the validation split (every `evalEvery` steps). */
+  evaluate(): Promise<unknown>;
+  /** The data position after the batch just trained on (saved by checkpoints). */
+  advanced(position: DataPosition): void;
+}
+
+export interface LoopResult {
+  reason: TrainRunResult['reason'];
+  lastLoss: number;
+}
+
+/**
+ * The training steps: one batch, one update, the log, periodic checkpoints and evaluations, until
+ * `steps`, `stopAfter` or the abort signal. A non-finite loss is logged and rethrown (the weights
+ * of that step are not applied).
+ */
+export async function trainLoop(
+  trainer: Trainer,
+  pipeline: BatchPipeline,
+  options: TrainRunOptions,
+  files: RunFiles,
+  hooks: LoopHooks,
+): Promise<LoopResult> {
+  let lastLoss = Number.NaN;
+  const logEvery = options.logEvery ?? 10;
+  let last = performance.now();
+  if (trainer.step >= options.steps) return { reason: 'finished', lastLoss };
+  for await (const batch of pipeline) {
+    if (options.signal?.aborted) return { reason: 'interrupted', lastLoss };
+    const result = await step(trainer, batch, options, files);
+    hooks.advanced(batch.position);
+    lastLoss = result.loss;
+    const now = performance.now();
+    const imagesPerSecond = (batch.batchSize * 1000) / Math.max(1e-6, now - last);
+    last = now;
+    const record = { step: result.step, epoch: batch.epoch, loss: result.loss, lr: result.lr, imagesPerSecond };
+    options.onEvent?.({ type: 'step', totalSteps: options.steps, ...record });
+    if (result.step % logEvery === 0 || result.step === options.steps) await files.log({ event: 'step', ...record });
+    const before = result.step < options.steps;
+    if (options.checkpointEvery && result.step % options.checkpointEvery === 0 && before) await hooks.checkpoint();
+    if (options.evalEvery && result.step % options.evalEvery === 0 && before) await hooks.evaluate();
+    if (result.step >= options.steps) return { reason: 'finished', lastLoss };
+    if (options.stopAfter !== undefined && result.step >= options.stopAfter) return { reason: 'interrupted', lastLoss };
+  }
+  return { reason: 'finished', lastLoss };
+}
+
+async function step(trainer: Trainer, batch: Batch, options: TrainRunOptions, files: RunFiles) {
+  try {
+    return await trainer.trainStep(batch.images, batch.labels, [batch.batchSize, batch.height, batch.width]);
+  } catch (e) {
+    if (e instanceof NonFiniteLossError) {
+      options.onEvent?.({ type: 'stopped', step: e.step, reason: 'non-finite-loss', message: e.message });
+      await files.log({ event: 'stopped', step: e.step, reason: 'non-finite-loss', message: e.message });
+    }
+    throw e;
+  }
+}
