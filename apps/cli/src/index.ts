@@ -5,6 +5,5 @@ export { NpyError, type NpyArray, decodeNpy, encodeNpy } from './io/npy.js';
 export { fullPalette, labelPng } from './io/label-png.js';
 export { main } from './main.js';
 export { createProgram } from './program.js';
-export { parseShard, SHARD_INDEX_VARIABLES, type Shard } from './options/shard.js';
 export { type CurvePoint, type TrainingCurves, drawChart, renderChartPng } from './render/chart.js';
 export { blendLabels, legendEntries, renderOverlay } from './render/overlay.js';

@@ -1,13 +1,15 @@
-import { runEvaluation } from '@semseg/engine/node';
+import { ConfigError } from '@semseg/core';
+import { evalRecord, mergedEvalRecord, parseShard } from '@semseg/engine';
+import { mergeEvalFiles, runEvaluation } from '@semseg/engine/node';
+import type { ShardSpec } from '@semseg/voc-data';
 import { Command } from 'commander';
 import type { BackendChoice } from '../backends/index.js';
 import { UsageError } from '../errors.js';
-import { readJsonFile, writeOutput } from '../io/files.js';
+import { writeOutput } from '../io/files.js';
 import { option } from '../options/commander.js';
-import { type Shard, parseShard } from '../options/shard.js';
 import '../models.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
-import { EVAL_FORMAT, evalRecord, formatMetrics, mergeEvalRecords, metricsRecord } from './eval-report.js';
+import { formatMetrics } from './eval-report.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
 
 interface EvalFlags extends InferenceFlags {
@@ -15,7 +17,7 @@ interface EvalFlags extends InferenceFlags {
   data?: string;
   split: string;
   json?: string;
-  shard?: Shard;
+  shard?: ShardSpec;
   merge?: string[];
   backend: BackendChoice;
   quiet?: boolean;
@@ -24,37 +26,14 @@ interface EvalFlags extends InferenceFlags {
 async function merge(files: string[], flags: EvalFlags): Promise<void> {
   if (flags.checkpoint || flags.data)
     throw new UsageError('--merge combines shard files; it takes no --checkpoint or --data');
-  const records = await Promise.all(
-    files.map(async (file) => ({ file, value: await readJsonFile(file, 'shard JSON') })),
-  );
-  const merged = mergeEvalRecords(records);
+  const merged = await mergeEvalFiles(files);
   const metrics = merged.matrix.compute();
   const crfMetrics = merged.crfMatrix?.compute();
   process.stdout.write(
     `merged ${files.length} files, ${merged.images} images\n${formatMetrics(metrics, merged.classes, 'text')}\n`,
   );
   if (crfMetrics) process.stdout.write(`\nwith CRF:\n${formatMetrics(crfMetrics, merged.classes, 'text')}\n`);
-  if (flags.json) {
-    const record = {
-      format: EVAL_FORMAT,
-      version: 1,
-      mergedFrom: files.length,
-      images: merged.images,
-      classes: merged.classes,
-      metrics: metricsRecord(metrics, merged.classes),
-      matrix: merged.matrix.toJSON(),
-      ...(merged.crfMatrix && crfMetrics
-        ? {
-            crf: {
-              settings: merged.crfSettings,
-              metrics: metricsRecord(crfMetrics, merged.classes),
-              matrix: merged.crfMatrix.toJSON(),
-            },
-          }
-        : {}),
-    };
-    await writeOutput(flags.json, `${JSON.stringify(record, null, 2)}\n`);
-  }
+  if (flags.json) await writeOutput(flags.json, `${JSON.stringify(mergedEvalRecord(merged), null, 2)}\n`);
 }
 
 async function evaluate(flags: EvalFlags): Promise<void> {
@@ -93,6 +72,16 @@ async function evaluate(flags: EvalFlags): Promise<void> {
   }
 }
 
+/** `--shard`, with the index (and count) from the environment for `auto`; a bad value is a usage error. */
+function shardFromFlag(text: string): ShardSpec {
+  try {
+    return parseShard(text, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 export function evalCommand(): Command {
   const command = new Command('eval')
     .summary('score a checkpoint on a split (mIoU, mAcc, aAcc, fwIoU, per class), or merge shards')
@@ -109,7 +98,7 @@ export function evalCommand(): Command {
     .option('--data <root>', 'dataset root: the VOC2012 folder or the VOCdevkit folder above it')
     .option('--split <name>', 'split list to evaluate', 'val')
     .option('--json <file>', 'write the metrics and confusion matrices as JSON')
-    .addOption(option('--shard <i/n|auto/n|auto>', 'evaluate only shard i of n', (text) => parseShard(text)))
+    .addOption(option('--shard <i/n|auto/n|auto>', 'evaluate only shard i of n', shardFromFlag))
     .option('--merge <shard.json...>', 'combine the --json files of shards instead of evaluating')
     .addOption(backendOption())
     .option('--quiet', 'no backend line or progress on stderr');

@@ -1,18 +1,14 @@
-import type { CheckpointMeta, Normalization, SegmentationModel } from '@semseg/core';
+import { readFile } from 'node:fs/promises';
+import { type CheckpointMeta, InputError, type Normalization, type SegmentationModel } from '@semseg/core';
 import { loadCheckpoint } from '@semseg/core/node';
-import type { ConfusionMatrixJSON, SegmentationMetrics } from '@semseg/metrics';
 import type { ShardSpec } from '@semseg/voc-data';
 import { type SegmentationDataset, openVocDataset } from '@semseg/voc-data/node';
+import { type EvalScores, type MergedEvaluation, mergeEvalRecords } from '../eval/record.js';
 import { Evaluator } from '../evaluate.js';
 import { modelFromCheckpoint } from '../model.js';
 import type { CrfOption, InferenceOptions } from '../types.js';
 
-export interface EvaluationSummary {
-  images: number;
-  matrix: ConfusionMatrixJSON;
-  metrics: SegmentationMetrics;
-  crfMatrix?: ConfusionMatrixJSON;
-  crfMetrics?: SegmentationMetrics;
+export interface EvaluationSummary extends EvalScores {
   /** Mean milliseconds per image by stage. */
   timings: { network: number; crf?: number };
 }
@@ -83,4 +79,30 @@ export async function runEvaluation(
   } finally {
     model.dispose();
   }
+}
+
+/** Reads an evaluation record file (`semseg eval --json`): a missing or unparsable file is an InputError naming it. */
+export async function readEvalRecordFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError('shard JSON not found', file);
+    if (code === 'EISDIR') throw new InputError('shard JSON is a folder, expected a file', file);
+    throw new InputError(`shard JSON cannot be read (${code ?? String(error)})`, file);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InputError(`shard JSON is not valid JSON (${(error as Error).message})`, file);
+  }
+}
+
+/** Reads shard record files and sums them (see `mergeEvalRecords`). */
+export async function mergeEvalFiles(files: readonly string[]): Promise<MergedEvaluation> {
+  const records = await Promise.all(
+    files.map(async (file) => ({ file, value: await readEvalRecordFile(file) })),
+  );
+  return mergeEvalRecords(records);
 }
