@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   Conv2d,
   ConvTranspose2d,
+  Dropout,
   Dropout2d,
   MaxPool2d,
   MaxUnpool2d,
@@ -165,6 +166,31 @@ describe.each(BACKENDS)('layers on %s', (backend) => {
     const evalOut = drop.forward(x);
     expect(Array.from(await evalOut.data())).toEqual(Array.from(await x.data()));
     tf.dispose([x, y, same, dx, evalOut]);
+  });
+
+  it('Dropout: values dropped one by one (Caffe), survivors scaled, seeded, identity in eval, gradient is the mask', async () => {
+    const x = tf.ones([2, 4, 4, 16]) as tf.Tensor4D;
+    const y = new Dropout(0.25, new Rng(3)).forward(x);
+    const values = Array.from(await y.data());
+    const kept = values.filter((v) => v !== 0);
+    expect(kept.every((v) => Math.abs(v - 1 / 0.75) < 1e-6)).toBe(true);
+    // 512 draws at p 0.25: 128 expected dropped; within 5 standard deviations (sd ~9.8).
+    expect(Math.abs(values.length - kept.length - 128)).toBeLessThan(50);
+    // Not whole channels: some channel of some pixel row holds both a dropped and a kept value.
+    const mixed = Array.from({ length: 16 }, (_, c) =>
+      new Set(values.filter((_, i) => i % 16 === c && i < 256)),
+    ).some((set) => set.size === 2);
+    expect(mixed).toBe(true);
+    const replay = () => new Dropout(0.25, new Rng(3));
+    const again = replay().forward(x);
+    expect(Array.from(await again.data())).toEqual(values);
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(replay().forward(a as tf.Tensor4D)))(x);
+    expect(Array.from(await dx.data())).toEqual(values);
+    const drop = new Dropout(0.25, new Rng(3)).eval();
+    const evalOut = drop.forward(x);
+    expect(Array.from(await evalOut.data())).toEqual(Array.from(await x.data()));
+    expect(() => new Dropout(1, new Rng(0))).toThrow(/\[0, 1\)/);
+    tf.dispose([x, y, again, dx, evalOut]);
   });
 
   it('classifier: a 1x1 conv, normal(0.01) weights, zero bias, learning-rate multiplier', async () => {

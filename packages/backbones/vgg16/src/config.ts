@@ -37,6 +37,8 @@ export const vgg16ConfigSchema = z.object({
   fc6Padding: z.enum(['valid', 'same']).optional(),
   /** Dropout after fc6 and fc7 (0 to disable). */
   dropout: z.number().min(0).lt(1).default(0.5),
+  /** Per value as Caffe's Dropout layer ('element', the papers'), or per channel (Dropout2d). */
+  dropoutMode: z.enum(['element', 'channel']).default('element'),
   /** Channel multiplier for tests and small CPU runs (ImageNet weights need 1). */
   width: z.number().positive().max(1).default(1),
   /** conv1_1's padding: 1, or 100 as the FCN reference does so that any input size survives fc6. */

@@ -1,5 +1,5 @@
 import { CAFFE_VGG_NORMALIZATION, ConfigError, Module, type Normalization, type Rng } from '@semseg/core';
-import { BatchNorm2d, Conv2d, Dropout2d, MaxPool2d, heNormal, normal, zeros } from '@semseg/layers';
+import { BatchNorm2d, Conv2d, Dropout, Dropout2d, MaxPool2d, heNormal, normal, zeros } from '@semseg/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type ResolvedVGG16Config,
@@ -59,7 +59,7 @@ export class VGG16 extends Module {
   private readonly pools: Array<MaxPool2d | null> = [];
   private readonly fc6: ConvUnit | null = null;
   private readonly fc7: ConvUnit | null = null;
-  private readonly dropouts: Dropout2d[] = [];
+  private readonly dropouts: Array<Dropout | Dropout2d> = [];
 
   constructor(config: VGG16Config, rng: Rng) {
     super();
@@ -121,9 +121,11 @@ export class VGG16 extends Module {
         rng,
         true,
       );
-      this.dropouts.push(this.registerModule('drop6', new Dropout2d(c.dropout, rng.split())));
+      const dropout = () =>
+        c.dropoutMode === 'element' ? new Dropout(c.dropout, rng.split()) : new Dropout2d(c.dropout, rng.split());
+      this.dropouts.push(this.registerModule('drop6', dropout()));
       this.fc7 = this.convUnit('fc7', fcChannels, fcChannels, 1, 1, 0, c.batchNorm, rng, true);
-      this.dropouts.push(this.registerModule('drop7', new Dropout2d(c.dropout, rng.split())));
+      this.dropouts.push(this.registerModule('drop7', dropout()));
       fc7Channels = fcChannels;
     }
     this.channels = {

@@ -20,6 +20,8 @@ export const fcnConfigSchema = z.object({
   atOnce: z.boolean().default(false),
   /** Dropout after fc6 and fc7. */
   dropout: z.number().min(0).lt(1).default(0.5),
+  /** Per value as the reference's Caffe Dropout layers, or per channel (Dropout2d). */
+  dropoutMode: z.enum(['element', 'channel']).default('element'),
   /** VGG16 with batch norm (not in the paper; for training from scratch). */
   batchNorm: z.boolean().default(false),
 });

@@ -60,6 +60,7 @@ export class FCN extends Module implements SegmentationModel {
       conv1Padding: reference ? 100 : 1,
       fc6Padding: reference ? 'valid' : 'same',
       dropout: c.dropout,
+      dropoutMode: c.dropoutMode,
       width: c.width,
       batchNorm: c.batchNorm,
     };
