@@ -1,4 +1,4 @@
 import { tsupPreset } from '@semseg/tooling/tsup';
 import { defineConfig } from 'tsup';
 
-export default defineConfig(tsupPreset());
+export default defineConfig(tsupPreset({ entry: ['src/index.ts', 'src/node.ts'] }));

@@ -1,7 +1,7 @@
 // The CLI's parts, for scripts and tests; the command line itself is `semseg` (dist/bin.js).
 export { BACKEND_CHOICES, type BackendChoice, backendLoaders, useBackend } from './backends/index.js';
 export { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, describeFailure } from './errors.js';
-export { NpyError, type NpyArray, decodeNpy, encodeNpy } from './io/npy.js';
+export { NpyError, type NpyArray, decodeNpy, encodeNpy } from '@semseg/weights';
 export { fullPalette, labelPng } from './io/label-png.js';
 export { main } from './main.js';
 export { createProgram } from './program.js';

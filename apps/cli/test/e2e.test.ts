@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfusionMatrix } from '@semseg/metrics';
 import { decodeLabelPng, vocColorMap } from '@semseg/voc-data';
+import { decodeNpy, encodeNpy } from '@semseg/weights';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeNpy, encodeNpy } from '../src/io/npy.js';
 import { expectOneLineFailure, requireBuild, semseg, semsegInterrupted } from './helpers/cli.js';
 
 // The built CLI (dist/bin.js under plain node) on a tiny synthetic dataset: 8 images of 48x48

@@ -1,10 +1,10 @@
 import { runDenseCrf, unaryFromProbabilities } from '@semseg/crf';
 import { readImageFile } from '@semseg/voc-data/node';
+import { decodeNpy, encodeNpy } from '@semseg/weights';
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { readUserFile, writeOutput } from '../io/files.js';
 import { labelPng } from '../io/label-png.js';
-import { decodeNpy, encodeNpy } from '../io/npy.js';
 import { option } from '../options/commander.js';
 import { CRF_PRESET_NAMES, crfSettingsFromFlags } from '../options/crf.js';
 import { parseNonNegativeInt } from '../options/numbers.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { NpyError, decodeNpy, encodeNpy } from '../src/io/npy.js';
+import { NpyError, decodeNpy, encodeNpy } from '../src/npy.js';
 
 // Files written by numpy 2.4 (np.save / write_array): an independent reference for the format.
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`fixtures/${name}`, import.meta.url)));

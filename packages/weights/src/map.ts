@@ -1,0 +1,160 @@
+// Applying a name map: for each of our parameters the file's tensor, converted from the
+// producer's layout to ours, with every missing, unexpected and mis-shaped tensor reported at once.
+import { elementCount } from './dtype.js';
+import { WeightsError } from './errors.js';
+import type { WeightFile } from './types.js';
+
+/** How a file tensor becomes one of our parameters (the contract of @semseg/core's plugin.ts). */
+export type TensorLayout = 'same' | 'conv' | 'conv-transpose' | 'linear-as-conv';
+
+export interface TensorSource {
+  key: string;
+  layout: TensorLayout;
+  divideBy?: string;
+}
+
+/** The part of @semseg/core's `WeightNameMap` that reading needs (core's maps fit it as they are). */
+export interface WeightNameMap {
+  format: 'pytorch' | 'caffe';
+  description: string;
+  source(parameter: string): TensorSource | null;
+  ignore?(key: string): boolean;
+}
+
+export interface MapOptions {
+  /** A backbone-only file: parameters the file lacks stay as initialised instead of failing. */
+  allowMissing?: boolean;
+}
+
+export interface MappedWeights {
+  /** Our parameter name -> its values in our layout. */
+  values: Record<string, { shape: number[]; data: Float32Array }>;
+  loaded: string[];
+  /** Our parameters the file does not hold (only when allowMissing). */
+  missing: string[];
+  /** File tensors no parameter took (only those the map does not ignore). */
+  unexpected: string[];
+}
+
+/** The shape the file must have for a parameter of shape `ours` in `layout`. */
+export function foreignShape(ours: readonly number[], layout: TensorLayout): number[] {
+  if (layout === 'same') return [...ours];
+  if (ours.length !== 4) throw new RangeError(`layout ${layout} needs a 4-d parameter, got [${ours}]`);
+  const [kh, kw, a, b] = ours as [number, number, number, number];
+  if (layout === 'conv') return [b, a, kh, kw]; // HWIO <- OIHW
+  if (layout === 'conv-transpose') return [b, a, kh, kw]; // [kh, kw, out, in] <- [in, out, kh, kw]
+  return [b, a * kh * kw]; // linear-as-conv: HWIO <- [out, in * kh * kw] (C, H, W order)
+}
+
+/** Caffe's legacy blobs are 4-d with leading 1s (1 x 1 x out x in for InnerProduct): compare without them. */
+function squeezeLeading(shape: readonly number[]): number[] {
+  let i = 0;
+  while (i < shape.length - 1 && shape[i] === 1) i++;
+  return shape.slice(i);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  const x = squeezeLeading(a);
+  const y = squeezeLeading(b);
+  return x.length === y.length && x.every((d, i) => d === y[i]);
+}
+
+/** Rearranges `data` (the file's layout) into ours (`shape` is ours). */
+export function toOurLayout(
+  data: Float32Array,
+  shape: readonly number[],
+  layout: TensorLayout,
+): Float32Array {
+  if (layout === 'same') return data;
+  const [kh, kw, a, b] = shape as [number, number, number, number];
+  const out = new Float32Array(data.length);
+  // conv: file [b=out][a=in][y][x]; conv-transpose: file [b=in][a=out][y][x]; both to ours [y][x][a][b].
+  // linear-as-conv: file [b=out][a=in][y][x] too (C, H, W flattening), so the same loop.
+  const plane = kh * kw;
+  for (let o = 0; o < b; o++) {
+    for (let i = 0; i < a; i++) {
+      const src = (o * a + i) * plane;
+      for (let p = 0; p < plane; p++) out[(p * a + i) * b + o] = data[src + p]!;
+    }
+  }
+  return out;
+}
+
+/** Our layout back to the file's (export): the inverse of `toOurLayout`. */
+export function toForeignLayout(
+  data: Float32Array,
+  shape: readonly number[],
+  layout: TensorLayout,
+): Float32Array {
+  if (layout === 'same') return data;
+  const [kh, kw, a, b] = shape as [number, number, number, number];
+  const out = new Float32Array(data.length);
+  const plane = kh * kw;
+  for (let o = 0; o < b; o++) {
+    for (let i = 0; i < a; i++) {
+      const dst = (o * a + i) * plane;
+      for (let p = 0; p < plane; p++) out[dst + p] = data[(p * a + i) * b + o]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Maps a file's tensors onto our parameters (`targets`: name -> our shape). Throws one
+ * WeightsError listing every missing, unexpected and mis-shaped tensor with both names.
+ */
+export function mapWeights(
+  file: WeightFile,
+  map: WeightNameMap,
+  targets: Record<string, readonly number[]>,
+  options: MapOptions = {},
+): MappedWeights {
+  const missing: string[] = [];
+  const mismatched: string[] = [];
+  const used = new Set<string>();
+  const plan: Array<{ name: string; shape: readonly number[]; source: TensorSource }> = [];
+  for (const [name, shape] of Object.entries(targets)) {
+    const source = map.source(name);
+    if (!source || !file.tensors.has(source.key)) {
+      missing.push(source ? `${name} <- '${source.key}'` : name);
+      continue;
+    }
+    used.add(source.key);
+    if (source.divideBy) used.add(source.divideBy);
+    const tensor = file.tensors.get(source.key)!;
+    const wanted = foreignShape(shape, source.layout);
+    if (!sameShape(tensor.shape, wanted) || elementCount(tensor.shape) !== elementCount(shape)) {
+      mismatched.push(
+        `${name} [${shape}] needs '${source.key}' as [${wanted}], the file has [${tensor.shape}]`,
+      );
+      continue;
+    }
+    if (source.divideBy && !file.tensors.has(source.divideBy)) {
+      missing.push(`${name} <- '${source.divideBy}' (its scale factor)`);
+      continue;
+    }
+    plan.push({ name, shape, source });
+  }
+  const unexpected = [...file.tensors.keys()].filter((k) => !used.has(k) && !map.ignore?.(k));
+  const fatalMissing = options.allowMissing ? [] : missing;
+  if (fatalMissing.length > 0 || mismatched.length > 0 || unexpected.length > 0) {
+    const parts: string[] = [];
+    if (fatalMissing.length > 0) parts.push(`missing ${fatalMissing.length}: ${fatalMissing.join(', ')}`);
+    if (unexpected.length > 0)
+      parts.push(`unexpected ${unexpected.length}: ${unexpected.map((k) => `'${k}'`).join(', ')}`);
+    if (mismatched.length > 0) parts.push(`wrong shape ${mismatched.length}: ${mismatched.join('; ')}`);
+    throw new WeightsError(file.file, `does not fit ${map.description}; ${parts.join('; ')}`);
+  }
+  const values: MappedWeights['values'] = {};
+  for (const { name, shape, source } of plan) {
+    const data = toOurLayout(file.tensors.get(source.key)!.toFloat32(), shape, source.layout);
+    if (source.divideBy) {
+      const factor = file.tensors.get(source.divideBy)!.toFloat32()[0] ?? 0;
+      // Caffe's BatchNorm: a factor of 0 means statistics never accumulated (they are 0).
+      const scale = factor === 0 ? 0 : 1 / factor;
+      for (let i = 0; i < data.length; i++) data[i]! *= scale;
+    }
+    values[name] = { shape: [...shape], data };
+  }
+  return { values, loaded: plan.map((p) => p.name), missing, unexpected };
+}
