@@ -8,6 +8,21 @@ export { DatasetError } from './errors.js';
 export { type EvalSample, type EvalTransformOptions, evalTransform, fitScale } from './eval-transform.js';
 export { meanPixel, normalizeImage } from './normalize.js';
 export {
+  type ClassShare,
+  LEGEND_GEOMETRY,
+  type LegendText,
+  type OverlayLayout,
+  type OverlayPicture,
+  type RgbPixels,
+  blendLabels,
+  classShares,
+  formatShare,
+  legendEntries,
+  overlayLayout,
+  overlayPicture,
+} from './overlay.js';
+export { completePalette } from './palette.js';
+export {
   type DecodeLabelOptions,
   type LabelPng,
   checkLabelValues,
@@ -23,6 +38,7 @@ export {
   seedWord,
   uniform,
 } from './random.js';
+export { Raster } from './raster.js';
 export { resizeImageBilinear, resizeLabelNearest } from './resize.js';
 export { EpochPlan, type PlannedSample, epochOrder, shardItems } from './sampler.js';
 export {
