@@ -19,6 +19,12 @@ export interface SegmentationModel extends Module {
   readonly normalization?: Normalization;
   forward(images: Tensor4D): Tensor4D;
   /**
+   * For models whose output is smaller than their input (U-Net with valid convolutions): the
+   * output height and width `forward` gives for an input's, centred in the input. The engine's
+   * inference then feeds mirrored context and tiles (the overlap-tile strategy). Absent: equal.
+   */
+  outputSize?(inputSize: [number, number]): [number, number];
+  /**
    * The terms of the training loss, when they are not just `forward` against the labels: auxiliary
    * heads (torchvision, PSPNet), every scale of a multi-scale input (DeepLab MSC), labels
    * subsampled to the output stride (DeepLab's released models). Runs in training mode, inside the

@@ -2,6 +2,7 @@ import type { SegmentationModel } from '@semseg/core';
 import { InputError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { InferenceOptions, Prediction, RgbImage } from '../types.js';
+import { overlapTileLogits, shrinksInput } from './overlap-tile.js';
 import { windowStarts } from './windows.js';
 
 function now(): number {
@@ -136,7 +137,12 @@ function probabilityPass(
       const sw = Math.max(1, Math.round(width * scale));
       let x = scale === 1 ? base : (tf.image.resizeBilinear(base, [sh, sw], false, true) as tf.Tensor4D);
       if (flipped) x = tf.reverse(x, 2) as tf.Tensor4D;
-      const logits = mode === 'slide' ? slideLogits(model, x, { crop, stride, batchSize }) : model.forward(x);
+      // Valid-padded models (U-Net) lose a margin: mirrored context and overlapping tiles (crop = tile).
+      const logits = shrinksInput(model)
+        ? overlapTileLogits(model, x, { ...(mode === 'slide' ? { tile: crop } : {}), batchSize })
+        : mode === 'slide'
+          ? slideLogits(model, x, { crop, stride, batchSize })
+          : model.forward(x);
       let probs = tf.softmax(logits) as tf.Tensor4D;
       if (flipped) probs = tf.reverse(probs, 2) as tf.Tensor4D;
       if (scale !== 1) probs = tf.image.resizeBilinear(probs, [height, width], false, true) as tf.Tensor4D;
