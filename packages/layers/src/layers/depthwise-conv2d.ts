@@ -51,7 +51,8 @@ export class DepthwiseConv2d extends Layer {
     this.dilation = toPositivePair(options.dilation ?? 1, 'dilation');
     this.padding = toPair(options.padding ?? 0, 'padding');
     const [kh, kw] = this.kernelSize;
-    const fans = { fanIn: kh * kw, fanOut: kh * kw };
+    // PyTorch's fans of a [C, 1, kh, kw] weight: in = kh * kw, out = C * kh * kw.
+    const fans = { fanIn: kh * kw, fanOut: kh * kw * channels };
     this.weight = this.registerParameter(
       'weight',
       (options.weightInit ?? torchDefault())([kh, kw, 1, channels], fans, options.rng),
