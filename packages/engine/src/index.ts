@@ -16,7 +16,19 @@ export {
 } from './eval/index.js';
 export { Evaluator, type EvaluationOptions } from './evaluate.js';
 export { CRF_PRESETS, refineWithCrf } from './inference/crf.js';
+export { type EnsembleMember, averagePredictions, predictEnsembleAsync } from './inference/ensemble.js';
 export { argmaxLabels, normalizedTensor, predictImage, predictImageAsync } from './inference/predict.js';
+export {
+  type Box,
+  type ProposalOptions,
+  type ProposalPrediction,
+  type ProposalScores,
+  aggregateProposals,
+  boxesFromLabels,
+  enlargeBox,
+  parseProposalBoxes,
+  predictWithProposals,
+} from './inference/proposals.js';
 export { windowStarts } from './inference/windows.js';
 export { modelFromCheckpoint } from './model.js';
 export {
