@@ -3,7 +3,7 @@
 // result on screen.
 import { type SegmentationModel, selectBackend } from '@semseg/core';
 import type { PresetName } from '@semseg/crf';
-import { encodeLabelPng, vocColorMap } from '@semseg/voc-data';
+import { completePalette, encodeLabelPng } from '@semseg/voc-data';
 import type { RgbImage } from '@semseg/voc-data';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendChoice, describeSelection } from './backend-choice.js';
@@ -200,10 +200,7 @@ export class App {
     const shown = shownMap(this.state);
     const checkpoint = this.state.checkpoint;
     if (!shown || !checkpoint || !this.state.image) return null;
-    const palette = vocColorMap(256);
-    checkpoint.palette.forEach((color, i) => {
-      palette[i] = color;
-    });
+    const palette = completePalette(checkpoint.palette);
     const stem = this.state.image.name.replace(/\.[^.]+$/, '');
     return {
       bytes: encodeLabelPng(shown.map.labels, shown.map.width, shown.map.height, palette),

@@ -1,26 +1,23 @@
-import type { Rgb } from '@semseg/core';
+import { type Rgb, blendLabels, completePalette } from '@semseg/voc-data';
 
 /**
- * RGBA pixels of the image with the label colours laid over it: `opacity` 0 is the image, 1 the
- * colours only. Labels without a palette entry (255, "ignore") leave the image as it is.
+ * The canvas's RGBA pixels: the image with the label colours laid over it (`opacity` 0 is the
+ * image, 1 the colours only). The blending is @semseg/voc-data's, with the checkpoint's colours
+ * completed by the VOC colour map, exactly as `semseg predict --overlay` draws the image part of
+ * its picture; the page only puts these pixels on its canvas.
  */
-export function blendOverlay(
-  rgb: Uint8Array,
+export function overlayPixels(
+  image: { width: number; height: number; pixels: Uint8Array },
   labels: Uint8Array,
-  palette: readonly Rgb[],
+  classPalette: readonly Rgb[],
   opacity: number,
 ): Uint8ClampedArray<ArrayBuffer> {
-  const a = Math.min(1, Math.max(0, opacity));
-  const out = new Uint8ClampedArray(labels.length * 4);
-  for (let p = 0; p < labels.length; p++) {
-    const color = palette[labels[p]!];
-    for (let c = 0; c < 3; c++) {
-      const pixel = rgb[p * 3 + c]!;
-      out[p * 4 + c] = color ? pixel + (color[c] - pixel) * a : pixel;
-    }
-    out[p * 4 + 3] = 255;
-  }
-  return out;
+  return blendLabels(
+    { width: image.width, height: image.height, data: image.pixels },
+    labels,
+    completePalette(classPalette),
+    opacity,
+  );
 }
 
 /** Labels of `before` left of column `splitX` and of `after` from it on: the compare view. */

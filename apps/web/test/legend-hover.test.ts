@@ -1,41 +1,7 @@
-import type { Rgb } from '@semseg/core';
 import { describe, expect, it } from 'vitest';
 import { pointerToPixel, readPixel } from '../src/hover.js';
-import { classShares, countClasses, formatShare } from '../src/legend.js';
 
 const classes = ['background', 'cat', 'dog'];
-const palette: Rgb[] = [
-  [0, 0, 0],
-  [64, 0, 0],
-  [0, 64, 0],
-];
-
-describe('legend shares', () => {
-  it('counts every class and leaves 255 (ignore) out of the classes but in the total', () => {
-    const labels = new Uint8Array([0, 0, 1, 2, 2, 2, 255, 0]);
-    expect([...countClasses(labels, 3)]).toEqual([3, 1, 3]);
-    const shares = classShares(labels, classes, palette);
-    // Ties (background and dog, 3 px each) keep class order; shares are of all 8 pixels.
-    expect(shares.map((s) => [s.name, s.pixels, s.share])).toEqual([
-      ['background', 3, 3 / 8],
-      ['dog', 3, 3 / 8],
-      ['cat', 1, 1 / 8],
-    ]);
-    expect(shares[1]!.color).toEqual([0, 64, 0]);
-  });
-
-  it('lists classes that are absent with share 0', () => {
-    const shares = classShares(new Uint8Array([1, 1]), classes, palette);
-    expect(shares.map((s) => s.share)).toEqual([1, 0, 0]);
-  });
-
-  it('formats shares with one decimal and marks tiny ones', () => {
-    expect(formatShare(0.4567)).toBe('45.7%');
-    expect(formatShare(0)).toBe('0%');
-    expect(formatShare(0.0004)).toBe('<0.1%');
-    expect(formatShare(1)).toBe('100.0%');
-  });
-});
 
 describe('hover lookup', () => {
   const map = {

@@ -2,7 +2,7 @@ import type { Rgb } from '@semseg/core';
 import { describe, expect, it } from 'vitest';
 import { agreement, formatBytes, formatMs } from '../src/format.js';
 import { processingSize } from '../src/image-input.js';
-import { blendOverlay, splitLabels } from '../src/overlay.js';
+import { overlayPixels, splitLabels } from '../src/overlay.js';
 import { userMessage } from '../src/user-message.js';
 
 const palette: Rgb[] = [
@@ -14,16 +14,25 @@ describe('overlay', () => {
   const rgb = new Uint8Array([100, 100, 100, 10, 20, 30, 50, 60, 70]);
   const labels = new Uint8Array([1, 0, 255]);
 
+  const image = { width: 3, height: 1, pixels: rgb };
+
   it('blends class colours over the image by the opacity; ignore (255) keeps the image', () => {
-    expect([...blendOverlay(rgb, labels, palette, 0)]).toEqual([
+    expect([...overlayPixels(image, labels, palette, 0)]).toEqual([
       100, 100, 100, 255, 10, 20, 30, 255, 50, 60, 70, 255,
     ]);
-    expect([...blendOverlay(rgb, labels, palette, 1)]).toEqual([
+    expect([...overlayPixels(image, labels, palette, 1)]).toEqual([
       200, 100, 0, 255, 0, 0, 0, 255, 50, 60, 70, 255,
     ]);
-    expect([...blendOverlay(rgb, labels, palette, 0.5)]).toEqual([
+    expect([...overlayPixels(image, labels, palette, 0.5)]).toEqual([
       150, 100, 50, 255, 5, 10, 15, 255, 50, 60, 70, 255,
     ]);
+  });
+
+  it("colours a class beyond the checkpoint's palette as the VOC colour map does, as the CLI", () => {
+    // Class 2 has no checkpoint colour: VOC's [0, 128, 0] (bicycle), blended at 1 = the colour itself.
+    expect([
+      ...overlayPixels({ width: 1, height: 1, pixels: rgb.subarray(0, 3) }, new Uint8Array([2]), palette, 1),
+    ]).toEqual([0, 128, 0, 255]);
   });
 
   it('splits before | after at a column', () => {

@@ -3,6 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import type { PresetName } from '@semseg/crf';
 import { predictImageAsync, refineWithCrf } from '@semseg/engine';
 import { LATEST, loadModel, readTrainLog, runEvaluation, runTraining } from '@semseg/engine/node';
+import { completePalette } from '@semseg/voc-data';
 import { generateSyntheticVoc, readImageFile } from '@semseg/voc-data/node';
 import { Command } from 'commander';
 import type { BackendChoice } from '../backends/index.js';
@@ -10,7 +11,7 @@ import { majorityClassMiou } from '../demo/baseline.js';
 import { curvesFromLog, demoReport, summaryLines } from '../demo/report.js';
 import { UsageError } from '../errors.js';
 import { writeOutput } from '../io/files.js';
-import { fullPalette, labelPng } from '../io/label-png.js';
+import { labelPng } from '../io/label-png.js';
 import '../models.js';
 import { option } from '../options/commander.js';
 import { parsePositiveInt, parsePositiveNumber, parseWidth } from '../options/numbers.js';
@@ -201,7 +202,7 @@ async function writePredictions(
   out: string,
 ): Promise<string[]> {
   const { model, meta } = await loadModel(checkpoint);
-  const palette = fullPalette(meta.palette);
+  const palette = completePalette(meta.palette);
   const overlays: string[] = [];
   try {
     model.eval();

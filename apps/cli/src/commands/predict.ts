@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type Prediction, predictImageAsync, refineWithCrf } from '@semseg/engine';
 import { loadModel } from '@semseg/engine/node';
+import { completePalette } from '@semseg/voc-data';
 import { readImageFile } from '@semseg/voc-data/node';
 import { encodeNpy } from '@semseg/weights';
 import { Command } from 'commander';
@@ -8,7 +9,7 @@ import type { BackendChoice } from '../backends/index.js';
 import { UsageError } from '../errors.js';
 import { writeOutput } from '../io/files.js';
 import { collectImages, outputStem } from '../io/image-inputs.js';
-import { fullPalette, labelPng } from '../io/label-png.js';
+import { labelPng } from '../io/label-png.js';
 import '../models.js';
 import { renderOverlay } from '../render/overlay.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
@@ -30,7 +31,7 @@ async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
   const backend = await activateBackend(flags.backend);
   const { model, meta } = await loadModel(flags.checkpoint);
   if (!flags.quiet) process.stdout.write(`backend: ${describeSelection(backend)}\n`);
-  const palette = fullPalette(meta.palette);
+  const palette = completePalette(meta.palette);
   try {
     model.eval();
     for (const file of images) {

@@ -1,4 +1,4 @@
-import { Raster } from './raster.js';
+import { Raster } from '@semseg/voc-data';
 import { FONT_FAMILY, compositeSvgToPng, escapeXml } from './svg-text.js';
 
 export interface CurvePoint {

@@ -15,7 +15,7 @@ export const FONT_FAMILY = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans
  * picture.
  */
 export async function compositeSvgToPng(
-  rgba: Uint8Array,
+  rgba: Uint8Array | Uint8ClampedArray,
   width: number,
   height: number,
   svg: string,

@@ -1,9 +1,9 @@
 // Draws the state into the page. Each function owns one part of index.html and only reads state.
 import type { Rgb } from '@semseg/core';
+import { classShares, completePalette, formatShare } from '@semseg/voc-data';
 import { BACKEND_LABELS, type PageBackend } from '../backend-choice.js';
 import { formatMs } from '../format.js';
-import { classShares, formatShare } from '../legend.js';
-import { blendOverlay, splitLabels } from '../overlay.js';
+import { overlayPixels, splitLabels } from '../overlay.js';
 import { type AppState, crfChanges, shownMap } from '../state.js';
 import { byId, element } from './dom.js';
 
@@ -70,7 +70,7 @@ export function renderCrf(state: AppState): void {
   byId('compare').hidden = !(crf.enabled && crf.result);
 }
 
-/** The palette for drawing: the checkpoint's colours per class. */
+/** The checkpoint's colours per class (the drawing completes them with the VOC colour map). */
 function palette(state: AppState): readonly Rgb[] {
   return state.checkpoint?.palette ?? [];
 }
@@ -93,8 +93,8 @@ export function renderCanvas(state: AppState): void {
   }
   const context = canvas.getContext('2d')!;
   const opacity = labels ? state.view.opacity : 0;
-  const pixels = blendOverlay(
-    image.pixels,
+  const pixels = overlayPixels(
+    image,
     labels ?? new Uint8Array(image.width * image.height),
     palette(state),
     opacity,
@@ -114,7 +114,7 @@ export function renderLegend(state: AppState, hoveredClass: number | null): void
     body.replaceChildren();
     return;
   }
-  const rows = classShares(shown.map.labels, state.checkpoint.classes, palette(state));
+  const rows = classShares(shown.map.labels, state.checkpoint.classes, completePalette(palette(state)));
   const present = rows.filter((row) => row.pixels > 0);
   const absent = rows.filter((row) => row.pixels === 0);
   const lines = present.map((row) => {
