@@ -54,3 +54,4 @@ export {
 } from './train/settings.js';
 export { NonFiniteLossError, type StepResult, Trainer, type TrainerOptions } from './train/trainer.js';
 export type { CrfOption, CrfRefined, InferenceOptions, Prediction, RgbImage } from './types.js';
+export { type ImportReport, exportTensors, exportWeights, importWeights } from './weights/index.js';
