@@ -2,5 +2,7 @@
 // @semseg/core's registry on import, and the page lists whatever the registry holds. A new model
 // package (DeconvNet, DeepLab) is one more import line here and no change anywhere else.
 import '@semseg/fcn';
+import '@semseg/unet';
+import '@semseg/fc-densenet';
 
 export { listModels } from '@semseg/core';
