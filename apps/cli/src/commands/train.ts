@@ -134,14 +134,24 @@ async function train(command: Command): Promise<void> {
   });
   checkStagedStart(settings, Boolean(flags.resume));
   // Opening the split here also reports a missing or broken dataset before any backend loads.
-  const perEpoch = await batchesPerEpoch(settings.data, settings.trainSplit ?? 'train', settings.batchSize ?? 8);
+  const perEpoch = await batchesPerEpoch(
+    settings.data,
+    settings.trainSplit ?? 'train',
+    settings.batchSize ?? 8,
+  );
   if (settings.epochs !== undefined && typed.steps === undefined) {
     settings.steps = Math.max(1, Math.round(settings.epochs * perEpoch));
     origins.steps = origins.epochs;
   }
   const evalCrf = evalCrfFlag !== undefined ? parseCrfOption(evalCrfFlag) : null;
   const runOptions = toRunOptions(
-    { ...settings, model: settings.model, data: settings.data, out: flags.out, steps: settings.steps ?? 1000 },
+    {
+      ...settings,
+      model: settings.model,
+      data: settings.data,
+      out: flags.out,
+      steps: settings.steps ?? 1000,
+    },
     evalCrf,
   );
 
@@ -162,7 +172,8 @@ async function train(command: Command): Promise<void> {
       settingOrigins: origins,
       signal: interrupt.signal,
       onEvent: (event) => {
-        if (event.type === 'start') process.stderr.write(`recipe:\n${formatRecipe(event.recipe).join('\n')}\n`);
+        if (event.type === 'start')
+          process.stderr.write(`recipe:\n${formatRecipe(event.recipe).join('\n')}\n`);
         progress.onEvent(event);
       },
     });
@@ -201,9 +212,10 @@ export function trainCommand(): Command {
     .option('--data <root>', 'dataset root: the VOC2012 folder or the VOCdevkit folder above it')
     .option('--out <dir>', 'run folder for checkpoints and logs')
     .addOption(
-      new Option('--preset <name>', "a paper's recipe, registered by its model package (see `semseg info`)").choices(
-        presets,
-      ),
+      new Option(
+        '--preset <name>',
+        "a paper's recipe, registered by its model package (see `semseg info`)",
+      ).choices(presets),
     )
     .option(
       '--config <file.json>',
@@ -290,7 +302,10 @@ export function trainCommand(): Command {
       option('--workers <n>', 'decode/augment worker threads (default 0: main thread)', parseNonNegativeInt),
     )
     .option('--resume', 'continue the run in --out from its latest checkpoint (same settings unless given)')
-    .option('--train-split <name>', 'training split list (default train; train_aug reads SBD SegmentationClassAug)')
+    .option(
+      '--train-split <name>',
+      'training split list (default train; train_aug reads SBD SegmentationClassAug)',
+    )
     .option('--val-split <name>', 'evaluation split list (default val)')
     .addHelpText(
       'after',

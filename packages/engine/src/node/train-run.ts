@@ -10,7 +10,6 @@ import {
   type StateDict,
 } from '@semseg/core';
 import { loadCheckpoint, saveCheckpoint } from '@semseg/core/node';
-import * as tf from '@tensorflow/tfjs-core';
 import type { DataPosition, Rgb } from '@semseg/voc-data';
 import {
   type SegmentationDataset,
@@ -18,6 +17,7 @@ import {
   openSbdDataset,
   openVocDataset,
 } from '@semseg/voc-data/node';
+import * as tf from '@tensorflow/tfjs-core';
 import { type RecipeEntry, describeRecipe } from '../train/recipe.js';
 import { Trainer } from '../train/trainer.js';
 import { type EvaluationSummary, evaluateDataset } from './evaluate-run.js';
@@ -50,12 +50,19 @@ interface RunModel {
 }
 
 /** The run's model: restored from `latest` when resuming, else created and initialised. */
-async function runModel(options: TrainRunOptions, files: RunFiles, numClasses: number, seed: number): Promise<RunModel> {
+async function runModel(
+  options: TrainRunOptions,
+  files: RunFiles,
+  numClasses: number,
+  seed: number,
+): Promise<RunModel> {
   if (!options.resume) {
     return { ...(await createRunModel(options, numClasses, seed)), state: null, optimizerTensors: null };
   }
   if (!(await exists(join(files.latest, 'model.json'))))
-    throw new ConfigError(`--resume: ${files.out} has no checkpoint to resume from (expected ${files.latest}/model.json)`);
+    throw new ConfigError(
+      `--resume: ${files.out} has no checkpoint to resume from (expected ${files.latest}/model.json)`,
+    );
   const checkpoint = await loadCheckpoint(files.latest);
   const state = checkpoint.meta.training as unknown as TrainingState | undefined;
   if (!state || typeof state.step !== 'number' || !state.position) {
@@ -77,7 +84,8 @@ async function runModel(options: TrainRunOptions, files: RunFiles, numClasses: n
  */
 export async function runTraining(options: TrainRunOptions): Promise<TrainRunResult> {
   checkOptions(options);
-  if (options.sampler === 'object-centred') throw new ConfigError("the 'object-centred' sampler is not wired yet");
+  if (options.sampler === 'object-centred')
+    throw new ConfigError("the 'object-centred' sampler is not wired yet");
   const files = new RunFiles(resolve(options.out));
   await mkdir(files.out, { recursive: true });
   const seed = options.seed ?? 0;
@@ -118,7 +126,10 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
 
   let position: DataPosition = state?.position ?? { epoch: 0, index: 0 };
   const meta = (training: TrainingState): CheckpointMeta => ({
-    architecture: { name: definition.name, config: { ...(model.config ?? {}), numClasses: model.numClasses } },
+    architecture: {
+      name: definition.name,
+      config: { ...(model.config ?? {}), numClasses: model.numClasses },
+    },
     classes,
     palette,
     normalization,
@@ -158,7 +169,13 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     resumed: Boolean(state),
     recipe,
   });
-  await files.log({ event: 'start', step: trainer.step, totalSteps: options.steps, backend: options.backend, resumed: Boolean(state) });
+  await files.log({
+    event: 'start',
+    step: trainer.step,
+    totalSteps: options.steps,
+    backend: options.backend,
+    resumed: Boolean(state),
+  });
 
   const pipeline = createBatchPipeline(dataset, {
     batchSize: options.batchSize,

@@ -64,12 +64,9 @@ export class ParameterOptimizer {
           throw new ConfigError(
             `parameter ${entry.name}: multipliers must be >= 0 (lr ${group.lrMultiplier}, decay ${group.decayMultiplier})`,
           );
-        return {
-          entry,
-          group,
-          first: tf.variable(tf.zerosLike(entry.variable), false),
-          second: config.type === 'adam' ? tf.variable(tf.zerosLike(entry.variable), false) : null,
-        };
+        // In a tidy: the zeros a variable starts from would otherwise outlive the optimiser.
+        const slot = () => tf.tidy(() => tf.variable(tf.zerosLike(entry.variable), false));
+        return { entry, group, first: slot(), second: config.type === 'adam' ? slot() : null };
       });
   }
 

@@ -37,9 +37,7 @@ function describeGroups(groups: ReadonlyArray<{ name: string } & ParameterGroup>
     const key = `lr x${g.lrMultiplier} decay x${g.decayMultiplier}`;
     byKey.set(key, [...(byKey.get(key) ?? []), g.name]);
   }
-  return [...byKey]
-    .map(([key, names]) => `${key}: ${names.length} tensor(s) (e.g. ${names[0]})`)
-    .join('; ');
+  return [...byKey].map(([key, names]) => `${key}: ${names.length} tensor(s) (e.g. ${names[0]})`).join('; ');
 }
 
 function describeNormalization(n: Normalization): string {
@@ -89,9 +87,22 @@ export function describeRecipe(
     run.initFrom ? `init from ${run.initFrom}` : '',
   ].filter(Boolean);
   return [
-    { name: 'model', value: `${run.model} ${JSON.stringify(run.modelConfig ?? {})}`, origin: from('model', 'modelConfig', 'width') },
-    { name: 'optimizer', value: optimizer, origin: from('optimizer', 'momentum', 'weightDecay') },
-    { name: 'learning rate', value: `${s.baseLr}, ${schedule}, ${run.steps} steps`, origin: from('lr', 'lrPolicy', 'steps') },
+    {
+      name: 'model',
+      value: `${run.model} ${JSON.stringify(run.modelConfig ?? {})}`,
+      origin: from('model', 'modelConfig', 'width'),
+    },
+    {
+      name: 'optimizer',
+      value: optimizer,
+      origin:
+        o.type === 'sgd' ? from('optimizer', 'momentum', 'weightDecay') : from('optimizer', 'weightDecay'),
+    },
+    {
+      name: 'learning rate',
+      value: `${s.baseLr}, ${schedule}, ${run.steps} steps`,
+      origin: from('lr', 'lrPolicy', 'steps'),
+    },
     { name: 'multipliers', value: describeGroups(groups), origin: modelOrigin },
     { name: 'loss', value: `${loss}${weights}`, origin: from('lossReduction', 'classWeights') },
     {

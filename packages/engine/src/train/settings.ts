@@ -75,7 +75,12 @@ export const TRAIN_DEFAULTS = {
 } as const satisfies TrainSettings;
 
 /** Where a setting's value came from, lowest to highest priority. */
-export type SettingOrigin = 'default' | `resumed run ${string}` | `preset ${string}` | `config ${string}` | 'flag';
+export type SettingOrigin =
+  | 'default'
+  | `resumed run ${string}`
+  | `preset ${string}`
+  | `config ${string}`
+  | 'flag';
 
 /** One layer of settings and where it comes from. */
 export interface SettingsLayer {

@@ -42,14 +42,23 @@ export async function trainLoop(
     const now = performance.now();
     const imagesPerSecond = (batch.batchSize * 1000) / Math.max(1e-6, now - last);
     last = now;
-    const record = { step: result.step, epoch: batch.epoch, loss: result.loss, lr: result.lr, imagesPerSecond };
+    const record = {
+      step: result.step,
+      epoch: batch.epoch,
+      loss: result.loss,
+      lr: result.lr,
+      imagesPerSecond,
+    };
     options.onEvent?.({ type: 'step', totalSteps: options.steps, ...record });
-    if (result.step % logEvery === 0 || result.step === options.steps) await files.log({ event: 'step', ...record });
+    if (result.step % logEvery === 0 || result.step === options.steps)
+      await files.log({ event: 'step', ...record });
     const before = result.step < options.steps;
-    if (options.checkpointEvery && result.step % options.checkpointEvery === 0 && before) await hooks.checkpoint();
+    if (options.checkpointEvery && result.step % options.checkpointEvery === 0 && before)
+      await hooks.checkpoint();
     if (options.evalEvery && result.step % options.evalEvery === 0 && before) await hooks.evaluate();
     if (result.step >= options.steps) return { reason: 'finished', lastLoss };
-    if (options.stopAfter !== undefined && result.step >= options.stopAfter) return { reason: 'interrupted', lastLoss };
+    if (options.stopAfter !== undefined && result.step >= options.stopAfter)
+      return { reason: 'interrupted', lastLoss };
   }
   return { reason: 'finished', lastLoss };
 }

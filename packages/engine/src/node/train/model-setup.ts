@@ -40,7 +40,11 @@ export async function createRunModel(
   seed: number,
 ): Promise<{ model: SegmentationModel; definition: ModelDefinition }> {
   const definition = getModelDefinition(run.model);
-  const model = createModel(run.model, { ...run.modelConfig, numClasses }, { rng: new Rng(seed).derive('init') });
+  const model = createModel(
+    run.model,
+    { ...run.modelConfig, numClasses },
+    { rng: new Rng(seed).derive('init') },
+  );
   try {
     if (run.pretrained) {
       if (!definition.pretrained)

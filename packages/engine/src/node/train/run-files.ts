@@ -46,5 +46,4 @@ export class RunFiles {
     await writeFile(temp, `${JSON.stringify({ ...run, recipe }, null, 2)}\n`);
     await rename(temp, path);
   }
-
 }
