@@ -18,6 +18,8 @@ export const pspnetConfigSchema = z.object({
   auxWeight: z.number().min(0).default(0.4),
   /** Bilinear upsampling with aligned corners, as the reference (Caffe `Interp`, hszhao/semseg). */
   alignCorners: z.boolean().default(true),
+  /** Frozen batch norm in the ResNet (statistics and affine kept as loaded); the paper trains it. */
+  frozenBatchNorm: z.boolean().default(false),
 });
 
 export type PspnetConfig = z.input<typeof pspnetConfigSchema>;

@@ -19,11 +19,20 @@ export interface PspFeatures {
   layer4: tf.Tensor4D;
 }
 
-/** What PSPNet needs from a backbone: its features, their channels and how it takes images. */
+/**
+ * What PSPNet needs from a backbone (a dilated @semseg/resnet ResNet is one): layer3 and layer4
+ * features, their channels and how it takes images.
+ */
 export interface PspBackbone extends Module {
   readonly channels: { layer3: number; layer4: number };
   readonly normalization?: Normalization;
-  features(images: tf.Tensor4D): PspFeatures;
+  features(images: tf.Tensor4D): Partial<PspFeatures>;
+}
+
+function stage(features: Partial<PspFeatures>, name: keyof PspFeatures): tf.Tensor4D {
+  const x = features[name];
+  if (!x) throw new ConfigError(`PSPNet: the backbone returned no ${name} features`);
+  return x;
 }
 
 export interface PspHeadConfig {
@@ -124,8 +133,8 @@ export class PSPNet extends Module implements SegmentationModel {
     });
   }
 
-  private mainLogits(features: PspFeatures, images: tf.Tensor4D): tf.Tensor4D {
-    return this.toInputSize(this.cls.forward(this.ppm.forward(features.layer4)), images);
+  private mainLogits(features: Partial<PspFeatures>, images: tf.Tensor4D): tf.Tensor4D {
+    return this.toInputSize(this.cls.forward(this.ppm.forward(stage(features, 'layer4'))), images);
   }
 
   /** Logits N x H x W x numClasses at the input's size (the auxiliary head does not run). */
@@ -141,7 +150,7 @@ export class PSPNet extends Module implements SegmentationModel {
     const [main, aux] = tf.tidy(() => {
       const features = this.backbone.features(images);
       const logits = [this.mainLogits(features, images)];
-      if (this.aux) logits.push(this.toInputSize(this.aux.forward(features.layer3), images));
+      if (this.aux) logits.push(this.toInputSize(this.aux.forward(stage(features, 'layer3')), images));
       return logits;
     });
     const outputs: TrainingOutput[] = [{ logits: main!, labels, weight: 1 }];

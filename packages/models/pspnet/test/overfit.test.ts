@@ -1,16 +1,15 @@
 // A learning test, not a timing: a width-reduced PSPNet, trained through the engine's Trainer with
 // its auxiliary loss and the reference's parameter groups, must fit one synthetic batch.
-import { Rng } from '@semseg/core';
+import { Rng, createModel } from '@semseg/core';
 import { Trainer } from '@semseg/engine';
-import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PSPNet, pspnetParameterGroup } from '../src/index.js';
-import { StandInBackbone } from './stand-in.js';
+import { type PSPNet, pspnetParameterGroup } from '../src/index.js';
 import { syntheticBatch } from './synthetic.js';
+import { useWasm } from './wasm.js';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useWasm();
 });
 
 function pixelAccuracy(model: PSPNet, images: tf.Tensor4D, labels: Uint8Array): number {
@@ -23,15 +22,14 @@ function pixelAccuracy(model: PSPNet, images: tf.Tensor4D, labels: Uint8Array): 
 }
 
 describe('PSPNet learns', () => {
-  it('overfits one synthetic batch to pixel accuracy > 0.95, leaking no tensors', async () => {
-    const [n, size] = [4, 32];
+  it('pspnet-resnet50 at width 1/16 overfits one synthetic batch to pixel accuracy > 0.95 on wasm, leaking no tensors', async () => {
+    const [n, size] = [4, 64];
     const { images, labels } = syntheticBatch(n, size, 1);
-    const rng = new Rng(1);
-    const model = new PSPNet(
-      new StandInBackbone(rng.derive('backbone'), { stem: 8, layer3: 16, layer4: 32 }),
-      { numClasses: 3, bins: [1, 2, 3, 6], dropout: 0.1, auxWeight: 0.4, alignCorners: true, width: 1 / 16 },
-      rng,
-    );
+    const model = createModel(
+      'pspnet-resnet50',
+      { numClasses: 3, width: 1 / 16 },
+      { rng: new Rng(1) },
+    ) as PSPNet;
     const maxSteps = 200;
     const trainer = new Trainer({
       model,
@@ -52,7 +50,7 @@ describe('PSPNet learns', () => {
       }
     }
     console.log(
-      `PSPNet (stand-in backbone): pixel accuracy ${accuracy.toFixed(3)} after ${losses.length} steps (loss ${losses[0]!.toFixed(3)} -> ${losses.at(-1)!.toFixed(3)})`,
+      `pspnet-resnet50 width 1/16: pixel accuracy ${accuracy.toFixed(3)} after ${losses.length} steps (loss ${losses[0]!.toFixed(3)} -> ${losses.at(-1)!.toFixed(3)})`,
     );
     expect(accuracy).toBeGreaterThan(0.95);
     expect(tf.memory().numTensors).toBe(baseline);

@@ -76,14 +76,26 @@ function unpack(json: Uint8Array, bin: Uint8Array): Record<string, NamedArray> {
   return out;
 }
 
-/** Runs `body` after the prelude with `inputs` available through `load_arrays()`; returns what it saved. */
-export function runTorch(body: string, inputs: Record<string, NamedArray>): Record<string, NamedArray> {
+/**
+ * Runs `body` after the prelude with `inputs` available through `load_arrays()`; returns what it
+ * saved with `save_arrays` and the other files it wrote that `read` names.
+ */
+export function runTorchFiles(
+  body: string,
+  inputs: Record<string, NamedArray>,
+  read: string[] = [],
+): { arrays: Record<string, NamedArray>; files: Record<string, Uint8Array> } {
   const { json, bin } = pack(inputs);
   const result = runTorchScript(`${PY_PRELUDE}\n${body}\n`, {
     files: { 'in.json': json, 'in.bin': bin },
-    read: ['out.json', 'out.bin'],
+    read: ['out.json', 'out.bin', ...read],
   });
-  return unpack(result.files['out.json']!, result.files['out.bin']!);
+  return { arrays: unpack(result.files['out.json']!, result.files['out.bin']!), files: result.files };
+}
+
+/** Runs `body` after the prelude with `inputs` available through `load_arrays()`; returns what it saved. */
+export function runTorch(body: string, inputs: Record<string, NamedArray>): Record<string, NamedArray> {
+  return runTorchFiles(body, inputs).arrays;
 }
 
 /** A tensor's values and shape, for `runTorch`. */

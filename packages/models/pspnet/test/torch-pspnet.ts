@@ -1,12 +1,48 @@
 // The PSPNet head as the reference builds it (hszhao/semseg model/pspnet.py), in PyTorch, and our
 // weights in its layouts through the PyTorch name map of @semseg/layers (torchNameMap).
-import { IMAGENET_NORMALIZATION, type Module } from '@semseg/core';
+import { IMAGENET_NORMALIZATION, type Module, type WeightNameMap } from '@semseg/core';
 import { torchNameMap } from '@semseg/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedArray } from './torch-io.js';
 
-/** Python: `PSP(backbone, c3, c4, classes, bins, cls_mid, aux_mid, p, align)` and `load_ours(net, arrays)`. */
+/**
+ * Python: `PSP(backbone, c3, c4, classes, bins, cls_mid, aux_mid, p, align)`, `load_ours(net,
+ * arrays)`, and `scaled_resnet(depth, width, replace_stride_with_dilation, fc)`: torchvision's own
+ * ResNet (its Bottleneck and _make_layer) with every width scaled as @semseg/resnet scales it,
+ * returning (layer3, layer4).
+ */
 export const PY_PSPNET = `
+import torchvision
+from torchvision.models.resnet import ResNet, Bottleneck
+
+def scaled(n, width):
+    return max(1, int(round(n * width)))
+
+class ScaledResNet(ResNet):
+    def __init__(self, layers, width, rswd, fc=None):
+        nn.Module.__init__(self)
+        self._norm_layer = nn.BatchNorm2d
+        self.inplanes, self.dilation, self.groups, self.base_width = scaled(64, width), 1, 1, 64
+        self.conv1 = nn.Conv2d(3, self.inplanes, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(self.inplanes)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.layer1 = self._make_layer(Bottleneck, scaled(64, width), layers[0])
+        self.layer2 = self._make_layer(Bottleneck, scaled(128, width), layers[1], stride=2, dilate=rswd[0])
+        self.layer3 = self._make_layer(Bottleneck, scaled(256, width), layers[2], stride=2, dilate=rswd[1])
+        self.layer4 = self._make_layer(Bottleneck, scaled(512, width), layers[3], stride=2, dilate=rswd[2])
+        if fc:
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(self.inplanes, fc)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        l3 = self.layer3(self.layer2(self.layer1(x)))
+        return l3, self.layer4(l3)
+
+def scaled_resnet(depth, width, rswd, fc=None):
+    return ScaledResNet({50: [3, 4, 6, 3], 101: [3, 4, 23, 3]}[depth], width, rswd, fc)
+
 class PPM(nn.Module):
     def __init__(self, in_dim, reduction_dim, bins, align):
         super().__init__()
@@ -49,13 +85,18 @@ def load_ours(net, arrays):
     assert not missing, 'missing: %s' % missing
 `;
 
-/** Every parameter and buffer of `model` under its PyTorch key, conv weights OIHW. */
-export function exportForTorch(model: Module): Record<string, NamedArray> {
-  const map = torchNameMap(model, { description: 'test', normalization: IMAGENET_NORMALIZATION });
+/**
+ * Every parameter and buffer of `model` under its PyTorch key, conv weights OIHW, through `map`
+ * (default: the identity map of @semseg/layers' torchNameMap).
+ */
+export function exportForTorch(
+  model: Module,
+  map: WeightNameMap = torchNameMap(model, { description: 'test', normalization: IMAGENET_NORMALIZATION }),
+): Record<string, NamedArray> {
   const out: Record<string, NamedArray> = {};
   for (const [name, tensor] of Object.entries(model.stateDict())) {
     const source = map.source(name);
-    if (!source) continue;
+    if (!source) throw new Error(`the name map has no source for ${name}`);
     const value = source.layout === 'conv' ? tf.transpose(tensor, [3, 2, 0, 1]) : tensor;
     out[source.key] = { shape: [...value.shape], data: Float32Array.from(value.dataSync()) };
     if (value !== tensor) value.dispose();
