@@ -8,6 +8,18 @@ export { DatasetError } from './errors.js';
 export { type EvalSample, type EvalTransformOptions, evalTransform, fitScale } from './eval-transform.js';
 export { meanPixel, normalizeImage } from './normalize.js';
 export {
+  type ObjectBox,
+  type ObjectCropOptions,
+  type ObjectInstance,
+  type ObjectRef,
+  ObjectCentredSampler,
+  type PlannedObject,
+  cutRegion,
+  enlargeObjectBox,
+  findObjects,
+  objectCentredCrop,
+} from './object-crops.js';
+export {
   type ClassShare,
   LEGEND_GEOMETRY,
   type LegendText,

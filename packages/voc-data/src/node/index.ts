@@ -13,6 +13,13 @@ export {
 } from './dataset.js';
 export { type DecodedImage, decodeImageBytes, readImageFile, readLabelFile } from './decode.js';
 export { type LoadedSample, type SampleSource, loadSample } from './load-sample.js';
+export {
+  type ObjectIndex,
+  ObjectCentredPipeline,
+  type ObjectPipelineOptions,
+  createObjectCentredPipeline,
+  indexObjects,
+} from './object-crops.js';
 export { resolveDatasetRoot } from './paths.js';
 export { type Batch, BatchPipeline, type PipelineOptions, createBatchPipeline } from './pipeline.js';
 export { type ProcessedSample, type SampleJob, processSample } from './process-sample.js';
