@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeLabelPng } from '@semseg/voc-data';
+import { blendLabels, completePalette, decodeLabelPng } from '@semseg/voc-data';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreement } from '../../src/format.js';
@@ -128,6 +128,19 @@ describe('the page in Chromium', () => {
     await page.locator('#opacity').fill('1');
     expect(await pixelAt(x, y)).toEqual([...reference.palette[reference.labels[p]!]!, 255]);
     await page.locator('#opacity').fill('0.6');
+    // The whole canvas is the shared overlay's bytes (@semseg/voc-data's blendLabels over the
+    // completed palette), the image part of what `semseg predict --overlay` writes.
+    const canvas = await page.evaluate(() => {
+      const element = document.querySelector('#overlay-canvas') as HTMLCanvasElement;
+      return [...element.getContext('2d')!.getImageData(0, 0, element.width, element.height).data];
+    });
+    const shared = blendLabels(
+      { width: reference.width, height: reference.height, data: reference.rgb },
+      labels,
+      completePalette(reference.palette),
+      0.6,
+    );
+    expect(Buffer.from(Uint8Array.from(canvas)).equals(Buffer.from(shared))).toBe(true);
     // Hovering reads a pixel's class and probability.
     const box = (await page.locator('#overlay-canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
