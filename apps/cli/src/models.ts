@@ -3,5 +3,6 @@
 import '@semseg/fcn';
 import '@semseg/unet';
 import '@semseg/fc-densenet';
+import '@semseg/pspnet';
 
 export { getModelDefinition, listModels } from '@semseg/core';

@@ -4,5 +4,6 @@
 import '@semseg/fcn';
 import '@semseg/unet';
 import '@semseg/fc-densenet';
+import '@semseg/pspnet';
 
 export { listModels } from '@semseg/core';
