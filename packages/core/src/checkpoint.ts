@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { CheckpointError } from './errors.js';
 import type { Module, StateDict } from './module.js';
+import { type Sha256, sha256Hex } from './sha256.js';
 import type { ArchitectureSpec, Normalization, Rgb } from './types.js';
 
 export const CHECKPOINT_FORMAT = 'semseg-checkpoint';
@@ -50,6 +51,11 @@ const checkpointJsonSchema = z.object({
   palette: z.array(rgbSchema),
   normalization: normalizationSchema,
   training: trainingSchema.nullable().optional(),
+  /** SHA-256 of weights.bin; checkpoints written before it existed have none and still load. */
+  weightsSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
+    .optional(),
   weightsManifest: manifestSchema,
 });
 
@@ -67,6 +73,7 @@ export interface CheckpointMeta {
 export interface CheckpointJson extends CheckpointMeta {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
+  weightsSha256?: string;
   weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
 }
 
@@ -83,15 +90,21 @@ export interface DecodedCheckpoint {
   optimizerTensors: StateDict;
 }
 
-/** Serialises tensors and metadata into the checkpoint's two files (model.json and weights.bin). */
+/**
+ * Serialises tensors and metadata into the checkpoint's two files (model.json and weights.bin);
+ * model.json records weights.bin's SHA-256 (`sha256` lets Node pass node:crypto's digest).
+ */
 export async function encodeCheckpoint(
   tensors: StateDict,
   meta: CheckpointMeta,
   optimizerTensors: StateDict = {},
+  sha256: Sha256 = sha256Hex,
 ): Promise<EncodedCheckpoint> {
   const named: tf.NamedTensorMap = { ...tensors };
   for (const [name, t] of Object.entries(optimizerTensors)) named[OPTIMIZER_PREFIX + name] = t;
   const { data, specs } = await tf.io.encodeWeights(named);
+  const buffer = data instanceof ArrayBuffer ? data : new Uint8Array(data as ArrayBufferLike).buffer;
+  const weights = new Uint8Array(buffer);
   const modelJson: CheckpointJson = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -100,10 +113,10 @@ export async function encodeCheckpoint(
     palette: meta.palette,
     normalization: meta.normalization,
     training: meta.training ?? null,
+    weightsSha256: sha256(weights),
     weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs }],
   };
-  const buffer = data instanceof ArrayBuffer ? data : new Uint8Array(data as ArrayBufferLike).buffer;
-  return { modelJson, weights: new Uint8Array(buffer) };
+  return { modelJson, weights };
 }
 
 /** Parses and validates model.json; `file` names it in errors. */
@@ -158,12 +171,15 @@ export function manifestByteLength(json: CheckpointJson): number {
 
 /**
  * Turns the two files' contents into metadata and tensors, checking that weights.bin holds
- * exactly what the manifest describes. `files` name the files in errors.
+ * exactly what the manifest describes and, where model.json records one, that its SHA-256
+ * matches. `files` name the files in errors; `sha256` replaces the pure-TS digest (Node passes
+ * node:crypto's).
  */
 export function decodeCheckpoint(
   modelJsonText: string,
   weights: Uint8Array | ArrayBuffer,
   files: { modelJson?: string; weights?: string } = {},
+  sha256: Sha256 = sha256Hex,
 ): DecodedCheckpoint {
   const jsonFile = files.modelJson ?? MODEL_JSON;
   const weightsFile = files.weights ?? WEIGHTS_BIN;
@@ -176,6 +192,15 @@ export function decodeCheckpoint(
       weightsFile,
       `has ${bytes.byteLength} bytes but ${jsonFile} describes ${expected} (${what}; wrong or damaged file)`,
     );
+  }
+  if (json.weightsSha256 !== undefined) {
+    const actual = sha256(bytes);
+    if (actual !== json.weightsSha256) {
+      throw new CheckpointError(
+        weightsFile,
+        `SHA-256 ${actual} does not match ${json.weightsSha256} recorded in ${jsonFile} (altered or damaged file)`,
+      );
+    }
   }
   const seen = new Set<string>();
   const specs = json.weightsManifest.flatMap((g) => g.weights);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
@@ -13,6 +13,10 @@ import {
 } from '../checkpoint.js';
 import { CheckpointError } from '../errors.js';
 import type { StateDict } from '../module.js';
+import type { Sha256 } from '../sha256.js';
+
+/** node:crypto's SHA-256: several times faster than the pure-TS digest on large weights. */
+export const nodeSha256: Sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /**
  * Writes a checkpoint folder (model.json + weights.bin) atomically: the files go to a temporary
@@ -26,7 +30,7 @@ export async function saveCheckpoint(
   optimizerTensors: StateDict = {},
 ): Promise<string> {
   const target = resolve(dir);
-  const { modelJson, weights } = await encodeCheckpoint(tensors, meta, optimizerTensors);
+  const { modelJson, weights } = await encodeCheckpoint(tensors, meta, optimizerTensors, nodeSha256);
   await mkdir(dirname(target), { recursive: true });
   const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${suffix}`);
@@ -129,6 +133,7 @@ export async function loadCheckpoint(
       modelJson: files.modelJson,
       weights: weightsPath,
     },
+    nodeSha256,
   );
   return { ...decoded, files: { modelJson: files.modelJson, weights: weightsPath } };
 }
