@@ -4,5 +4,6 @@ import '@semseg/fcn';
 import '@semseg/unet';
 import '@semseg/fc-densenet';
 import '@semseg/pspnet';
+import '@semseg/deconvnet';
 
 export { getModelDefinition, listModels } from '@semseg/core';

@@ -5,5 +5,6 @@ import '@semseg/fcn';
 import '@semseg/unet';
 import '@semseg/fc-densenet';
 import '@semseg/pspnet';
+import '@semseg/deconvnet';
 
 export { listModels } from '@semseg/core';
