@@ -2,6 +2,7 @@ import { type ParameterGroup, registerModel } from '@semseg/core';
 import { fcnConfigSchema } from './config.js';
 import { FCN } from './fcn.js';
 import { registerFcnPresets } from './presets.js';
+import { fcnWeightMaps } from './weight-maps.js';
 
 const DESCRIPTIONS = {
   '32s': 'FCN-32s (Long et al. 2015): VGG16, 1x1 scores, x32 upsampling',
@@ -28,6 +29,7 @@ export function registerFcnModels(): void {
       configSchema: fcnConfigSchema,
       create: (config, { rng }) => new FCN(variant, config, rng),
       parameterGroup: fcnParameterGroup,
+      weightMaps: (config) => fcnWeightMaps(variant, config),
       pretrained: {
         description: 'ImageNet VGG16 weights (see @semseg/vgg16: TF.js Layers model.json, Keras .h5)',
         load: (model, source) => model.loadBackboneWeights(typeof source === 'string' ? source : source.data),
