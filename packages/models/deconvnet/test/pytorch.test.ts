@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { Rng, type StateDict, type WeightNameMap } from '@semseg/core';
+import { Rng, getModelDefinition } from '@semseg/core';
+import { exportWeights, importWeights } from '@semseg/engine';
 import { runTorchScript, torchSkipReason } from '@semseg/tooling/python';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DeconvNet, seedDeconvNetMap } from '../src/index.js';
+import { DeconvNet } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -41,26 +42,6 @@ function float32(raw: RawTensor): tf.Tensor {
   );
 }
 
-/** The test's own minimal importer: every parameter through the package's name map and layout. */
-function applyMap(model: DeconvNet, map: WeightNameMap, file: Map<string, RawTensor>): void {
-  const dict: StateDict = {};
-  const used = new Set<string>();
-  for (const { name } of model.namedEntries()) {
-    const source = map.source(name)!;
-    const raw = file.get(source.key);
-    if (!raw) throw new Error(`${source.key} (for ${name}) is not in the file`);
-    used.add(source.key);
-    const t = float32(raw);
-    // conv: OIHW -> HWIO; conv-transpose: [in, out, kh, kw] -> [kh, kw, out, in]: both axes 2, 3, 1, 0.
-    dict[name] = source.layout === 'same' ? t : tf.transpose(t, [2, 3, 1, 0]);
-    if (dict[name] !== t) t.dispose();
-  }
-  const left = [...file.keys()].filter((k) => !used.has(k) && !map.ignore?.(k));
-  expect(left).toEqual([]);
-  model.loadStateDict(dict);
-  tf.dispose(Object.values(dict));
-}
-
 const WIDTH = 1 / 16;
 const SIZE = 224;
 const CLASSES = 5;
@@ -68,19 +49,25 @@ const CLASSES = 5;
 const ODD: [number, number] = [251, 229];
 
 describe.skipIf(torchSkipReason() !== null)("the seed's PyTorch DeconvNet", () => {
-  it('gives the same logits as ours after import (width 1/16, 224x224 as written, 251x229 with the unpooling sizes given)', () => {
+  it('gives the same logits as ours after importing its torch.save file, and loads our export back (width 1/16, 224x224 as written, 251x229 with the unpooling sizes given)', async () => {
     const script = readFileSync(new URL('./seed_deconvnet.py', import.meta.url), 'utf8');
     const result = runTorchScript(script, {
       files: { 'cfg.json': JSON.stringify({ width: WIDTH, size: SIZE, numClasses: CLASSES, odd: ODD }) },
-      read: ['deconvnet.safetensors', 'io.safetensors'],
+      read: ['deconvnet.pth', 'io.safetensors'],
     });
     const spread = JSON.parse(result.stdout) as { pixelStd: number };
     // The reference's output varies from pixel to pixel: a wrong map could not pass by luck.
     expect(spread.pixelStd).toBeGreaterThan(0.05);
-    const weights = readSafetensors(result.files['deconvnet.safetensors']!);
     const io = readSafetensors(result.files['io.safetensors']!);
     const model = new DeconvNet({ width: WIDTH, numClasses: CLASSES }, new Rng(0));
-    applyMap(model, seedDeconvNetMap(), weights);
+    const definition = getModelDefinition('deconvnet');
+    // torch.save's file, through the importer and the package's name map.
+    const report = await importWeights(model, definition, {
+      name: 'deconvnet.pth',
+      data: result.files['deconvnet.pth']!,
+    });
+    expect(report.missing).toEqual([]);
+    expect(report.loaded.length).toBe(model.namedEntries().length);
     model.eval();
     const baseline = tf.memory().numTensors;
     for (const [input, output, shape] of [
@@ -92,11 +79,24 @@ describe.skipIf(torchSkipReason() !== null)("the seed's PyTorch DeconvNet", () =
       const y = model.forward(x);
       const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(y, expected))).dataSync()[0]!);
       const scale = tf.tidy(() => tf.max(tf.abs(expected)).dataSync()[0]!);
+      console.log(`${input}: max |d| ${diff.toExponential(2)} against max |y| ${scale.toFixed(3)}`);
       expect(y.shape).toEqual(shape);
       expect(diff, `${input}: max |d| ${diff} (max |y| ${scale})`).toBeLessThan(1e-4 * Math.max(1, scale));
       tf.dispose([x, expected, y]);
     }
     expect(tf.memory().numTensors).toBe(baseline);
+    // And back: our export (.pth with num_batches_tracked added) loads strictly into the seed's module.
+    const exported = await exportWeights(model, definition, { to: 'pth' });
+    const check = runTorchScript(script, {
+      files: {
+        'cfg.json': JSON.stringify({ width: WIDTH, size: SIZE, numClasses: CLASSES, odd: ODD, check: true }),
+        'exported.pth': exported,
+        'io.safetensors': result.files['io.safetensors']!,
+      },
+    });
+    const back = JSON.parse(check.stdout) as { maxDiff: number; tracked: number };
+    expect(back.tracked).toBe(29);
+    expect(back.maxDiff).toBeLessThan(1e-6);
     model.dispose();
   }, 120_000);
 });

@@ -126,6 +126,31 @@ class DeconvNet(nn.Module):
         return x
 
 
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + length])
+    out = {}
+    for key, entry in header.items():
+        start, end = entry["data_offsets"]
+        data = bytearray(raw[8 + length + start : 8 + length + end])
+        out[key] = torch.frombuffer(data, dtype=torch.float32).reshape(entry["shape"])
+    return out
+
+
+if cfg.get("check"):
+    # Our export, loaded strictly into the seed's module, must give the reference output again.
+    model = DeconvNet(NUM_CLASSES)
+    model.load_state_dict(torch.load(f"{out}/exported.pth"), strict=True)
+    model.eval()
+    io = read_safetensors(f"{out}/io.safetensors")
+    with torch.no_grad():
+        y = model(io["x"].permute(0, 3, 1, 2).contiguous()).permute(0, 2, 3, 1)
+    tracked = [k for k, v in model.state_dict().items() if k.endswith("num_batches_tracked") and v.dtype == torch.int64]
+    print(json.dumps({"maxDiff": float((y - io["y"]).abs().max()), "tracked": len(tracked)}))
+    sys.exit(0)
+
 torch.manual_seed(0)
 model = DeconvNet(NUM_CLASSES)
 with torch.no_grad():
