@@ -116,9 +116,10 @@ class TinyValidUNet extends Module implements SegmentationModel {
 /** The image mirrored (edge not repeated) by `before` pixels and up to `length`, by hand. */
 function mirrored(x: tf.Tensor4D, before: number, rows: number, cols: number): tf.Tensor4D {
   const reflect = (j: number, n: number) => {
-    let k = Math.abs(j);
-    while (k >= n) k = 2 * (n - 1) - k;
-    return Math.abs(k);
+    let k = j;
+    // Reflect at 0 and at n - 1 until inside.
+    while (k < 0 || k >= n) k = k < 0 ? -k : 2 * (n - 1) - k;
+    return k;
   };
   const [, h, w] = x.shape;
   const r = Array.from({ length: rows }, (_, i) => reflect(i - before, h));
@@ -150,6 +151,17 @@ describe('overlap-tile inference', () => {
     const unaligned = overlapTileLogits(model, x, { tile: [78, 78], alignment: 1 });
     expect(maxAbsDiff(unaligned, untiled)).toBeGreaterThan(1e-3);
     tf.dispose([x, tiled, padded, whole, untiled, unaligned]);
+    model.dispose();
+  });
+
+  it('mirrors repeatedly where the context is larger than the image (10 x 18, 22 pixels each side)', () => {
+    const model = new TinyValidUNet(new Rng(5));
+    const x = tf.randomUniform([1, 10, 18, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+    const tiled = overlapTileLogits(model, x);
+    const whole = model.forward(mirrored(x, 22, 54, 62));
+    expect(tiled.shape).toEqual([1, 10, 18, 3]);
+    expect(maxAbsDiff(tiled, whole)).toBeLessThan(1e-5);
+    tf.dispose([x, tiled, whole]);
     model.dispose();
   });
 
