@@ -79,20 +79,22 @@ export async function readKerasHdf5(bytes: Uint8Array, file: string): Promise<We
     for (const layer of layerNames) {
       const group = root.get(layer) as InstanceType<H5Module['Group']> | null;
       if (!group) throw new WeightsError(file, `layer '${layer}' is listed in layer_names but has no group`);
-      toStrings(group.attrs.weight_names?.value).forEach((w, i) => {
-        const dataset = group.get(w) as InstanceType<H5Module['Dataset']> | null;
-        if (!dataset) throw new WeightsError(file, `tensor '${layer}/${i}': dataset '${w}' is missing`);
-        const value = dataset.value;
-        if (!(value instanceof Float32Array) && !(value instanceof Float64Array)) {
-          throw new WeightsError(file, `tensor '${layer}/${i}': dataset '${w}' is not floating point`);
-        }
-        const data = value instanceof Float32Array ? value : Float32Array.from(value);
-        tensors.set(`${layer}/${i}`, {
-          dtype: value instanceof Float32Array ? 'F32' : 'F64',
-          shape: [...(dataset.shape ?? [])],
-          toFloat32: () => data.slice(),
+      toStrings(group.attrs.weight_names?.value)
+        .filter((w) => w !== '')
+        .forEach((w, i) => {
+          const dataset = group.get(w) as InstanceType<H5Module['Dataset']> | null;
+          if (!dataset) throw new WeightsError(file, `tensor '${layer}/${i}': dataset '${w}' is missing`);
+          const value = dataset.value;
+          if (!(value instanceof Float32Array) && !(value instanceof Float64Array)) {
+            throw new WeightsError(file, `tensor '${layer}/${i}': dataset '${w}' is not floating point`);
+          }
+          const data = value instanceof Float32Array ? value : Float32Array.from(value);
+          tensors.set(`${layer}/${i}`, {
+            dtype: value instanceof Float32Array ? 'F32' : 'F64',
+            shape: [...(dataset.shape ?? [])],
+            toFloat32: () => data.slice(),
+          });
         });
-      });
     }
     return { file, format: 'keras', tensors };
   } catch (e) {

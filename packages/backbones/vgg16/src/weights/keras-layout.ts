@@ -1,3 +1,6 @@
+import { CheckpointError } from '@semseg/core';
+import type { WeightFile } from '@semseg/weights';
+
 /** One Keras layer's kernel and bias as plain arrays (no tensors until they are loaded). */
 export interface ArrayWithShape {
   data: Float32Array;
@@ -65,4 +68,41 @@ export function kerasShapes(): Map<string, { kernel: number[]; bias: number[] }>
   shapes.set('fc2', { kernel: [4096, 4096], bias: [4096] });
   shapes.set('predictions', { kernel: [4096, 1000], bias: [1000] });
   return shapes;
+}
+
+/** A TF.js manifest name (`block1_conv1/kernel`, `vgg16/block1_conv1/bias:0`) -> layer and kind. */
+const TFJS_NAME = /(?:^|\/)([A-Za-z0-9_]+?)\/(kernel|bias)(?::0)?$/;
+/** A Keras HDF5 tensor of @semseg/weights (`block1_conv1/0`: weight_names order, kernel then bias). */
+const HDF5_NAME = /^([A-Za-z0-9_]+)\/(\d+)$/;
+
+/**
+ * The VGG16 layers of a Keras HDF5 or TF.js file as kernel/bias pairs (other layers skipped);
+ * a VGG16 layer without exactly a kernel and a bias is an error.
+ */
+export function kerasWeightsOf(file: WeightFile): KerasWeights {
+  const partial = new Map<string, Partial<KerasLayerWeights> & { count: number }>();
+  for (const [key, tensor] of file.tensors) {
+    const tfjs = TFJS_NAME.exec(key);
+    const hdf5 = tfjs ? null : HDF5_NAME.exec(key);
+    const layer = tfjs?.[1] ?? hdf5?.[1];
+    if (!layer || !KERAS_LAYER_NAMES.has(layer)) continue;
+    const entry = partial.get(layer) ?? { count: 0 };
+    entry.count++;
+    const index = hdf5?.[2];
+    const kind = tfjs ? tfjs[2] : index === '0' ? 'kernel' : index === '1' ? 'bias' : undefined;
+    if (kind === 'kernel' || kind === 'bias')
+      entry[kind] = { data: tensor.toFloat32(), shape: [...tensor.shape] };
+    partial.set(layer, entry);
+  }
+  const weights: KerasWeights = new Map();
+  for (const [layer, entry] of partial) {
+    if (!entry.kernel || !entry.bias || entry.count !== 2) {
+      throw new CheckpointError(
+        file.file,
+        `layer '${layer}' has ${entry.count} weights, expected 2 (kernel, bias)`,
+      );
+    }
+    weights.set(layer, { kernel: entry.kernel, bias: entry.bias });
+  }
+  return weights;
 }

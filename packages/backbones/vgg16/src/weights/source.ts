@@ -1,7 +1,6 @@
 import { CheckpointError } from '@semseg/core';
-import { isHdf5, readKerasHdf5 } from './hdf5.js';
-import type { KerasWeights } from './keras-layout.js';
-import { type ShardReader, parseLayersModelJson, readLayersFormat } from './layers-format.js';
+import { type ShardReader, type WeightFile, WeightsError, readWeights } from '@semseg/weights';
+import { type KerasWeights, kerasWeightsOf } from './keras-layout.js';
 
 /** A file picked in a browser (the subset of `File` the import uses). */
 export interface NamedBlob {
@@ -16,48 +15,57 @@ export interface InMemoryLayersModel {
 }
 
 /**
- * Where VGG16 weights come from: a path (Node: a model.json, a folder holding one, or a .h5
- * file), an http(s) URL of a model.json or .h5, HDF5 bytes, an in-memory Layers model, or files a
- * user picked in a browser (model.json + shards, or one .h5).
+ * Where VGG16 weights come from: a path (Node: a model.json, a folder holding one, a .h5,
+ * .caffemodel, .pth or .safetensors file), an http(s) URL of one, its bytes (with a name or
+ * without), an in-memory Layers
+ * model, or files a user picked in a browser (model.json + shards, or one file).
  */
 export type WeightsSource =
   | string
   | URL
   | Uint8Array
   | ArrayBuffer
+  | { name: string; data: Uint8Array }
   | InMemoryLayersModel
   | readonly NamedBlob[];
 
-export type WeightsFormat = 'tfjs-layers' | 'keras-hdf5';
+export type WeightsFormat = 'tfjs-layers' | 'keras-hdf5' | 'caffe' | 'pytorch' | 'safetensors';
 
 export interface ReadWeights {
-  weights: KerasWeights;
   format: WeightsFormat;
   /** The file the weights came from, for messages. */
   file: string;
+  /** The file's tensors by its own names (@semseg/weights). */
+  foreign: WeightFile;
+  /** Keras and TF.js files: the VGG16 layers as kernel/bias pairs (empty for the other formats). */
+  weights: KerasWeights;
+}
+
+/** @semseg/weights' errors as @semseg/core's CheckpointError (the same one line). */
+async function asCheckpointError<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof WeightsError) throw new CheckpointError(e.file, e.message.slice(e.file.length + 2));
+    throw e;
+  }
+}
+
+function described(foreign: WeightFile): ReadWeights {
+  const format: WeightsFormat =
+    foreign.format === 'keras' ? 'keras-hdf5' : foreign.format === 'tfjs' ? 'tfjs-layers' : foreign.format;
+  const keras = foreign.format === 'keras' || foreign.format === 'tfjs';
+  return { format, file: foreign.file, foreign, weights: keras ? kerasWeightsOf(foreign) : new Map() };
 }
 
 function bytesOf(data: Uint8Array | ArrayBuffer): Uint8Array {
   return data instanceof Uint8Array ? data : new Uint8Array(data);
 }
 
-async function fromBytes(bytes: Uint8Array, file: string): Promise<ReadWeights> {
-  if (isHdf5(bytes)) return { weights: await readKerasHdf5(bytes, file), format: 'keras-hdf5', file };
-  const text = new TextDecoder().decode(bytes.subarray(0, 1)).trim();
-  if (text === '{') throw new CheckpointError(file, 'is JSON: pass the model.json with its weight shards');
-  throw new CheckpointError(file, 'is neither an HDF5 weights file nor a TF.js Layers model.json');
-}
+const text = (value: string | object): Uint8Array =>
+  new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
 
-async function fromLayersJson(
-  text: string | object,
-  readShard: ShardReader,
-  file: string,
-): Promise<ReadWeights> {
-  const json = parseLayersModelJson(text, file);
-  return { weights: await readLayersFormat(json, readShard, file), format: 'tfjs-layers', file };
-}
-
-async function fromUrl(url: URL): Promise<ReadWeights> {
+async function fromUrl(url: URL): Promise<WeightFile> {
   const get = async (target: URL): Promise<Uint8Array> => {
     let response: Response;
     try {
@@ -69,26 +77,16 @@ async function fromUrl(url: URL): Promise<ReadWeights> {
       throw new CheckpointError(target.href, `HTTP ${response.status} ${response.statusText}`);
     return new Uint8Array(await response.arrayBuffer());
   };
-  const bytes = await get(url);
-  if (isHdf5(bytes)) return fromBytes(bytes, url.href);
-  return fromLayersJson(new TextDecoder().decode(bytes), (path) => get(new URL(path, url)), url.href);
+  return readWeights(
+    { name: url.href, data: await get(url) },
+    { readShard: (path) => get(new URL(path, url)) },
+  );
 }
 
-async function fromPath(path: string): Promise<ReadWeights> {
+async function fromPath(path: string): Promise<WeightFile> {
   const fs = await import('node:fs/promises');
-  const { dirname, join, resolve } = await import('node:path');
+  const { join, resolve } = await import('node:path');
   const full = resolve(path);
-  const read = async (file: string): Promise<Uint8Array> => {
-    try {
-      return new Uint8Array(await fs.readFile(file));
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      throw new CheckpointError(
-        file,
-        code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(e)})`,
-      );
-    }
-  };
   let isDir = false;
   try {
     isDir = (await fs.stat(full)).isDirectory();
@@ -103,67 +101,65 @@ async function fromPath(path: string): Promise<ReadWeights> {
     else if (h5.length === 1) file = join(full, h5[0]!);
     else throw new CheckpointError(full, 'holds neither a model.json nor exactly one .h5 file');
   }
-  const bytes = await read(file);
-  if (isHdf5(bytes)) return fromBytes(bytes, file);
-  const dir = dirname(file);
-  return fromLayersJson(
-    new TextDecoder().decode(bytes),
-    (shard) => {
-      if (shard.includes('..') || shard.startsWith('/')) {
-        throw new CheckpointError(file, `shard path ${JSON.stringify(shard)} leaves the model folder`);
-      }
-      return read(join(dir, shard));
-    },
-    file,
-  );
+  // Hidden from bundlers: only Node reads paths.
+  const specifier = '@semseg/weights/node';
+  const node = (await import(/* @vite-ignore */ specifier)) as typeof import('@semseg/weights/node');
+  return node.readWeightsFile(file);
 }
 
-async function fromFiles(files: readonly NamedBlob[]): Promise<ReadWeights> {
+async function fromFiles(files: readonly NamedBlob[]): Promise<WeightFile> {
   const byName = new Map(files.map((f) => [f.name, f]));
   const modelJson = byName.get('model.json') ?? files.find((f) => f.name.endsWith('.json'));
   if (!modelJson) {
-    const h5 = files.find((f) => /\.(h5|hdf5)$/i.test(f.name)) ?? (files.length === 1 ? files[0] : undefined);
-    if (!h5)
-      throw new CheckpointError('(picked files)', 'need a model.json with its shards, or one .h5 file');
-    return fromBytes(new Uint8Array(await h5.arrayBuffer()), h5.name);
+    if (files.length !== 1) {
+      throw new CheckpointError('(picked files)', 'need a model.json with its shards, or one weights file');
+    }
+    const [one] = files as [NamedBlob];
+    return readWeights({ name: one.name, data: new Uint8Array(await one.arrayBuffer()) });
   }
-  const text = new TextDecoder().decode(await modelJson.arrayBuffer());
-  return fromLayersJson(
-    text,
-    async (path) => {
-      const name = path.split('/').pop()!;
-      const shard = byName.get(name);
-      if (!shard)
-        throw new CheckpointError(modelJson.name, `weight shard '${name}' was not among the picked files`);
-      return new Uint8Array(await shard.arrayBuffer());
-    },
-    modelJson.name,
+  const readShard: ShardReader = async (path) => {
+    const name = path.split('/').pop()!;
+    const shard = byName.get(name);
+    if (!shard)
+      throw new CheckpointError(modelJson.name, `weight shard '${name}' was not among the picked files`);
+    return new Uint8Array(await shard.arrayBuffer());
+  };
+  return readWeights(
+    { name: modelJson.name, data: new Uint8Array(await modelJson.arrayBuffer()) },
+    { readShard },
   );
 }
 
-/** Reads VGG16 weights from any supported source, detecting the format. */
-export async function readWeightsSource(source: WeightsSource): Promise<ReadWeights> {
-  if (source instanceof URL) return fromUrl(source);
-  if (typeof source === 'string') {
-    return /^https?:\/\//i.test(source) ? fromUrl(new URL(source)) : fromPath(source);
-  }
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer)
-    return fromBytes(bytesOf(source), '(weights bytes)');
-  if (Array.isArray(source)) return fromFiles(source);
-  const model = source as InMemoryLayersModel;
-  if (model.modelJson !== undefined && model.shards) {
-    return fromLayersJson(
-      model.modelJson,
-      async (path) => {
+function fromMemoryModel(model: InMemoryLayersModel): Promise<WeightFile> {
+  return readWeights(
+    { name: 'model.json', data: text(model.modelJson) },
+    {
+      readShard: async (path) => {
         const shard = model.shards[path];
         if (!shard) throw new CheckpointError('model.json', `weight shard '${path}' was not provided`);
         return bytesOf(shard);
       },
-      'model.json',
-    );
-  }
-  throw new CheckpointError(
-    '(weights source)',
-    'expected a path, URL, HDF5 bytes, { modelJson, shards } or picked files',
+    },
   );
+}
+
+/** Reads VGG16 weights from any supported source, detecting the format from the bytes. */
+export function readWeightsSource(source: WeightsSource): Promise<ReadWeights> {
+  return asCheckpointError(async () => {
+    if (source instanceof URL) return described(await fromUrl(source));
+    if (typeof source === 'string') {
+      return described(await (/^https?:\/\//i.test(source) ? fromUrl(new URL(source)) : fromPath(source)));
+    }
+    if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+      return described(await readWeights({ name: '(weights bytes)', data: bytesOf(source) }));
+    }
+    if (Array.isArray(source)) return described(await fromFiles(source));
+    if ('data' in source && source.data instanceof Uint8Array) return described(await readWeights(source));
+    const model = source as InMemoryLayersModel;
+    if (model.modelJson !== undefined && model.shards) return described(await fromMemoryModel(model));
+    throw new CheckpointError(
+      '(weights source)',
+      'expected a path, URL, bytes, { modelJson, shards } or picked files',
+    );
+  });
 }
