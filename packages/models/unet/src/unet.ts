@@ -202,14 +202,28 @@ export class UNet extends Module implements SegmentationModel {
     });
   }
 
-  /** Valid mode: the labels are cropped to the output's centred window; same mode: as they are. */
-  trainingOutputs(images: tf.Tensor4D, labels: tf.Tensor3D): TrainingOutput[] {
+  /**
+   * Valid mode: the labels (and per-pixel loss weights, e.g. `unetWeightMap`'s, when given) are
+   * cropped to the output's centred window; same mode: as they are.
+   */
+  trainingOutputs(
+    images: tf.Tensor4D,
+    labels: tf.Tensor3D,
+    pixelWeights?: tf.Tensor3D,
+  ): Array<TrainingOutput & { pixelWeights?: tf.Tensor3D }> {
     const logits = this.forward(images);
     const [, oh, ow] = logits.shape;
     const offset = this.geometry.margin / 2;
-    const cropped =
-      offset === 0 ? tf.clone(labels) : (tf.slice(labels, [0, offset, offset], [-1, oh, ow]) as tf.Tensor3D);
-    return [{ logits, labels: cropped, weight: 1 }];
+    const crop = (t: tf.Tensor3D): tf.Tensor3D =>
+      offset === 0 ? tf.clone(t) : (tf.slice(t, [0, offset, offset], [-1, oh, ow]) as tf.Tensor3D);
+    return [
+      {
+        logits,
+        labels: crop(labels),
+        weight: 1,
+        ...(pixelWeights ? { pixelWeights: crop(pixelWeights) } : {}),
+      },
+    ];
   }
 
   private network(x: tf.Tensor4D): tf.Tensor4D {

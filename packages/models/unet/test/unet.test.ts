@@ -96,7 +96,24 @@ describe('U-Net geometry', () => {
     // Column j of the output is input column j + 20.
     const row = out!.labels.arraySync()[0]![0]!;
     expect(row.slice(0, 4)).toEqual([0, 1, 0, 1].map((v) => (v + 20) % 2));
-    tf.dispose([x, labels, out!.logits, out!.labels]);
+    const weights = tf.tensor3d(
+      Float32Array.from(labelValues, (v, i) => v + Math.floor(i / size)),
+      [1, size, size],
+    );
+    const [weighted] = model.trainingOutputs(x, labels, weights);
+    // Row 0 of the cropped weights is input row 20: label + 20.
+    expect(weighted!.pixelWeights!.shape).toEqual([1, size - 40, size - 40]);
+    expect(weighted!.pixelWeights!.arraySync()[0]![0]!.slice(0, 2)).toEqual([20, 21]);
+    tf.dispose([
+      x,
+      labels,
+      weights,
+      out!.logits,
+      out!.labels,
+      weighted!.logits,
+      weighted!.labels,
+      weighted!.pixelWeights!,
+    ]);
     model.dispose();
   });
 });
