@@ -16,7 +16,13 @@ export {
 } from './eval/index.js';
 export { Evaluator, type EvaluationOptions } from './evaluate.js';
 export { CRF_PRESETS, refineWithCrf } from './inference/crf.js';
-export { type EnsembleMember, averagePredictions, predictEnsembleAsync } from './inference/ensemble.js';
+export {
+  EnsembleModel,
+  type EnsembleMember,
+  RAW_PIXELS,
+  averagePredictions,
+  predictEnsembleAsync,
+} from './inference/ensemble.js';
 export { argmaxLabels, normalizedTensor, predictImage, predictImageAsync } from './inference/predict.js';
 export {
   type Box,

@@ -2,7 +2,14 @@ import { Rng } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { averagePredictions, predictEnsembleAsync, predictImageAsync } from '../src/index.js';
+import {
+  EnsembleModel,
+  RAW_PIXELS,
+  averagePredictions,
+  predictEnsembleAsync,
+  predictImageAsync,
+  predictWithProposals,
+} from '../src/index.js';
 import { PLAIN, PixelModel, randomImage } from './helpers.js';
 
 beforeAll(async () => {
@@ -41,6 +48,37 @@ describe('ensemble (EDeconvNet)', () => {
       expect(ensemble.labels[p]).toBe(row.indexOf(Math.max(...row)));
     }
     for (const m of [a, b, c]) m.dispose();
+  });
+
+  it('as one model (raw pixels in, log mean probabilities out) gives the same mean in every inference path', async () => {
+    const image = randomImage(12, 10, new Rng(8));
+    const shifted = {
+      ...PLAIN,
+      mean: [30, 60, 90] as [number, number, number],
+      channelOrder: 'bgr' as const,
+    };
+    const members = [
+      { model: new PixelModel(3, new Rng(1)), normalization: PLAIN },
+      { model: new PixelModel(3, new Rng(2)), normalization: shifted },
+    ];
+    const model = new EnsembleModel(members);
+    model.eval();
+    const options = { scales: [1, 0.75], flip: true };
+    const baseline = tf.memory().numTensors;
+    const direct = await predictImageAsync(model, image, { ...options, normalization: RAW_PIXELS });
+    expect(tf.memory().numTensors).toBe(baseline);
+    const mean = await predictEnsembleAsync(members, image, options);
+    direct.probabilities.forEach((v, i) => expect(v).toBeCloseTo(mean.probabilities[i]!, 5));
+    // Proposal-wise inference takes it like any model.
+    const proposals = await predictWithProposals(
+      model,
+      image,
+      { normalization: RAW_PIXELS },
+      { boxes: [{ x0: 1, y0: 1, x1: 6, y1: 7 }] },
+    );
+    expect(proposals.probabilities.length).toBe(12 * 10 * 3);
+    expect(model.numParameters()).toBe(2 * 3 * 3);
+    model.dispose();
   });
 
   it('refuses members that disagree in classes or size, with a one-line reason', async () => {

@@ -1,4 +1,5 @@
-import { InputError, type Normalization, type SegmentationModel } from '@semseg/core';
+import { InputError, Module, type Normalization, type SegmentationModel } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { InferenceOptions, Prediction, RgbImage } from '../types.js';
 import { argmaxLabels, predictImageAsync } from './predict.js';
 
@@ -68,4 +69,57 @@ export async function predictEnsembleAsync(
     predictions.push(await predictImageAsync(model, image, { ...options, normalization }));
   }
   return averagePredictions(predictions);
+}
+
+/** Pixels as they are (0..255 RGB): what `EnsembleModel` takes, each member normalising for itself. */
+export const RAW_PIXELS: Normalization = { mean: [0, 0, 0], std: [1, 1, 1], scale: 255, channelOrder: 'rgb' };
+
+/** `x` (0..255 RGB) normalised as `n` says, channels in its order. */
+function normalizeRaw(x: tf.Tensor4D, n: Normalization): tf.Tensor4D {
+  return tf.tidy(() => {
+    let y = n.scale === 1 ? tf.div(x, 255) : x;
+    y = tf.div(tf.sub(y, tf.tensor1d(n.mean)), tf.tensor1d(n.std));
+    if (n.channelOrder === 'bgr') y = tf.reverse(y, 3);
+    return y as tf.Tensor4D;
+  });
+}
+
+/**
+ * An ensemble as one model: it takes raw pixels (`normalization` is `RAW_PIXELS`), normalises them
+ * for each member, and returns log of the members' mean probabilities, so that a softmax after it
+ * (in every inference path: whole, sliding windows, scales, flips, proposals, the evaluator) gives
+ * exactly the mean. The members become its children `member0`, `member1`, ... and are disposed
+ * with it.
+ */
+export class EnsembleModel extends Module implements SegmentationModel {
+  readonly numClasses: number;
+  readonly normalization = RAW_PIXELS;
+  readonly members: readonly EnsembleMember[];
+
+  constructor(members: readonly EnsembleMember[]) {
+    super();
+    if (members.length === 0) throw new InputError('an ensemble needs at least one model');
+    const classes = members[0]!.model.numClasses;
+    const mismatch = members.find((m) => m.model.numClasses !== classes);
+    if (mismatch) {
+      throw new InputError(
+        `ensemble members must predict the same classes: ${classes} against ${mismatch.model.numClasses}`,
+      );
+    }
+    this.numClasses = classes;
+    this.members = members;
+    members.forEach((m, i) => this.registerModule(`member${i}`, m.model));
+  }
+
+  forward(images: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      let sum: tf.Tensor | null = null;
+      for (const { model, normalization } of this.members) {
+        const p = tf.softmax(model.forward(normalizeRaw(images, normalization)));
+        sum = sum ? tf.add(sum, p) : p;
+      }
+      // The floor keeps log finite where every member gives a class (numerically) zero.
+      return tf.log(tf.maximum(tf.div(sum!, this.members.length), 1e-30)) as tf.Tensor4D;
+    });
+  }
 }
