@@ -218,8 +218,14 @@ export class DilatedNet extends Module implements SegmentationModel {
       }
       const [, fh, fw] = scores.shape;
       const padded = padLabels(labels, [8 * fh, 8 * fw]);
-      const sampled = tf.stridedSlice(padded, [0, 0, 0], [padded.shape[0], 8 * fh, 8 * fw], [1, 8, 8]);
-      return [{ logits: scores, labels: sampled as tf.Tensor3D, weight: 1 }];
+      // Gathers, not stridedSlice: the wasm backend's int32 stridedSlice returns float bit patterns.
+      const every8 = (n: number) =>
+        tf.tensor1d(
+          Int32Array.from({ length: n }, (_, i) => 8 * i),
+          'int32',
+        );
+      const sampled = tf.gather(tf.gather(padded, every8(fh), 1), every8(fw), 2) as tf.Tensor3D;
+      return [{ logits: scores, labels: sampled, weight: 1 }];
     }) as unknown as TrainingOutput[];
   }
 }

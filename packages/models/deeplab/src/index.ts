@@ -1,4 +1,5 @@
 import { registerDeepLabModels } from './register.js';
+import { registerTorchvisionDeepLabModels } from './torchvision/index.js';
 
 export {
   DEEPLAB_NORMALIZATION,
@@ -29,6 +30,8 @@ export { Dropout } from './dropout.js';
 export { DEEPLAB_PRESETS } from './presets.js';
 export { type MultiScaleScores, StrideEightSegmenter, scaledLength } from './segmenter.js';
 export { registerDeepLabModels } from './register.js';
+export * from './torchvision/index.js';
 
 // Importing the package registers deeplab-v1, deeplab-v2, dilatednet and dilated-context.
 registerDeepLabModels();
+registerTorchvisionDeepLabModels();

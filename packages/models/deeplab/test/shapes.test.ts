@@ -2,7 +2,14 @@ import { Rng, getModelDefinition } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DeepLabV1, DeepLabV2, caffeAveragePool3x3, interp, shrinkLabels } from '../src/index.js';
+import {
+  DeepLabV1,
+  DeepLabV2,
+  caffeAveragePool3x3,
+  deeplabParameterGroup,
+  interp,
+  shrinkLabels,
+} from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -169,17 +176,19 @@ describe('Caffe layers', () => {
   it('registers deeplab-v1 with the paper-preset CRF, groups and Caffe names', () => {
     const def = getModelDefinition('deeplab-v1');
     expect(def.crfPreset).toBe('deeplabV1');
-    expect(def.parameterGroup!('backbone.conv1_1.weight')).toEqual({ lrMultiplier: 1, decayMultiplier: 1 });
-    expect(def.parameterGroup!('fc7.bias')).toEqual({ lrMultiplier: 2, decayMultiplier: 0 });
-    expect(def.parameterGroup!('fc8.weight')).toEqual({ lrMultiplier: 10, decayMultiplier: 1 });
-    expect(def.parameterGroup!('fc8.bias')).toEqual({ lrMultiplier: 20, decayMultiplier: 0 });
+    expect(def.parameterGroup).toBe(deeplabParameterGroup);
+    expect(deeplabParameterGroup('backbone.conv1_1.weight')).toEqual({ lrMultiplier: 1, decayMultiplier: 1 });
+    expect(deeplabParameterGroup('fc7.bias')).toEqual({ lrMultiplier: 2, decayMultiplier: 0 });
+    expect(deeplabParameterGroup('fc8.weight')).toEqual({ lrMultiplier: 10, decayMultiplier: 1 });
+    expect(deeplabParameterGroup('fc8.bias')).toEqual({ lrMultiplier: 20, decayMultiplier: 0 });
     const [map] = def.weightMaps!(def.configSchema.parse({}));
     expect(map!.format).toBe('caffe');
     expect(map!.source('backbone.conv5_3.weight')).toEqual({ key: 'conv5_3/0', layout: 'conv' });
     expect(map!.source('fc8.bias')).toEqual({ key: 'fc8_voc12/1', layout: 'same' });
     expect(map!.normalization.mean).toEqual([122.675, 116.669, 104.008]);
     const v2 = getModelDefinition('deeplab-v2');
-    expect(v2.parameterGroup!('fc8_3.bias')).toEqual({ lrMultiplier: 20, decayMultiplier: 0 });
+    expect(v2.parameterGroup).toBe(deeplabParameterGroup);
+    expect(deeplabParameterGroup('fc8_3.bias')).toEqual({ lrMultiplier: 20, decayMultiplier: 0 });
     const [v2map] = v2.weightMaps!(v2.configSchema.parse({}));
     expect(v2map!.source('fc8_4.weight')).toEqual({ key: 'fc8_voc12_4/0', layout: 'conv' });
     expect(v2map!.source('fc6_2.bias')).toEqual({ key: 'fc6_2/1', layout: 'same' });

@@ -4,6 +4,7 @@ import { Rng } from '@semseg/core';
  * A batch of small synthetic scenes, 3 classes: 0 noisy dark background, 1 a reddish rectangle,
  * 2 a greenish disc, at seeded positions. Images are roughly zero-mean, labels row-major.
  */
+// (Copied from @semseg/fcn's tests; sizes need not be multiples of 8.)
 export function syntheticBatch(
   count: number,
   size: number,
@@ -13,13 +14,14 @@ export function syntheticBatch(
   const images = new Float32Array(count * size * size * 3);
   const labels = new Uint8Array(count * size * size);
   for (let n = 0; n < count; n++) {
-    const rx = rng.int(size / 2);
-    const ry = rng.int(size / 2);
-    const rw = size / 4 + rng.int(size / 4);
-    const rh = size / 4 + rng.int(size / 4);
-    const cx = size / 4 + rng.int(size / 2);
-    const cy = size / 4 + rng.int(size / 2);
-    const radius = size / 8 + rng.int(size / 8);
+    const q = (f: number) => Math.floor(size * f);
+    const rx = rng.int(q(1 / 2));
+    const ry = rng.int(q(1 / 2));
+    const rw = q(1 / 4) + rng.int(q(1 / 4));
+    const rh = q(1 / 4) + rng.int(q(1 / 4));
+    const cx = q(1 / 4) + rng.int(q(1 / 2));
+    const cy = q(1 / 4) + rng.int(q(1 / 2));
+    const radius = q(1 / 8) + rng.int(q(1 / 8));
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         const p = n * size * size + y * size + x;

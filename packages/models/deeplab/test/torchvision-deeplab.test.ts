@@ -1,0 +1,236 @@
+// torchvision's DeepLabV3 (ResNet-50/101, MobileNetV3-Large) and LR-ASPP against torchvision 0.14:
+// its state_dict, written by torch.save, imports by name and gives its probabilities (auxiliary head
+// included); DeepLab v3+ against a PyTorch twin built from torchvision's ResNet and ASPP; parameter
+// counts; width-reduced models overfit one batch through the Trainer.
+import '@tensorflow/tfjs-backend-cpu';
+import { Rng, type SegmentationModel, createModel, getModelDefinition } from '@semseg/core';
+import { Trainer, importWeights } from '@semseg/engine';
+import { torchSkipReason } from '@semseg/tooling/python';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import '../src/index.js';
+import { syntheticBatch } from './synthetic.js';
+import { maxAbs, maxAbsDiff, runTorch } from './torch-io.js';
+
+let baseline = 0;
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+beforeEach(() => {
+  baseline = tf.memory().numTensors;
+});
+afterEach(() => {
+  expect(tf.memory().numTensors).toBe(baseline);
+});
+
+function probabilities(logits: tf.Tensor4D): Float32Array {
+  const p = tf.tidy(() => tf.softmax(logits));
+  const out = p.dataSync() as Float32Array;
+  p.dispose();
+  return out;
+}
+
+/** PyTorch's DeepLab v3+ twin: torchvision's ResNet and ASPP, the paper's decoder, our names. */
+const V3PLUS_TWIN = `
+from torchvision.models.segmentation.deeplabv3 import ASPP
+from torchvision.models._utils import IntermediateLayerGetter
+
+def cbr(i, o, k):
+    return [nn.Conv2d(i, o, k, padding=k // 2, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+
+class Head(nn.Module):
+    def __init__(self, high, low, classes, rates):
+        super().__init__()
+        self.aspp = ASPP(high, rates)
+        self.reduce = nn.Sequential(*cbr(low, 48, 1))
+        self.fuse = nn.Sequential(*cbr(304, 256, 3), *cbr(256, 256, 3))
+        self.score = nn.Conv2d(256, classes, 1)
+    def forward(self, low, high):
+        x = F.interpolate(self.aspp(high), size=low.shape[-2:], mode='bilinear', align_corners=False)
+        return self.score(self.fuse(torch.cat([x, self.reduce(low)], 1)))
+
+class V3Plus(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        r = torchvision.models.resnet50(weights=None, replace_stride_with_dilation=[False, False, True])
+        self.backbone = IntermediateLayerGetter(r, {'layer1': 'low', 'layer4': 'out'})
+        self.classifier = Head(2048, 256, classes, [6, 12, 18])
+    def forward(self, x):
+        f = self.backbone(x)
+        return {'out': F.interpolate(self.classifier(f['low'], f['out']), size=x.shape[-2:], mode='bilinear', align_corners=False)}
+`;
+
+interface Case {
+  name: string;
+  /** Python building the reference (its state_dict keys are what ours must import). */
+  torch: string;
+  /** Python modules whose weights are scaled so the probabilities are far from uniform. */
+  lastLayers: string[];
+  aux: boolean;
+  count: number;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'deeplabv3-resnet50',
+    torch:
+      'torchvision.models.segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=21, aux_loss=True)',
+    lastLayers: ['model.classifier[4]', 'model.aux_classifier[4]'],
+    aux: true,
+    count: 42004074,
+  },
+  {
+    name: 'deeplabv3-resnet101',
+    torch:
+      'torchvision.models.segmentation.deeplabv3_resnet101(weights=None, weights_backbone=None, num_classes=21, aux_loss=True)',
+    lastLayers: ['model.classifier[4]', 'model.aux_classifier[4]'],
+    aux: true,
+    count: 60996202,
+  },
+  {
+    name: 'deeplabv3-mobilenetv3-large',
+    torch:
+      'torchvision.models.segmentation.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21, aux_loss=True)',
+    lastLayers: ['model.classifier[4]', 'model.aux_classifier[4]'],
+    aux: true,
+    count: 11029328,
+  },
+  {
+    name: 'lraspp-mobilenetv3-large',
+    torch:
+      'torchvision.models.segmentation.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21)',
+    lastLayers: ['model.classifier.low_classifier', 'model.classifier.high_classifier'],
+    aux: false,
+    count: 3221538,
+  },
+  {
+    name: 'deeplabv3plus-resnet50',
+    torch: 'V3Plus(21)',
+    lastLayers: ['model.classifier.score'],
+    aux: false,
+    count: 0, // no torchvision model: the twin's count is checked instead
+  },
+];
+
+describe.skipIf(torchSkipReason() !== null)(
+  'torchvision segmentation models: a torch.save file imported by name',
+  () => {
+    for (const c of CASES) {
+      it(`${c.name}: ${c.aux ? 'main and auxiliary probabilities' : 'probabilities'} on 67x93, parameter count`, async () => {
+        const { arrays, files } = runTorch(
+          `
+${c.name.startsWith('deeplabv3plus') ? V3PLUS_TWIN : ''}
+model = ${c.torch}
+calibrate(model, [torch.randn(2, 3, 64, 80) for _ in range(2)])
+for m in [${c.lastLayers.join(', ')}]:
+    scale_(m, 4)
+torch.save(model.state_dict(), os.path.join(D, 'model.pth'))
+json.dump(sum(p.numel() for p in model.parameters()), open(os.path.join(D, 'count.json'), 'w'))
+x = torch.randn(1, 3, 67, 93)
+with torch.no_grad():
+    y = model(x)
+out = {'x': nhwc(x), 'out': nhwc(F.softmax(y['out'], 1))}
+if 'aux' in y:
+    out['aux'] = nhwc(F.softmax(y['aux'], 1))
+save_arrays(out)
+`,
+          {},
+          ['model.pth', 'count.json'],
+        );
+        const count = JSON.parse(new TextDecoder().decode(files['count.json'])) as number;
+        if (c.count > 0) expect(count).toBe(c.count);
+        const model = createModel(c.name, {}, { rng: new Rng(1) });
+        expect(model.numParameters()).toBe(count);
+        const report = await importWeights(model, getModelDefinition(c.name), {
+          name: 'model.pth',
+          data: files['model.pth']!,
+        });
+        expect(report.missing).toEqual([]);
+        expect(report.loaded.length).toBe(model.namedEntries().length);
+        model.eval();
+        const x = tf.tensor4d(arrays.x!.data, [1, 67, 93, 3]);
+        const logits = model.forward(x);
+        expect(logits.shape).toEqual([1, 67, 93, 21]);
+        const p = probabilities(logits);
+        expect(maxAbs(p)).toBeGreaterThan(0.2); // far from uniform (1/21): a wrong map would show
+        expect(maxAbsDiff(p, arrays.out!.data)).toBeLessThan(1e-4);
+        const labels = tf.zeros([1, 67, 93], 'int32') as tf.Tensor3D;
+        const outputs = model.trainingOutputs!(x, labels);
+        expect(outputs.map((o) => o.weight)).toEqual(c.aux ? [1, 0.5] : [1]);
+        if (c.aux) expect(maxAbsDiff(probabilities(outputs[1]!.logits), arrays.aux!.data)).toBeLessThan(1e-4);
+        tf.dispose([x, logits, labels, ...outputs.map((o) => o.logits)]);
+        model.dispose();
+      }, 90_000);
+    }
+  },
+);
+
+describe('DeepLab v3+ options', () => {
+  it('output stride 8 dilates layer3 and layer4 (rates 12, 24, 36) and keeps the names', () => {
+    const make = (outputStride: 8 | 16) =>
+      createModel(
+        'deeplabv3plus-resnet101',
+        { outputStride, width: 1 / 32, numClasses: 3 },
+        { rng: new Rng(0) },
+      );
+    const os8 = make(8);
+    const os16 = make(16);
+    expect(os8.namedEntries().map((e) => e.name)).toEqual(os16.namedEntries().map((e) => e.name));
+    const strides = (m: SegmentationModel) =>
+      (m as unknown as { backbone: { strides: unknown } }).backbone.strides;
+    expect(strides(os8)).toEqual({ layer1: 4, layer2: 8, layer3: 8, layer4: 8 });
+    expect(strides(os16)).toEqual({ layer1: 4, layer2: 8, layer3: 16, layer4: 16 });
+    os8.eval();
+    const x = tf.zeros([1, 35, 47, 3]) as tf.Tensor4D;
+    const y = os8.forward(x);
+    expect(y.shape).toEqual([1, 35, 47, 3]);
+    tf.dispose([x, y]);
+    os8.dispose();
+    os16.dispose();
+  });
+});
+
+describe('width-reduced models learn', () => {
+  const cases = [
+    { name: 'lraspp-mobilenetv3-large', config: { numClasses: 3, width: 0.25 } },
+    { name: 'deeplabv3-mobilenetv3-large', config: { numClasses: 3, width: 0.25 } },
+  ];
+  for (const { name, config } of cases) {
+    it(`${name} overfits one synthetic batch through the Trainer, leaking no tensors`, async () => {
+      const size = 32;
+      const n = 2;
+      const { images, labels } = syntheticBatch(n, size, 4);
+      const model = createModel(name, config, { rng: new Rng(4) });
+      const trainer = new Trainer({
+        model,
+        optimizer: { type: 'adam', weightDecay: 0 },
+        schedule: { policy: 'fixed', baseLr: 1e-2, maxSteps: 200 },
+      });
+      let accuracy = 0;
+      let steps = 0;
+      let before = -1;
+      const losses: number[] = [];
+      for (steps = 1; steps <= 120; steps++) {
+        losses.push((await trainer.trainStep(images, labels, [n, size, size])).loss);
+        if (steps === 2) before = tf.memory().numTensors;
+        if (steps % 10 === 0) {
+          model.eval();
+          const predicted = tf.tidy(() =>
+            tf.argMax(model.forward(tf.tensor4d(images, [n, size, size, 3])), 3),
+          );
+          const values = predicted.dataSync();
+          predicted.dispose();
+          accuracy = values.reduce((a, v, i) => a + (v === labels[i] ? 1 : 0), 0) / labels.length;
+          if (accuracy > 0.95) break;
+        }
+      }
+      console.log(
+        `${name} width ${config.width}: pixel accuracy ${accuracy.toFixed(3)} after ${steps} steps (loss ${losses[0]!.toFixed(3)} -> ${losses.at(-1)!.toFixed(3)})`,
+      );
+      expect(accuracy).toBeGreaterThan(0.95);
+      expect(tf.memory().numTensors).toBe(before);
+      trainer.dispose();
+      model.dispose();
+    }, 180_000);
+  }
+});
