@@ -4,6 +4,8 @@ import { crfCommand } from './commands/crf.js';
 import { dataCommand } from './commands/data.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { infoCommand } from './commands/info.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
@@ -28,6 +30,8 @@ export function createProgram(): Command {
     .addCommand(trainCommand())
     .addCommand(evalCommand())
     .addCommand(predictCommand())
+    .addCommand(importCommand())
+    .addCommand(exportCommand())
     .addCommand(crfCommand())
     .addCommand(dataCommand())
     .addCommand(infoCommand())

@@ -60,4 +60,12 @@ export {
 } from './train/settings.js';
 export { NonFiniteLossError, type StepResult, Trainer, type TrainerOptions } from './train/trainer.js';
 export type { CrfOption, CrfRefined, InferenceOptions, Prediction, RgbImage } from './types.js';
-export { type ImportReport, exportTensors, exportWeights, importWeights } from './weights/index.js';
+export {
+  type ImportReport,
+  candidateMaps,
+  exportTensors,
+  exportWeights,
+  importWeights,
+  numClassesInFile,
+  readWeightsInput,
+} from './weights/index.js';

@@ -41,7 +41,7 @@ export async function readWeightsInput(input: WeightsInput): Promise<WeightFile 
   return node.readWeightsFile(input);
 }
 
-function producerOf(file: WeightFile): 'pytorch' | 'caffe' {
+export function producerOf(file: WeightFile): 'pytorch' | 'caffe' {
   if (file.format === 'caffe') return 'caffe';
   if (file.format === 'pytorch' || file.format === 'safetensors') return 'pytorch';
   throw new WeightsError(
@@ -55,6 +55,18 @@ export function parameterShapes(model: SegmentationModel): Record<string, number
   const shapes: Record<string, number[]> = {};
   for (const [name, t] of Object.entries(model.stateDict())) shapes[name] = [...t.shape];
   return shapes;
+}
+
+/** The name maps an import tries: the one given, or the architecture's for the file's producer. */
+export function candidateMaps(
+  model: SegmentationModel,
+  definition: ModelDefinition,
+  file: WeightFile,
+  options: Pick<ImportWeightsOptions, 'format' | 'map'> = {},
+): WeightNameMap[] {
+  if (options.map) return [options.map];
+  const format = options.format ?? producerOf(file);
+  return (definition.weightMaps?.(model.config ?? {}) ?? []).filter((m) => m.format === format);
 }
 
 /** Maps with each candidate name map; the first that fits wins, else the error with the fewest problems. */
@@ -84,15 +96,13 @@ function mapWithFirstFit(
 export async function importWeights(
   model: SegmentationModel,
   definition: ModelDefinition,
-  input: WeightsInput,
+  input: WeightsInput | WeightFile,
   options: ImportWeightsOptions = {},
 ): Promise<ImportReport> {
-  const file = await readWeightsInput(input);
+  const file = typeof input !== 'string' && 'tensors' in input ? input : await readWeightsInput(input);
   try {
     const format = options.format ?? producerOf(file);
-    const maps = options.map
-      ? [options.map]
-      : (definition.weightMaps?.(model.config ?? {}) ?? []).filter((m) => m.format === format);
+    const maps = candidateMaps(model, definition, file, options);
     if (maps.length === 0) {
       const known = (definition.weightMaps?.(model.config ?? {}) ?? []).map(
         (m) => `${m.format}: ${m.description}`,
@@ -128,6 +138,7 @@ export async function importWeights(
       normalization: map.normalization,
     };
   } finally {
-    file.close?.();
+    // A file this call opened is closed here; one passed in read stays with its reader.
+    if (file !== input) (file as { close?: () => void }).close?.();
   }
 }

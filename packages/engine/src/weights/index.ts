@@ -2,7 +2,9 @@ export { type ExportWeightsOptions, exportTensors, exportWeights } from './expor
 export {
   type ImportReport,
   type ImportWeightsOptions,
+  candidateMaps,
   importWeights,
   parameterShapes,
   readWeightsInput,
 } from './import.js';
+export { numClassesInFile } from './classes.js';
