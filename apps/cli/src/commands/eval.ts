@@ -9,11 +9,13 @@ import { writeOutput } from '../io/files.js';
 import { option } from '../options/commander.js';
 import '../models.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
+import { collect, evaluateModels, readProposals } from './ensemble.js';
 import { formatMetrics } from './eval-report.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
 
 interface EvalFlags extends InferenceFlags {
-  checkpoint?: string;
+  checkpoint?: string[];
+  proposals?: string;
   data?: string;
   split: string;
   json?: string;
@@ -43,17 +45,31 @@ async function evaluate(flags: EvalFlags): Promise<void> {
   const { inference, crf } = inferenceSettings(flags);
   const backend = await activateBackend(flags.backend);
   const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
-  const summary = await runEvaluation({
-    checkpoint: flags.checkpoint,
-    data: flags.data,
-    split: flags.split,
-    ...(flags.shard ? { shard: flags.shard } : {}),
-    ...inference,
-    crf,
-    onImage: (done, total) => {
-      if (tty) process.stderr.write(`\revaluating ${done}/${total}${done === total ? '\n' : ''}`);
-    },
-  });
+  const onImage = (done: number, total: number) => {
+    if (tty) process.stderr.write(`\revaluating ${done}/${total}${done === total ? '\n' : ''}`);
+  };
+  const proposals = await readProposals(flags.proposals);
+  const summary =
+    flags.checkpoint.length === 1 && !proposals
+      ? await runEvaluation({
+          checkpoint: flags.checkpoint[0]!,
+          data: flags.data,
+          split: flags.split,
+          ...(flags.shard ? { shard: flags.shard } : {}),
+          ...inference,
+          crf,
+          onImage,
+        })
+      : await evaluateModels({
+          checkpoints: flags.checkpoint,
+          data: flags.data,
+          split: flags.split,
+          ...(flags.shard ? { shard: flags.shard } : {}),
+          inference,
+          crf,
+          proposals,
+          onImage,
+        });
   const classes = summary.meta.classes;
   const shardText = flags.shard ? ` shard ${flags.shard.index}/${flags.shard.count}` : '';
   process.stdout.write(
@@ -63,7 +79,7 @@ async function evaluate(flags: EvalFlags): Promise<void> {
     process.stdout.write(`\nwith CRF:\n${formatMetrics(summary.crfMetrics, classes, 'text')}\n`);
   if (flags.json) {
     const record = evalRecord(summary, classes, {
-      checkpoint: flags.checkpoint,
+      checkpoint: flags.checkpoint.join(','),
       split: flags.split,
       ...(flags.shard ? { shard: flags.shard } : {}),
       crfSettings: crf,
@@ -94,7 +110,15 @@ export function evalCommand(): Command {
         'Indexed Job) or SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN; a Slurm job array); ' +
         '--shard auto also reads n from SEMSEG_SHARD_COUNT or SLURM_ARRAY_TASK_COUNT.',
     )
-    .option('--checkpoint <dir>', 'checkpoint folder (or its model.json)')
+    .option(
+      '--checkpoint <dir>',
+      'checkpoint folder (or its model.json); repeat for an ensemble (mean of probabilities)',
+      collect,
+    )
+    .option(
+      '--proposals <boxes.json|auto>',
+      'proposal-wise inference: boxes per image id (-> [[x0, y0, x1, y1]]) or auto',
+    )
     .option('--data <root>', 'dataset root: the VOC2012 folder or the VOCdevkit folder above it')
     .option('--split <name>', 'split list to evaluate', 'val')
     .option('--json <file>', 'write the metrics and confusion matrices as JSON')

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { type Prediction, predictImageAsync, refineWithCrf } from '@semseg/engine';
-import { loadModel } from '@semseg/engine/node';
+import { type Prediction, refineWithCrf } from '@semseg/engine';
 import { completePalette } from '@semseg/voc-data';
 import { readImageFile } from '@semseg/voc-data/node';
 import { encodeNpy } from '@semseg/weights';
@@ -13,10 +12,12 @@ import { labelPng } from '../io/label-png.js';
 import '../models.js';
 import { renderOverlay } from '../render/overlay.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
+import { collect, loadModels, predictWith, readProposals } from './ensemble.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
 
 interface PredictFlags extends InferenceFlags {
-  checkpoint: string;
+  checkpoint: string[];
+  proposals?: string;
   out: string;
   overlay?: boolean;
   probs?: boolean;
@@ -29,18 +30,16 @@ async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
   const { inference, crf } = inferenceSettings(flags);
   const images = await collectImages(inputs);
   const backend = await activateBackend(flags.backend);
-  const { model, meta } = await loadModel(flags.checkpoint);
+  const proposals = await readProposals(flags.proposals);
+  const models = await loadModels(flags.checkpoint);
+  const { meta } = models;
   if (!flags.quiet) process.stdout.write(`backend: ${describeSelection(backend)}\n`);
   const palette = completePalette(meta.palette);
   try {
-    model.eval();
     for (const file of images) {
       const image = await readImageFile(file);
       const start = performance.now();
-      const prediction: Prediction = await predictImageAsync(model, image, {
-        ...inference,
-        normalization: meta.normalization,
-      });
+      const prediction: Prediction = await predictWith(models, image, inference, proposals?.(file) ?? null);
       let labels = prediction.labels;
       let probabilities = prediction.probabilities;
       if (crf) {
@@ -66,7 +65,7 @@ async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
       if (!flags.quiet) process.stdout.write(`${file} -> ${written.join(', ')} (${ms.toFixed(0)} ms)\n`);
     }
   } finally {
-    model.dispose();
+    models.dispose();
   }
 }
 
@@ -80,7 +79,15 @@ export function predictCommand(): Command {
         'probabilities (the CRF marginals with --crf). Folders are read for images (not recursively).',
     )
     .argument('<inputs...>', 'images or folders of images')
-    .requiredOption('--checkpoint <dir>', 'checkpoint folder (or its model.json)')
+    .requiredOption(
+      '--checkpoint <dir>',
+      'checkpoint folder (or its model.json); repeat for an ensemble (mean of probabilities)',
+      collect,
+    )
+    .option(
+      '--proposals <boxes.json|auto>',
+      'proposal-wise inference: boxes per image (name -> [[x0, y0, x1, y1]]) or auto (connected components)',
+    )
     .requiredOption('--out <dir>', 'output folder (created)')
     .option('--overlay', 'also write the image blended with the colours, with a legend')
     .option('--probs', 'also write the probabilities as .npy (H x W x C float32)')
