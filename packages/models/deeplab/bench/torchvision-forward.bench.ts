@@ -1,0 +1,315 @@
+// Forward time per 512x512 image of the torchvision-compatible models (deeplabv3-mobilenetv3-large,
+// lraspp-mobilenetv3-large, deeplabv3-resnet50) and pspnet-resnet50, on wasm and cpu in Node and on
+// WebGPU in headless Chromium. Chromium's WebGPU here is SwiftShader (a CPU Vulkan): its rows check
+// that the models run there and agree with wasm, they say nothing about GPU speed.
+//
+// `npm run bench` (after a build; the page bundles the packages' dist). Environment:
+//   SEMSEG_BENCH_MODELS   comma-separated registry names (default: the four above)
+//   SEMSEG_BENCH_SIZE     image side (default 512)
+//   SEMSEG_BENCH_FULL=1   also time the ResNet models on the cpu backend (minutes each) and on WebGPU
+//   SEMSEG_CHROMIUM       the browser (default /usr/bin/chromium); missing: the WebGPU rows say why
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng, createModel, listModels } from '@semseg/core';
+import '@semseg/pspnet';
+import { type BenchRow, addRatios, measure, printTable, writeResults } from '@semseg/tooling/bench';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import '../src/index.js';
+
+const require = createRequire(import.meta.url);
+setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
+
+const DEFAULT_MODELS = [
+  'deeplabv3-mobilenetv3-large',
+  'lraspp-mobilenetv3-large',
+  'deeplabv3-resnet50',
+  'pspnet-resnet50',
+];
+const MODELS = (process.env.SEMSEG_BENCH_MODELS?.split(',') ?? DEFAULT_MODELS).map((m) => m.trim());
+const SIZE = Number(process.env.SEMSEG_BENCH_SIZE ?? 512);
+const FULL = process.env.SEMSEG_BENCH_FULL === '1';
+const CHROMIUM = process.env.SEMSEG_CHROMIUM ?? '/usr/bin/chromium';
+const CLASSES = 21;
+const SEED = 7;
+/** ResNet models take minutes per forward on the cpu backend and on SwiftShader: opt-in there. */
+const heavy = (model: string) => model.includes('resnet');
+/** Pixels whose logits the page sends back for the comparison (every STRIDE-th pixel). */
+const SAMPLE_STRIDE = 97;
+
+interface Row extends BenchRow {
+  model: string;
+  backend: string;
+  msPerImage?: number;
+  runs?: number;
+  /** Against wasm in Node: share of pixels with the same argmax, and max |d logit| / max |logit|. */
+  labelsAgree?: number;
+  relLogitDiff?: number;
+  /** relLogitDiff as text: the table's number format has three decimals. */
+  relDiff?: string;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const registered = new Set(listModels().map((m) => m.name));
+/** wasm's logits per model (sampled pixels) and labels, the reference for the WebGPU rows. */
+const wasmOutputs = new Map<string, { labels: Int32Array; sample: Float32Array }>();
+
+function inputImage(): tf.Tensor4D {
+  const data = new Rng(SEED + 1).fillNormal(new Float32Array(SIZE * SIZE * 3));
+  return tf.tensor4d(data, [1, SIZE, SIZE, 3]);
+}
+
+function sampleLogits(logits: Float32Array): Float32Array {
+  const pixels = Math.ceil((SIZE * SIZE) / SAMPLE_STRIDE);
+  const out = new Float32Array(pixels * CLASSES);
+  for (let i = 0; i < pixels; i++)
+    out.set(logits.subarray(i * SAMPLE_STRIDE * CLASSES, (i * SAMPLE_STRIDE + 1) * CLASSES), i * CLASSES);
+  return out;
+}
+
+async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
+  await tf.setBackend(backend);
+  for (const name of MODELS) {
+    const row: Row = { name: `${backend} ${name}`, model: name, backend };
+    rows.push(row);
+    if (!registered.has(name)) {
+      row.note = 'not registered';
+      continue;
+    }
+    if (backend === 'cpu' && heavy(name) && !FULL) {
+      row.note = 'skipped: minutes per image (SEMSEG_BENCH_FULL=1)';
+      continue;
+    }
+    const model = createModel(name, { numClasses: CLASSES }, { rng: new Rng(SEED) });
+    model.eval();
+    const x = inputImage();
+    let last: Float32Array | null = null;
+    const loops = backend === 'wasm' ? { warmup: 1, iterations: 3 } : { warmup: 0, iterations: 1 };
+    const result = await measure(async () => {
+      const y = model.forward(x);
+      last = (await y.data()) as Float32Array;
+      y.dispose();
+    }, loops);
+    row.msPerImage = result.medianMs;
+    row.runs = result.runs;
+    if (backend === 'cpu') row.baseline = `wasm ${name}`;
+    if (backend === 'wasm' && last) {
+      const logits: Float32Array = last;
+      const labels = tf.tidy(() => tf.argMax(tf.tensor4d(logits, [1, SIZE, SIZE, CLASSES]), 3).dataSync());
+      wasmOutputs.set(name, { labels: Int32Array.from(labels), sample: sampleLogits(logits) });
+    }
+    console.log(`${row.name}: ${result.medianMs.toFixed(0)} ms per image (${result.runs} runs)`);
+    x.dispose();
+    model.dispose();
+  }
+}
+
+// The page: the same registry, weights from the same seed, the same input; WebGPU only.
+const PAGE_ENTRY = `
+import { Rng, createModel } from '@semseg/core';
+import '@semseg/pspnet';
+import '@tensorflow/tfjs-backend-webgpu';
+import * as tf from '@tensorflow/tfjs-core';
+import '../src/index.js';
+
+window.benchForward = async (name, size, classes, seed, stride, runs) => {
+  if (!(await tf.setBackend('webgpu'))) throw new Error('no WebGPU backend');
+  const adapter = await navigator.gpu.requestAdapter();
+  const model = createModel(name, { numClasses: classes }, { rng: new Rng(seed) });
+  model.eval();
+  const x = tf.tensor4d(new Rng(seed + 1).fillNormal(new Float32Array(size * size * 3)), [1, size, size, 3]);
+  const times = [];
+  let logits;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const y = model.forward(x);
+    logits = await y.data();
+    times.push(performance.now() - t0);
+    y.dispose();
+  }
+  const labels = [];
+  for (let p = 0; p < size * size; p++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[p * classes + c] > logits[p * classes + best]) best = c;
+    labels.push(best);
+  }
+  const sample = [];
+  for (let p = 0; p < size * size; p += stride) for (let c = 0; c < classes; c++) sample.push(logits[p * classes + c]);
+  x.dispose();
+  model.dispose();
+  const info = adapter && adapter.info ? adapter.info : {};
+  return { times, labels, sample, adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown', backend: tf.getBackend() };
+};
+`;
+
+/**
+ * Node-only paths (reading weights by file path) sit behind dynamic imports the page never takes:
+ * their Node built-ins bundle as empty CommonJS modules.
+ */
+const nodeBuiltinsStub = {
+  name: 'node-builtins-stub',
+  setup(build: {
+    onResolve(o: { filter: RegExp }, f: (a: { path: string }) => { path: string; namespace: string }): void;
+    onLoad(o: { filter: RegExp; namespace: string }, f: () => { contents: string; loader: 'js' }): void;
+  }) {
+    build.onResolve(
+      { filter: /^(node:)?(fs|fs\/promises|path|url|os|module|worker_threads|crypto)$/ },
+      (args) => ({
+        path: args.path,
+        namespace: 'node-stub',
+      }),
+    );
+    build.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({
+      contents: 'module.exports = {};',
+      loader: 'js',
+    }));
+  },
+};
+
+async function bundlePage(): Promise<string> {
+  const { build } = await import('esbuild');
+  const result = await build({
+    stdin: { contents: PAGE_ENTRY, resolveDir: dirname(fileURLToPath(import.meta.url)), loader: 'ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'error',
+    plugins: [nodeBuiltinsStub],
+  });
+  return result.outputFiles[0]!.text;
+}
+
+interface PageResult {
+  times: number[];
+  labels: number[];
+  sample: number[];
+  adapter: string;
+  backend: string;
+}
+
+function compare(row: Row, result: PageResult): void {
+  const reference = wasmOutputs.get(row.model);
+  if (!reference) return;
+  let same = 0;
+  for (let i = 0; i < reference.labels.length; i++) if (reference.labels[i] === result.labels[i]) same++;
+  row.labelsAgree = same / reference.labels.length;
+  let maxDiff = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < reference.sample.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(reference.sample[i]! - result.sample[i]!));
+    maxAbs = Math.max(maxAbs, Math.abs(reference.sample[i]!));
+  }
+  row.relLogitDiff = maxDiff / Math.max(maxAbs, 1e-12);
+  row.relDiff = row.relLogitDiff.toExponential(1);
+}
+
+async function webgpuRows(): Promise<void> {
+  const backend = 'webgpu (Chromium, SwiftShader)';
+  const add = (name: string, note?: string): Row => {
+    const row: Row = { name: `webgpu ${name}`, model: name, backend };
+    if (note) row.note = note;
+    rows.push(row);
+    return row;
+  };
+  if (!existsSync(CHROMIUM)) {
+    for (const name of MODELS) add(name, `no Chromium at ${CHROMIUM}`);
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const script = await bundlePage();
+  const profile = mkdtempSync(join(tmpdir(), 'semseg-bench-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--enable-unsafe-webgpu',
+      '--no-first-run',
+      '--disable-background-networking',
+    ],
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    // localhost is a secure context (WebGPU needs one); the requests never leave the browser.
+    await page.route('http://localhost/**', (route) => {
+      const url = route.request().url();
+      if (url.endsWith('/bench.js')) return route.fulfill({ contentType: 'text/javascript', body: script });
+      return route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><script type="module" src="/bench.js"></script>',
+      });
+    });
+    await page.goto('http://localhost/');
+    try {
+      await page.waitForFunction(() => 'benchForward' in window, undefined, { timeout: 60_000 });
+    } catch {
+      for (const name of MODELS) add(name, `the page did not load: ${pageErrors.join('; ') || 'timeout'}`);
+      return;
+    }
+    for (const name of MODELS) {
+      if (!registered.has(name)) {
+        add(name, 'not registered');
+        continue;
+      }
+      if (heavy(name) && !FULL) {
+        add(name, 'skipped: minutes per image on SwiftShader (SEMSEG_BENCH_FULL=1)');
+        continue;
+      }
+      const row = add(name);
+      try {
+        // Run 1 compiles the shaders; run 2 is the timing.
+        const result = await page.evaluate(
+          ([n, size, classes, seed, stride]) =>
+            (
+              window as unknown as {
+                benchForward(...a: unknown[]): Promise<PageResult>;
+              }
+            ).benchForward(n, size, classes, seed, stride, 2),
+          [name, SIZE, CLASSES, SEED, SAMPLE_STRIDE] as const,
+        );
+        row.msPerImage = result.times.at(-1)!;
+        row.baseline = `wasm ${name}`;
+        row.runs = 1;
+        row.note = `first run (shader compilation) ${result.times[0]!.toFixed(0)} ms; adapter: ${result.adapter}`;
+        compare(row, result);
+        console.log(`${row.name}: ${row.msPerImage.toFixed(0)} ms per image; ${row.note}`);
+      } catch (error) {
+        row.note = `failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+        console.log(`${row.name}: ${row.note}`);
+      }
+    }
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+const started = performance.now();
+await nodeRows('wasm');
+await nodeRows('cpu');
+await webgpuRows();
+addRatios(rows, 'msPerImage');
+printTable(
+  `Forward per ${SIZE}x${SIZE} image (batch 1, ${CLASSES} classes, seeded random weights); ratio = ms / wasm's ms; agreement and relative logit difference against wasm`,
+  rows,
+  ['name', 'msPerImage', 'ratio', 'runs', 'labelsAgree', 'relDiff', 'note'],
+);
+writeResults('torchvision-forward', {
+  size: SIZE,
+  classes: CLASSES,
+  rows,
+  totalSeconds: (performance.now() - started) / 1000,
+});
