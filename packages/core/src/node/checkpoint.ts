@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   type CheckpointJson,
@@ -18,16 +18,30 @@ import type { Sha256 } from '../sha256.js';
 /** node:crypto's SHA-256: several times faster than the pure-TS digest on large weights. */
 export const nodeSha256: Sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
+/** Points inside a save, for tests that kill a process there (see `SaveCheckpointOptions`). */
+export type SaveStage = 'weights-written' | 'swapping';
+
+export interface SaveCheckpointOptions {
+  /**
+   * Called (and awaited) when the save reaches a stage: `weights-written` (weights.bin is in the
+   * temporary folder, model.json not yet), `swapping` (the previous checkpoint has been moved
+   * aside, the new one not yet moved in). For fault-injection tests only.
+   */
+  onStage?: (stage: SaveStage) => Promise<void> | void;
+}
+
 /**
  * Writes a checkpoint folder (model.json + weights.bin) atomically: the files go to a temporary
  * sibling folder that is renamed into place, so an interrupted save never leaves a half-written
- * checkpoint and never destroys the previous one.
+ * checkpoint and never destroys the previous one (a process killed between the two renames leaves
+ * the previous one aside, where `recoverCheckpoint` puts it back).
  */
 export async function saveCheckpoint(
   dir: string,
   tensors: StateDict,
   meta: CheckpointMeta,
   optimizerTensors: StateDict = {},
+  options: SaveCheckpointOptions = {},
 ): Promise<string> {
   const target = resolve(dir);
   const { modelJson, weights } = await encodeCheckpoint(tensors, meta, optimizerTensors, nodeSha256);
@@ -38,10 +52,12 @@ export async function saveCheckpoint(
   await mkdir(tmp);
   try {
     await writeFile(join(tmp, WEIGHTS_BIN), weights);
+    await options.onStage?.('weights-written');
     await writeFile(join(tmp, MODEL_JSON), `${JSON.stringify(modelJson, null, 2)}\n`);
     const existed = await exists(target);
     if (existed) await rename(target, old);
     try {
+      if (existed) await options.onStage?.('swapping');
       await rename(tmp, target);
     } catch (e) {
       if (existed) await rename(old, target);
@@ -53,6 +69,33 @@ export async function saveCheckpoint(
     throw e;
   }
   return target;
+}
+
+/**
+ * Repairs what a killed `saveCheckpoint(dir)` can leave: when `dir` is missing but the previous
+ * checkpoint was moved aside (`.<name>.old-*`, killed between the two renames), it is moved back;
+ * unfinished temporary folders and leftover old ones are removed. Returns whether `dir` holds a
+ * checkpoint afterwards. Call it only when no save of `dir` is running.
+ */
+export async function recoverCheckpoint(dir: string): Promise<boolean> {
+  const target = resolve(dir);
+  const parent = dirname(target);
+  const name = basename(target);
+  const entries = await readdir(parent).catch(() => [] as string[]);
+  const olds = entries.filter((e) => e.startsWith(`.${name}.old-`));
+  const temps = entries.filter((e) => e.startsWith(`.${name}.tmp-`));
+  if (!(await exists(join(target, MODEL_JSON)))) {
+    for (const old of olds) {
+      if (await exists(join(parent, old, MODEL_JSON))) {
+        await rm(target, { recursive: true, force: true });
+        await rename(join(parent, old), target);
+        break;
+      }
+    }
+  }
+  for (const leftover of [...olds, ...temps])
+    await rm(join(parent, leftover), { recursive: true, force: true });
+  return exists(join(target, MODEL_JSON));
 }
 
 async function exists(path: string): Promise<boolean> {

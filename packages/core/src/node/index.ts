@@ -1,5 +1,13 @@
 // Node-only helpers of @semseg/core: checkpoint files, and the Node backend loaders.
-export { checkpointFiles, loadCheckpoint, readCheckpointMeta, saveCheckpoint } from './checkpoint.js';
+export {
+  type SaveCheckpointOptions,
+  type SaveStage,
+  checkpointFiles,
+  loadCheckpoint,
+  readCheckpointMeta,
+  recoverCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
 export { type AdapterSummary, summarizeAdapter } from './backends/adapter.js';
 export { NODE_BACKENDS, type NodeBackend, nodeBackendLoaders, useNodeBackend } from './backends/index.js';
 export { NODE_GPU_PACKAGE, NODE_GPU_REQUIREMENTS, nodeGpuLoader } from './backends/node-gpu.js';
