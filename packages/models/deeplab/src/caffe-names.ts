@@ -5,11 +5,12 @@ import type { ResolvedDeepLabV2Config } from './config.js';
 
 /**
  * The prototxts' multipliers: every conv's weights lr 1 / decay 1 and biases lr 2 / decay 0;
- * the new classifier (fc8, fc8_k) weights lr 10 / decay 1 and biases lr 20 / decay 0.
+ * the new classifier (fc8, fc8_k; ResNet-101's fc1_c0..c3) weights lr 10 / decay 1 and biases lr
+ * 20 / decay 0. (ResNet-101's batch norm is frozen, as the released `use_global_stats`.)
  */
 export function deeplabParameterGroup(name: string): ParameterGroup {
   const bias = name.endsWith('.bias');
-  const classifier = /^fc8(_\d+)?\./.test(name);
+  const classifier = /^(fc8(_\d+)?|fc1_c\d+)\./.test(name);
   if (classifier)
     return bias ? { lrMultiplier: 20, decayMultiplier: 0 } : { lrMultiplier: 10, decayMultiplier: 1 };
   return bias ? { lrMultiplier: 2, decayMultiplier: 0 } : { lrMultiplier: 1, decayMultiplier: 1 };

@@ -58,6 +58,24 @@ export const DEEPLAB_PRESETS: TrainPreset[] = [
     trainSplit: 'train_aug',
   },
   {
+    name: 'deeplab-v2-resnet101-voc',
+    model: 'deeplab-v2',
+    modelConfig: { numClasses: 21, backbone: 'resnet101', scales: [1, 0.75, 0.5] },
+    source:
+      'Chen et al. 2017 (TPAMI) sec. 4.1 (ResNet-101: MSC, random scaling) and the released DeepLabv2 ResNet-101 solver (base_lr 2.5e-4, poly 0.9, iter_size 10, 20K iterations)',
+    notes:
+      'ASPP-L on a dilated ResNet-101 (output stride 8, frozen batch norm) with multi-scale inputs 1, 0.75, 0.5 and the loss on every scale and the max-fused output; SGD, base_lr 2.5e-4 with poly 0.9, 20,000 iterations, batch 10, momentum 0.9, weight decay 5e-4, 321x321 crops, random scaling 0.5-1.5 and mirroring; SBD train_aug; torchvision ImageNet ResNet-101 init (--pretrained; the release starts from its own MSRA Caffe ResNet-101, optionally COCO-pretrained)',
+    optimizer: DEEPLAB_SGD,
+    schedule: { policy: 'poly', baseLr: 2.5e-4, power: 0.9 },
+    lossReduction: 'mean',
+    steps: 20_000,
+    batchSize: 10,
+    crop: [321, 321],
+    scaleRange: [0.5, 1.5],
+    flipProbability: 0.5,
+    trainSplit: 'train_aug',
+  },
+  {
     name: 'dilatednet-frontend-voc',
     model: 'dilatednet',
     modelConfig: { numClasses: 21, context: 'none' },

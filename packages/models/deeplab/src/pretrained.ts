@@ -6,6 +6,7 @@ import {
   type WeightsInput,
 } from '@semseg/core';
 import type { Conv2d } from '@semseg/layers';
+import { ResNet, loadTorchWeights, resnetWeightMap } from '@semseg/resnet';
 import { VGG16, VGG16_CONV_NAMES, type WeightsSource } from '@semseg/vgg16';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DeepLabV1 } from './deeplab-v1.js';
@@ -84,15 +85,20 @@ export const deeplabV1Pretrained: PretrainedInit<DeepLabV1> = {
 
 export const deeplabV2Pretrained: PretrainedInit<DeepLabV2> = {
   description:
-    'ImageNet VGG16 (TF.js Layers model.json or Keras .h5); decimated fc6/fc7 into every ASPP branch',
-  load: (model, source) =>
-    loadVgg(
-      model,
+    "VGG16: ImageNet VGG16 (TF.js Layers model.json or Keras .h5), decimated fc6/fc7 into every ASPP branch; ResNet-101: torchvision's resnet101 .pth / .safetensors",
+  load: (model, source) => {
+    const backbone = model.backbone;
+    if (backbone instanceof ResNet) {
+      return loadTorchWeights(model, resnetWeightMap(model, backbone, { prefix: 'backbone.' }), source);
+    }
+    return loadVgg(
+      { backbone, config: model.config },
       model.branches.map((b) => [b.fc6, b.fc7] as [Conv2d, Conv2d]),
       'largefov',
       model.branches.map((_, i) => `fc6_${i + 1},fc7_${i + 1}`),
       source,
-    ),
+    );
+  },
 };
 
 export const dilatedNetPretrained: PretrainedInit<DilatedNet> = {

@@ -34,7 +34,8 @@ export function registerDeepLabModels(): void {
   });
   registerModel({
     name: 'deeplab-v2',
-    description: 'DeepLab v2 (Chen et al. 2017): ASPP (rates 6/12/18/24) on VGG16, multi-scale inputs',
+    description:
+      'DeepLab v2 (Chen et al. 2017): ASPP (rates 6/12/18/24) on VGG16 or ResNet-101, multi-scale inputs',
     configSchema: deeplabV2ConfigSchema,
     create: (config, { rng }) => new DeepLabV2(config, rng),
     pretrained: deeplabV2Pretrained,

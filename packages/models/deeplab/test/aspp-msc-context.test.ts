@@ -1,4 +1,5 @@
 import { Rng, createModel } from '@semseg/core';
+import type { VGG16 } from '@semseg/vgg16';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ describe('ASPP', () => {
     const branches = model.branchScores(x);
     expect(branches).toHaveLength(4);
     // Each branch by hand from pool5: fc6_k (rate r_k) / relu / fc7_k / relu / fc8_k.
-    const pool5 = model.backbone.forward(x);
+    const pool5 = (model.backbone as VGG16).forward(x);
     const byHand = model.branches.map((b) =>
       tf.tidy(() => b.fc8.forward(tf.relu(b.fc7.forward(tf.relu(b.fc6.forward(pool5.pool5)))))),
     );
