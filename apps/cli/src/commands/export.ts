@@ -35,7 +35,7 @@ async function exportCommandAction(checkpoint: string, flags: ExportFlags): Prom
     }
     const names = definition.weightMaps?.(model.config ?? {}).find((m) => m.format === 'pytorch');
     process.stdout.write(
-      `exported ${meta.architecture.name} (${(bytes.byteLength / 1e6).toFixed(1)} MB) to ${flags.out} with ${names ? names.description : 'our own names'} in PyTorch layouts\n`,
+      `exported ${meta.architecture.name} (${(bytes.byteLength / 1e6).toFixed(1)} MB) to ${flags.out} with ${names ? names.description : 'our own names in PyTorch layouts'}\n`,
     );
   } finally {
     model.dispose();

@@ -69,14 +69,32 @@ function* fields(
       );
     }
     if (fieldEnd > end || tag >>> 3 === 0) {
+      const layer = what === 'the net' ? layerNameAt(source, valueStart, end, tag >>> 3) : null;
+      const which = layer !== null ? `layer '${layer}'` : `${what} field ${tag >>> 3}`;
       throw new WeightsError(
         file,
-        `truncated caffemodel: ${what} field ${tag >>> 3} at byte ${at} needs ${fieldEnd - at} bytes, ${end - at} remain`,
+        `truncated caffemodel: ${which} at byte ${at} needs ${fieldEnd - at} bytes, ${end - at} remain`,
       );
     }
     yield { id: tag >>> 3, wireType: tag & 7, start: at, valueStart, end: fieldEnd };
     at = fieldEnd;
   }
+}
+
+/** The name of a layer cut short, from what is left of it (V2 `name` = 1, V1 `name` = 4). */
+function layerNameAt(source: ByteSource, start: number, end: number, netField: number): string | null {
+  const nameField = netField === NET_LAYER ? 1 : 4;
+  const reader = protobuf.Reader.create(source.read(start, Math.min(end - start, 1 << 16)));
+  try {
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      if (tag >>> 3 === nameField && (tag & 7) === 2) return reader.string();
+      reader.skipType(tag & 7);
+    }
+  } catch {
+    // The name lies past the cut.
+  }
+  return null;
 }
 
 /** Decodes the small fields of a message (all but `skip`) with a schema type. */
