@@ -2,6 +2,8 @@
 // twin built as the reference's, with our weights passed through the PyTorch name map, in eval
 // (running statistics) and training mode (batch statistics), with aligned and half-pixel corners.
 import { Rng } from '@semseg/core';
+import { Trainer } from '@semseg/engine';
+import { softmaxCrossEntropy } from '@semseg/layers';
 import { torchSkipReason } from '@semseg/tooling/python';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
@@ -50,6 +52,37 @@ describe('PSPNet head structure', () => {
     expect(model.stateDict()['aux.0.weight']!.shape).toEqual([3, 3, 8, 16]);
     // The pyramid's 1x1 convs have no bias (batch norm follows).
     expect(names.filter((n) => /^ppm\.features\.\d+\.1\.bias$/.test(n))).toEqual([]);
+    model.dispose();
+  });
+
+  it('gives the Trainer main + 0.4 x auxiliary cross-entropy as its loss', () => {
+    const model = build(true, 5);
+    const trainer = new Trainer({
+      model,
+      optimizer: { type: 'sgd' },
+      schedule: { policy: 'fixed', baseLr: 0.01, maxSteps: 1 },
+    });
+    const images = tf.tensor4d(new Rng(8).fillNormal(new Float32Array(2 * 21 * 19 * 3)), [2, 21, 19, 3]);
+    const labels = tf.tensor3d(
+      Int32Array.from({ length: 2 * 21 * 19 }, (_, i) => (i % 7 === 0 ? 255 : i % CLASSES)),
+      [2, 21, 19],
+      'int32',
+    );
+    const before = tf.memory().numTensors;
+    model.train();
+    const loss = trainer.loss(images, labels);
+    const [main, aux] = model.trainingOutputs(images, labels);
+    const expected = tf.tidy(() =>
+      tf.add(
+        softmaxCrossEntropy(main!.logits, labels),
+        tf.mul(softmaxCrossEntropy(aux!.logits, labels), 0.4),
+      ),
+    );
+    expect(Math.abs(loss.dataSync()[0]! - expected.dataSync()[0]!)).toBeLessThan(1e-6);
+    tf.dispose([loss, expected, main!.logits, aux!.logits]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([images, labels]);
+    trainer.dispose();
     model.dispose();
   });
 
