@@ -89,7 +89,10 @@ async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
     model.eval();
     const x = inputImage();
     let last: Float32Array | null = null;
-    const loops = backend === 'wasm' ? { warmup: 1, iterations: 3 } : { warmup: 0, iterations: 1 };
+    // wasm: one warm-up (the heap grows to its peak), then 3 runs, 1 for the ResNet models
+    // (tens of seconds each); cpu: one run.
+    const loops =
+      backend === 'wasm' ? { warmup: 1, iterations: heavy(name) ? 1 : 3 } : { warmup: 0, iterations: 1 };
     const result = await measure(async () => {
       const y = model.forward(x);
       last = (await y.data()) as Float32Array;
