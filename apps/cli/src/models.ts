@@ -5,5 +5,6 @@ import '@semseg/unet';
 import '@semseg/fc-densenet';
 import '@semseg/pspnet';
 import '@semseg/deconvnet';
+import '@semseg/deeplab';
 
 export { getModelDefinition, listModels } from '@semseg/core';

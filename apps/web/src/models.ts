@@ -6,5 +6,6 @@ import '@semseg/unet';
 import '@semseg/fc-densenet';
 import '@semseg/pspnet';
 import '@semseg/deconvnet';
+import '@semseg/deeplab';
 
 export { listModels } from '@semseg/core';
