@@ -9,29 +9,23 @@ export function escapeXml(text: string): string {
 export const FONT_FAMILY = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
 
 /**
- * Draws an SVG over an RGBA raster with sharp and returns a PNG. When the SVG cannot be rendered
- * (a librsvg without fonts or with a broken fontconfig), `fallbackSvg` (shapes only, no text) is
- * drawn instead, and with that failing too, the raster alone: a picture without labels beats no
- * picture.
+ * Draws an SVG (text: the pictures' shapes are in the raster already) over an RGBA raster with
+ * sharp and returns a PNG. When the SVG cannot be rendered (a librsvg without fonts or with a
+ * broken fontconfig), the raster alone: a picture without labels beats no picture.
  */
 export async function compositeSvgToPng(
   rgba: Uint8Array | Uint8ClampedArray,
   width: number,
   height: number,
   svg: string,
-  fallbackSvg?: string,
 ): Promise<Buffer> {
   const base = () => sharp(rgba, { raw: { width, height, channels: 4 } });
-  for (const overlay of [svg, fallbackSvg]) {
-    if (overlay === undefined) continue;
-    try {
-      return await base()
-        .composite([{ input: Buffer.from(overlay), top: 0, left: 0 }])
-        .png()
-        .toBuffer();
-    } catch {
-      // try the next, simpler overlay
-    }
+  try {
+    return await base()
+      .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+      .png()
+      .toBuffer();
+  } catch {
+    return base().png().toBuffer();
   }
-  return base().png().toBuffer();
 }
