@@ -12,7 +12,7 @@ import {
 } from '@semseg/engine';
 import { openTrainingSplit, runTraining, settingsFromRun, toRunOptions } from '@semseg/engine/node';
 import { Command, Option } from 'commander';
-import type { BackendChoice } from '../backends/index.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../backends/index.js';
 import { UsageError } from '../errors.js';
 import { readJsonFile } from '../io/files.js';
 import { getModelDefinition } from '../models.js';
@@ -65,6 +65,17 @@ function parseClassWeights(text: string): number[] {
   return values;
 }
 
+/** The backend a resumed run recorded in run.json (`auto` for runs that recorded none). */
+function recordedBackend(recorded: unknown, runFile: string): BackendChoice {
+  const name = (recorded as { backend?: unknown } | null)?.backend;
+  if (name === undefined) return 'auto';
+  if (typeof name !== 'string' || !(BACKEND_CHOICES as readonly string[]).includes(name))
+    throw new UsageError(
+      `${runFile}: backend ${JSON.stringify(name)} is not one of ${BACKEND_CHOICES.join(', ')}`,
+    );
+  return name as BackendChoice;
+}
+
 /** Batches per epoch: the training pipeline drops the last partial batch, so it needs one full batch. */
 async function batchesPerEpoch(data: string, split: string, batchSize: number): Promise<number> {
   const dataset = await openTrainingSplit(data, split);
@@ -97,11 +108,12 @@ async function train(command: Command): Promise<void> {
   // keeps its origin for the recipe the run prints and records.
   const layers: SettingsLayer[] = [];
   const runFile = join(flags.out, 'run.json');
+  let backendChoice = flags.backend;
   if (flags.resume) {
-    layers.push({
-      origin: `resumed run ${flags.out}`,
-      settings: settingsFromRun(await readJsonFile(runFile, 'run record (needed by --resume)'), runFile),
-    });
+    const recorded = await readJsonFile(runFile, 'run record (needed by --resume)');
+    layers.push({ origin: `resumed run ${flags.out}`, settings: settingsFromRun(recorded, runFile) });
+    // The run's own backend unless --backend says otherwise: kernels differ in their last bits.
+    if (command.getOptionValueSource('backend') !== 'cli') backendChoice = recordedBackend(recorded, runFile);
   } else if (existsSync(runFile)) {
     // A second run in the same folder would mix its log and checkpoints with the first one's.
     throw new UsageError(
@@ -155,7 +167,7 @@ async function train(command: Command): Promise<void> {
     evalCrf,
   );
 
-  const backend = await activateBackend(flags.backend);
+  const backend = await activateBackend(backendChoice);
   const progress = new TrainProgress({
     tty: Boolean(process.stderr.isTTY),
     every: runOptions.logEvery ?? 10,
@@ -296,12 +308,29 @@ export function trainCommand(): Command {
       option('--checkpoint-every <n>', 'write <out>/latest every n steps (default 500)', parsePositiveInt),
     )
     .addOption(
+      option(
+        '--keep <n>',
+        'also keep the n newest step checkpoints (<out>/step-<n>) besides latest',
+        parsePositiveInt,
+      ),
+    )
+    .addOption(
+      choiceOption(
+        '--save-best <metric>',
+        'keep the checkpoint of the best evaluation in <out>/best (needs --eval-every)',
+        ['mIoU', 'mAcc', 'aAcc'],
+      ),
+    )
+    .addOption(
       option('--log-every <n>', 'log a step to train.jsonl every n steps (default 10)', parsePositiveInt),
     )
     .addOption(
       option('--workers <n>', 'decode/augment worker threads (default 0: main thread)', parseNonNegativeInt),
     )
-    .option('--resume', 'continue the run in --out from its latest checkpoint (same settings unless given)')
+    .option(
+      '--resume',
+      'continue the run in --out from its latest checkpoint (its settings and backend unless given; from step 0 if it has none)',
+    )
     .option(
       '--train-split <name>',
       'training split list (default train; train_aug reads SBD SegmentationClassAug)',

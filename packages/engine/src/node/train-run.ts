@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type CheckpointMeta,
@@ -21,6 +21,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type RecipeEntry, describeRecipe } from '../train/recipe.js';
 import { Trainer } from '../train/trainer.js';
 import { type EvaluationSummary, evaluateDataset } from './evaluate-run.js';
+import {
+  BEST,
+  type BestRecord,
+  copyCheckpoint,
+  pruneStepCheckpoints,
+  readBestRecord,
+  recoverRunCheckpoints,
+  stepCheckpointName,
+  testPauseHook,
+} from './train/checkpoints.js';
 import { trainLoop } from './train/loop.js';
 import { createRunModel, restoreRunModel } from './train/model-setup.js';
 import { type RunRecord, type TrainRunOptions, type TrainRunResult, checkOptions } from './train/options.js';
@@ -28,13 +38,6 @@ import { FINAL, LATEST, RunFiles, type TrainingState } from './train/run-files.j
 
 export type { TrainEvent, TrainRunOptions, TrainRunResult } from './train/options.js';
 export { FINAL, LATEST };
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** A split of VOC or, for SBD's `*_aug` lists (train_aug), of the SegmentationClassAug layout. */
 export function openTrainingSplit(root: string, split: string): Promise<SegmentationDataset> {
@@ -49,20 +52,31 @@ interface RunModel {
   optimizerTensors: StateDict | null;
 }
 
-/** The run's model: restored from `latest` when resuming, else created and initialised. */
+/**
+ * The run's model: restored from `latest` when resuming, else created and initialised. A resumed
+ * run killed before its first checkpoint starts again from step 0 (its settings come from
+ * run.json); one killed during a checkpoint write gets its previous checkpoint back first.
+ */
 async function runModel(
   options: TrainRunOptions,
   files: RunFiles,
   numClasses: number,
   seed: number,
 ): Promise<RunModel> {
-  if (!options.resume) {
-    return { ...(await createRunModel(options, numClasses, seed)), state: null, optimizerTensors: null };
+  const fresh = async (): Promise<RunModel> => ({
+    ...(await createRunModel(options, numClasses, seed)),
+    state: null,
+    optimizerTensors: null,
+  });
+  if (!options.resume) return fresh();
+  if (!(await recoverRunCheckpoints(files))) {
+    if (!(await files.hasRunRecord()))
+      throw new ConfigError(
+        `--resume: ${files.out} has no checkpoint to resume from and no run.json to start it again from`,
+      );
+    await files.log({ event: 'restart', step: 0, reason: `no checkpoint in ${files.latest}` });
+    return fresh();
   }
-  if (!(await exists(join(files.latest, 'model.json'))))
-    throw new ConfigError(
-      `--resume: ${files.out} has no checkpoint to resume from (expected ${files.latest}/model.json)`,
-    );
   const checkpoint = await loadCheckpoint(files.latest);
   const state = checkpoint.meta.training as unknown as TrainingState | undefined;
   if (!state || typeof state.step !== 'number' || !state.position) {
@@ -113,6 +127,10 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   }
   if (optimizerTensors) tf.dispose(Object.values(optimizerTensors));
 
+  if (options.saveBest && !options.evalEvery)
+    throw new ConfigError(`--save-best ${options.saveBest} needs evaluations (--eval-every <steps>)`);
+  let best: BestRecord | null = options.saveBest ? await readBestRecord(files, options.saveBest) : null;
+
   const { signal: _signal, onEvent: _onEvent, stopAfter: _stopAfter, ...runRecord } = options;
   const record: RunRecord = state?.run ?? runRecord;
   const recipe: RecipeEntry[] = describeRecipe(
@@ -135,7 +153,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     normalization,
     training: training as unknown as CheckpointMeta['training'],
   });
-  const save = async (dir: string): Promise<string> => {
+  const save = async (dir: string, extra: Partial<TrainingState> = {}): Promise<string> => {
     const training: TrainingState = {
       step: trainer.step,
       epoch: position.epoch,
@@ -144,10 +162,27 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
       generators: model.generatorStates(),
       seed,
       run: record,
+      ...extra,
     };
-    const path = await saveCheckpoint(dir, model.stateDict(), meta(training), trainer.optimizer.state());
+    const onStage = dir === files.latest ? testPauseHook(trainer.step) : undefined;
+    const path = await saveCheckpoint(
+      dir,
+      model.stateDict(),
+      meta(training),
+      trainer.optimizer.state(),
+      onStage ? { onStage } : {},
+    );
     options.onEvent?.({ type: 'checkpoint', step: trainer.step, path });
     await files.log({ event: 'checkpoint', step: trainer.step, path });
+    return path;
+  };
+  /** `latest`, and with `keep` a copy of it as step-<n>, the `keep` newest of them kept. */
+  const saveLatest = async (): Promise<string> => {
+    const path = await save(files.latest);
+    if (options.keep) {
+      await copyCheckpoint(path, join(files.out, stepCheckpointName(trainer.step)));
+      await pruneStepCheckpoints(files, options.keep);
+    }
     return path;
   };
   const evaluations: TrainRunResult['evaluations'] = [];
@@ -157,7 +192,17 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     model.train();
     evaluations.push({ step: trainer.step, summary });
     options.onEvent?.({ type: 'eval', step: trainer.step, summary });
-    await files.log({ event: 'eval', step: trainer.step, ...summaryRecord(summary) });
+    const scores = summaryRecord(summary);
+    await files.log({ event: 'eval', step: trainer.step, ...scores });
+    if (options.saveBest) {
+      const value = scores[options.saveBest] as number;
+      // Ties keep the earlier checkpoint, so a resumed run that redoes an evaluation writes nothing.
+      if (best === null || value > best.value) {
+        best = { metric: options.saveBest, value, step: trainer.step };
+        await save(join(files.out, BEST), { best });
+        await files.log({ event: 'best', ...best });
+      }
+    }
   };
 
   options.onEvent?.({
@@ -195,7 +240,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   let loop: Awaited<ReturnType<typeof trainLoop>>;
   try {
     loop = await trainLoop(trainer, pipeline, options, files, {
-      checkpoint: () => save(files.latest),
+      checkpoint: saveLatest,
       evaluate,
       advanced: (next) => {
         position = next;
@@ -204,7 +249,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   } finally {
     await pipeline.close();
   }
-  await save(files.latest);
+  await saveLatest();
   const finalCheckpoint = loop.reason === 'finished' ? await save(files.final) : files.latest;
   if (loop.reason === 'finished' && options.evalEvery) await evaluate();
   options.onEvent?.({ type: 'stopped', step: trainer.step, reason: loop.reason });
@@ -214,7 +259,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   return { step: trainer.step, finalCheckpoint, lastLoss: loop.lastLoss, reason: loop.reason, evaluations };
 }
 
-function summaryRecord(summary: EvaluationSummary): Record<string, unknown> {
+function summaryRecord(summary: EvaluationSummary): Record<string, number> {
   return {
     mIoU: summary.metrics.meanIoU,
     mAcc: summary.metrics.meanAccuracy,

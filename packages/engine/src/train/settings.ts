@@ -41,6 +41,8 @@ export const trainSettingsSchema = z
     evalEvery: z.number().int().positive(),
     evalCrf: z.union([z.string(), z.record(z.string(), z.unknown())]),
     checkpointEvery: z.number().int().positive(),
+    keep: z.number().int().positive(),
+    saveBest: z.enum(['mIoU', 'mAcc', 'aAcc']),
     logEvery: z.number().int().positive(),
     workers: z.number().int().min(0).max(16),
   })

@@ -53,9 +53,11 @@ export async function trainLoop(
     if (result.step % logEvery === 0 || result.step === options.steps)
       await files.log({ event: 'step', ...record });
     const before = result.step < options.steps;
+    // Evaluate before the checkpoint of the same step: a run killed in between redoes both, so
+    // the best checkpoint (--save-best) never misses an evaluation.
+    if (options.evalEvery && result.step % options.evalEvery === 0 && before) await hooks.evaluate();
     if (options.checkpointEvery && result.step % options.checkpointEvery === 0 && before)
       await hooks.checkpoint();
-    if (options.evalEvery && result.step % options.evalEvery === 0 && before) await hooks.evaluate();
     if (result.step >= options.steps) return { reason: 'finished', lastLoss };
     if (options.stopAfter !== undefined && result.step >= options.stopAfter)
       return { reason: 'interrupted', lastLoss };

@@ -4,6 +4,7 @@ import type { LrSchedule } from '../../train/schedule.js';
 import { type SettingOrigin, type TrainSettings, parseTrainSettings } from '../../train/settings.js';
 import type { CrfOption } from '../../types.js';
 import type { EvaluationSummary } from '../evaluate-run.js';
+import type { BestMetric } from './checkpoints.js';
 
 export interface TrainRunOptions {
   /** A registered model name (fcn8s, ...). */
@@ -42,6 +43,10 @@ export interface TrainRunOptions {
   /** Continue the run in `out` from its latest checkpoint. */
   resume?: boolean;
   checkpointEvery?: number;
+  /** Keep the `keep` newest step checkpoints (`step-<n>`) besides `latest`. */
+  keep?: number;
+  /** Keep the checkpoint of the best evaluation so far in `best` (needs `evalEvery`). */
+  saveBest?: BestMetric;
   evalEvery?: number;
   /** Evaluate with the CRF too at each evaluation. */
   evalCrf?: CrfOption | null;
@@ -110,6 +115,7 @@ export function checkOptions(o: TrainRunOptions): void {
   positiveInt('batch size', o.batchSize);
   positiveInt('checkpoint interval', o.checkpointEvery);
   positiveInt('eval interval', o.evalEvery);
+  positiveInt('checkpoints to keep', o.keep);
   positiveInt('stop step', o.stopAfter);
   if (!(o.crop[0] > 0 && o.crop[1] > 0))
     throw new ConfigError(`crop must be positive, got ${o.crop.join('x')}`);
@@ -166,6 +172,8 @@ export function toRunOptions(
     ...(s.initFrom ? { initFrom: s.initFrom } : {}),
     ...(s.initFromPreset ? { initFromPreset: s.initFromPreset } : {}),
     checkpointEvery: need('checkpointEvery'),
+    ...(s.keep ? { keep: s.keep } : {}),
+    ...(s.saveBest ? { saveBest: s.saveBest } : {}),
     ...(s.evalEvery ? { evalEvery: s.evalEvery } : {}),
     evalCrf,
     logEvery: need('logEvery'),
@@ -203,6 +211,8 @@ export function settingsFromRun(value: unknown, where: string): TrainSettings {
     seed: run.seed,
     evalEvery: run.evalEvery,
     checkpointEvery: run.checkpointEvery,
+    keep: run.keep,
+    saveBest: run.saveBest,
     logEvery: run.logEvery,
     workers: run.workers,
   };

@@ -1,8 +1,9 @@
-import { appendFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RngState } from '@semseg/core';
 import type { DataPosition } from '@semseg/voc-data';
 import type { RecipeEntry } from '../../train/recipe.js';
+import type { BestRecord } from './checkpoints.js';
 import type { RunRecord } from './options.js';
 
 /** What a training checkpoint stores beyond weights, so that `--resume` continues exactly. */
@@ -14,6 +15,8 @@ export interface TrainingState {
   generators: Record<string, RngState>;
   seed: number;
   run: RunRecord;
+  /** In the `best` checkpoint only: the evaluation that made it the best. */
+  best?: BestRecord;
 }
 
 export const LATEST = 'latest';
@@ -37,6 +40,14 @@ export class RunFiles {
 
   log(record: Record<string, unknown>): Promise<void> {
     return appendFile(this.logFile, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+  }
+
+  /** Whether run.json exists (a run killed before its first checkpoint has one). */
+  hasRunRecord(): Promise<boolean> {
+    return stat(join(this.out, 'run.json')).then(
+      (s) => s.isFile(),
+      () => false,
+    );
   }
 
   /** run.json: the options `--resume` reads back, and the recipe with each value's origin. */
