@@ -2,7 +2,7 @@
 // producer's layout to ours, with every missing, unexpected and mis-shaped tensor reported at once.
 import { elementCount } from './dtype.js';
 import { WeightsError } from './errors.js';
-import type { WeightFile } from './types.js';
+import type { ForeignTensor, WeightFile } from './types.js';
 
 /** How a file tensor becomes one of our parameters (the contract of @semseg/core's plugin.ts). */
 export type TensorLayout = 'same' | 'conv' | 'conv-transpose' | 'linear-as-conv';
@@ -80,6 +80,37 @@ export function toOurLayout(
   return out;
 }
 
+/** Values of the file read at once while converting a large tensor (the rest stays on disk). */
+const CHUNK_VALUES = 4 << 20;
+
+/**
+ * toOurLayout without the whole file tensor in memory: the file's outer axis (out for conv and
+ * linear-as-conv, in for conv-transpose) in blocks, each scattered into our layout.
+ */
+function convertInChunks(
+  tensor: Required<Pick<ForeignTensor, 'readRange'>>,
+  shape: readonly number[],
+): Float32Array {
+  // Every non-'same' layout is the same permutation (see toOurLayout).
+  const [kh, kw, a, b] = shape as [number, number, number, number];
+  const plane = kh * kw;
+  const row = a * plane;
+  const out = new Float32Array(kh * kw * a * b);
+  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_VALUES / row));
+  for (let first = 0; first < b; first += rowsPerChunk) {
+    const rows = Math.min(rowsPerChunk, b - first);
+    const data = tensor.readRange(first * row, rows * row);
+    for (let r = 0; r < rows; r++) {
+      const o = first + r;
+      for (let i = 0; i < a; i++) {
+        const src = (r * a + i) * plane;
+        for (let p = 0; p < plane; p++) out[(p * a + i) * b + o] = data[src + p]!;
+      }
+    }
+  }
+  return out;
+}
+
 /** Our layout back to the file's (export): the inverse of `toOurLayout`. */
 export function toForeignLayout(
   data: Float32Array,
@@ -147,7 +178,11 @@ export function mapWeights(
   }
   const values: MappedWeights['values'] = {};
   for (const { name, shape, source } of plan) {
-    const data = toOurLayout(file.tensors.get(source.key)!.toFloat32(), shape, source.layout);
+    const tensor = file.tensors.get(source.key)!;
+    const data =
+      source.layout !== 'same' && tensor.readRange
+        ? convertInChunks(tensor as Required<Pick<ForeignTensor, 'readRange'>>, shape)
+        : toOurLayout(tensor.toFloat32(), shape, source.layout);
     if (source.divideBy) {
       const factor = file.tensors.get(source.divideBy)!.toFloat32()[0] ?? 0;
       // Caffe's BatchNorm: a factor of 0 means statistics never accumulated (they are 0).

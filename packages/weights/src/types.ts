@@ -9,6 +9,11 @@ export interface ForeignTensor {
   shape: number[];
   /** The values in C order as float32 (a fresh array each call). */
   toFloat32(): Float32Array;
+  /**
+   * `count` values from element `start` (C order) as float32, read from the source only as far
+   * as needed, where the format stores the tensor contiguously: layout conversions go in chunks.
+   */
+  readRange?(start: number, count: number): Float32Array;
 }
 
 /** A read weights file: its tensors by the file's own names. */

@@ -154,6 +154,10 @@ function blobTensor(source: ByteSource, blob: Field, file: string, name: string)
     dtype,
     shape,
     toFloat32: () => contiguousToFloat32(source.read(start, bytes), dtype, count),
+    readRange: (first, n) => {
+      const width = DTYPE_BYTES[dtype]!;
+      return contiguousToFloat32(source.read(start + first * width, n * width), dtype, n);
+    },
   };
 }
 

@@ -84,9 +84,12 @@ function foreignTensor(
     );
   }
   const contiguous = contiguousStrides(t.shape).every((s, i) => t.shape[i] === 1 || s === t.stride[i]);
+  const readRange = (first: number, n: number) =>
+    contiguousToFloat32(readEntry(source, entry, file, (t.offset + first) * width, n * width), dtype, n);
   return {
     dtype,
     shape: [...t.shape],
+    ...(contiguous ? { readRange } : {}),
     toFloat32: () => {
       const bytes = readEntry(source, entry, file, t.offset * width, span * width);
       if (contiguous) return contiguousToFloat32(bytes, dtype, count);

@@ -64,6 +64,8 @@ export function readSafetensors(source: ByteSource, file: string): WeightFile {
       dtype: dtype!,
       shape: [...shape],
       toFloat32: () => contiguousToFloat32(source.read(dataStart + begin, end - begin), dtype!, count),
+      readRange: (start, n) =>
+        contiguousToFloat32(source.read(dataStart + begin + start * width, n * width), dtype!, n),
     });
   }
   return { file, format: 'safetensors', tensors };
