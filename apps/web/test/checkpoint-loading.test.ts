@@ -121,8 +121,12 @@ describe('checkpoint from files', () => {
     const json = JSON.parse(modelJsonText) as CheckpointJson;
     json.architecture.name = 'segformer';
     const files = { source: 'model.json', modelJsonText: JSON.stringify(json), weights };
+    const known = listModels()
+      .map((m) => m.name)
+      .join(', ');
+    expect(known).toMatch(/\bdeeplab-v1\b.*\bfcn8s\b.*\bunet\b/);
     expect(() => checkCheckpoint(files, ROOMY)).toThrow(
-      "model.json: holds a 'segformer' model, which this page does not have (it has: fcn16s, fcn32s, fcn8s)",
+      `model.json: holds a 'segformer' model, which this page does not have (it has: ${known})`,
     );
   });
 
