@@ -1,12 +1,46 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI: end-to-end tests run exactly what users run (turbo builds before testing). */
 export const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** The newest modification time of the files under a folder (0 when it does not exist). */
+function newest(dir: string): { time: number; file: string } {
+  let best = { time: 0, file: dir };
+  if (!existsSync(dir)) return best;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = join(entry.parentPath, entry.name);
+    const time = statSync(file).mtimeMs;
+    if (time > best.time) best = { time, file };
+  }
+  return best;
+}
+
+/**
+ * The e2e tests must never run a stale build: the CLI's dist and every workspace package's dist
+ * must be newer than their sources (turbo's test task builds first; a direct `vitest` may not).
+ */
 export function requireBuild(): void {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'npx tsup' in apps/cli first`);
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'npm run build' first`);
+  const packages = [join(REPO, 'apps/cli')];
+  for (const group of ['packages', 'packages/backbones', 'packages/models']) {
+    for (const entry of readdirSync(join(REPO, group), { withFileTypes: true }))
+      if (entry.isDirectory() && existsSync(join(REPO, group, entry.name, 'src')))
+        packages.push(join(REPO, group, entry.name));
+  }
+  for (const dir of packages) {
+    const source = newest(join(dir, 'src'));
+    const built = newest(join(dir, 'dist'));
+    if (source.time > built.time)
+      throw new Error(
+        `stale build: ${source.file} is newer than ${join(dir, 'dist')}; run 'npm run build' first`,
+      );
+  }
 }
 
 export interface CliResult {
