@@ -1,5 +1,6 @@
 import { IGNORE_INDEX } from './classes.js';
 import { chooseCropWindow } from './crop-window.js';
+import { type PhotometricDraw, applyPhotometric, drawPhotometric } from './photometric.js';
 import { type RandomSource, uniform } from './random.js';
 import { bilinearTaps, nearestTaps } from './resize.js';
 import { type PadFill, type Size, scaledSize } from './transforms.js';
@@ -20,6 +21,11 @@ export interface AugmentOptions {
    * pixels, as mmsegmentation's `cat_max_ratio` (0.75 in its VOC configs). Default 1: off.
    */
   catMaxRatio?: number;
+  /**
+   * mmsegmentation's PhotoMetricDistortion on the crop after the flip (brightness, contrast,
+   * saturation, hue; see photometric.ts), its draws after the flip's. Default off.
+   */
+  photometric?: boolean;
 }
 
 /** What `augmentSample` drew, for logging and tests. */
@@ -28,6 +34,8 @@ export interface AugmentDraw {
   top: number;
   left: number;
   flipped: boolean;
+  /** The photometric distortion drawn, when `photometric` is on. */
+  photometric?: PhotometricDraw;
 }
 
 /** Draws the augmentation parameters in the same order as randomScale -> randomCrop -> randomHorizontalFlip. */
@@ -110,6 +118,16 @@ export function augmentSample(
       }
       label[out] = sample.label[labelRow + labelXs[column]];
     }
+  }
+  if (options.photometric) {
+    // Drawn after the flip so that the other draws stay those of a run without it. The padding
+    // keeps its fill: mmseg pads after the distortion.
+    draw.photometric = drawPhotometric(random);
+    applyPhotometric(image, draw.photometric, (pixel) => {
+      const x = pixel % cropWidth;
+      const column = draw.flipped ? cropWidth - 1 - x : x;
+      return Math.floor(pixel / cropWidth) < insideHeight && column < insideWidth;
+    });
   }
   return { width: cropWidth, height: cropHeight, image, label, draw };
 }

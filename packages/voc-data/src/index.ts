@@ -1,6 +1,13 @@
 // @semseg/voc-data, browser-safe entry: no fs, no sharp, no worker_threads. Node readers, the
 // synthetic generator and the batch pipeline are in '@semseg/voc-data/node'.
 export { type AugmentDraw, type AugmentOptions, augmentSample, drawAugmentation } from './augment.js';
+export {
+  MMSEG_PHOTOMETRIC,
+  type PhotometricDraw,
+  type PhotometricOptions,
+  applyPhotometric,
+  drawPhotometric,
+} from './photometric.js';
 export { type RgbImage, decodeImageWithPlatform, rgbaToRgb } from './browser-decode.js';
 export { IGNORE_INDEX, VOC_CLASSES } from './classes.js';
 export { colorizeLabels, vocColorMap } from './colormap.js';

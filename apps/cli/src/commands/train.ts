@@ -242,6 +242,10 @@ export function trainCommand(): Command {
     .addOption(option('--crop <size>', 'training crop, 321 or HxW (default 321)', parseSize))
     .addOption(option('--scale-range <lo,hi>', 'random scale range (default 0.5,2)', parseScaleRange))
     .option('--no-flip', 'no random horizontal flips')
+    .option(
+      '--photometric',
+      "mmsegmentation's PhotoMetricDistortion: brightness, contrast, saturation, hue, each with p 0.5",
+    )
     .addOption(
       option('--steps <n>', 'optimisation steps (default 1000)', parsePositiveInt).conflicts('epochs'),
     )

@@ -231,6 +231,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
       scaleRange: options.scaleRange ?? [0.5, 2],
       flipProbability: options.flipProbability ?? 0.5,
       catMaxRatio: options.catMaxRatio ?? 1,
+      ...(options.photometric ? { photometric: true } : {}),
     },
     seed,
     epochs: Number.POSITIVE_INFINITY,

@@ -21,6 +21,7 @@ export const trainSettingsSchema = z
     crop: z.tuple([z.number().int().positive(), z.number().int().positive()]),
     scaleRange: z.tuple([z.number().positive(), z.number().positive()]),
     flip: z.boolean(),
+    photometric: z.boolean(),
     sampler: z.enum(['random-crop', 'object-centred']),
     catMaxRatio: z.number().gt(0).max(1),
     classWeights: z.array(z.number().min(0)).min(2),

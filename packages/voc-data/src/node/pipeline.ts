@@ -99,6 +99,7 @@ export class BatchPipeline implements AsyncIterable<Batch> {
             scaleRange: options.augment!.scaleRange ?? [0.5, 2.0],
             flipProbability: options.augment!.flipProbability ?? 0.5,
             catMaxRatio: options.augment!.catMaxRatio ?? 1,
+            ...(options.augment!.photometric ? { photometric: true } : {}),
             fill: options.augment!.fill ?? fill,
           },
         }

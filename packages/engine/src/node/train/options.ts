@@ -23,6 +23,8 @@ export interface TrainRunOptions {
   crop: [number, number];
   scaleRange?: [number, number];
   flipProbability?: number;
+  /** mmsegmentation's PhotoMetricDistortion in the training augmentation. */
+  photometric?: boolean;
   /** How training samples are drawn (default random crops of whole images). */
   sampler?: 'random-crop' | 'object-centred';
   /** Redraw crop windows where one class covers this fraction or more (mmsegmentation). Default 1. */
@@ -155,6 +157,7 @@ export function toRunOptions(
     crop: [...need('crop')] as [number, number],
     scaleRange: [low, high],
     flipProbability: need('flip') ? 0.5 : 0,
+    ...(s.photometric ? { photometric: true } : {}),
     catMaxRatio: need('catMaxRatio'),
     sampler: need('sampler'),
     ...(s.classWeights ? { classWeights: s.classWeights } : {}),
@@ -196,6 +199,7 @@ export function settingsFromRun(value: unknown, where: string): TrainSettings {
     crop: run.crop,
     scaleRange: run.scaleRange,
     flip: run.flipProbability === undefined ? undefined : run.flipProbability > 0,
+    photometric: run.photometric,
     catMaxRatio: run.catMaxRatio,
     sampler: run.sampler,
     classWeights: run.classWeights,
