@@ -10,8 +10,10 @@ export {
   type TensorLayout,
   type TensorSource,
   type WeightNameMap,
+  type WeightsPlan,
   foreignShape,
   mapWeights,
+  planWeights,
   toForeignLayout,
   toOurLayout,
 } from './map.js';

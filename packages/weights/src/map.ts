@@ -130,16 +130,26 @@ export function toForeignLayout(
   return out;
 }
 
+/** A checked mapping whose tensors are converted one at a time, when asked. */
+export interface WeightsPlan {
+  loaded: string[];
+  missing: string[];
+  unexpected: string[];
+  /** One parameter's values in our layout (read from the file now). */
+  convert(name: string): { shape: number[]; data: Float32Array };
+}
+
 /**
- * Maps a file's tensors onto our parameters (`targets`: name -> our shape). Throws one
- * WeightsError listing every missing, unexpected and mis-shaped tensor with both names.
+ * Checks a file against our parameters (`targets`: name -> our shape) without converting any:
+ * one WeightsError lists every missing, unexpected and mis-shaped tensor with both names. Then
+ * `convert` reads each tensor, so that a caller can load them one by one.
  */
-export function mapWeights(
+export function planWeights(
   file: WeightFile,
   map: WeightNameMap,
   targets: Record<string, readonly number[]>,
   options: MapOptions = {},
-): MappedWeights {
+): WeightsPlan {
   const missing: string[] = [];
   const mismatched: string[] = [];
   const used = new Set<string>();
@@ -176,8 +186,11 @@ export function mapWeights(
     if (mismatched.length > 0) parts.push(`wrong shape ${mismatched.length}: ${mismatched.join('; ')}`);
     throw new WeightsError(file.file, `does not fit ${map.description}; ${parts.join('; ')}`);
   }
-  const values: MappedWeights['values'] = {};
-  for (const { name, shape, source } of plan) {
+  const byName = new Map(plan.map((p) => [p.name, p]));
+  const convert = (name: string) => {
+    const entry = byName.get(name);
+    if (!entry) throw new RangeError(`planWeights: '${name}' is not among the loaded parameters`);
+    const { shape, source } = entry;
     const tensor = file.tensors.get(source.key)!;
     const data =
       source.layout !== 'same' && tensor.readRange
@@ -189,7 +202,20 @@ export function mapWeights(
       const scale = factor === 0 ? 0 : 1 / factor;
       for (let i = 0; i < data.length; i++) data[i]! *= scale;
     }
-    values[name] = { shape: [...shape], data };
-  }
-  return { values, loaded: plan.map((p) => p.name), missing, unexpected };
+    return { shape: [...shape], data };
+  };
+  return { loaded: plan.map((p) => p.name), missing, unexpected, convert };
+}
+
+/** planWeights, then every tensor converted: all values at once. */
+export function mapWeights(
+  file: WeightFile,
+  map: WeightNameMap,
+  targets: Record<string, readonly number[]>,
+  options: MapOptions = {},
+): MappedWeights {
+  const plan = planWeights(file, map, targets, options);
+  const values: MappedWeights['values'] = {};
+  for (const name of plan.loaded) values[name] = plan.convert(name);
+  return { values, loaded: plan.loaded, missing: plan.missing, unexpected: plan.unexpected };
 }

@@ -7,7 +7,7 @@ import type {
   WeightNameMap,
   WeightsInput,
 } from '@semseg/core';
-import { type MappedWeights, type WeightFile, WeightsError, mapWeights, readWeights } from '@semseg/weights';
+import { type WeightFile, WeightsError, type WeightsPlan, planWeights, readWeights } from '@semseg/weights';
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface ImportWeightsOptions {
@@ -69,17 +69,17 @@ export function candidateMaps(
   return (definition.weightMaps?.(model.config ?? {}) ?? []).filter((m) => m.format === format);
 }
 
-/** Maps with each candidate name map; the first that fits wins, else the error with the fewest problems. */
+/** Checks each candidate name map; the first that fits wins, else the error with the fewest problems. */
 function mapWithFirstFit(
   file: WeightFile,
   maps: readonly WeightNameMap[],
   targets: Record<string, number[]>,
   allowMissing: boolean,
-): { mapped: MappedWeights; map: WeightNameMap } {
+): { mapped: WeightsPlan; map: WeightNameMap } {
   let best: Error | undefined;
   for (const map of maps) {
     try {
-      return { mapped: mapWeights(file, map, targets, { allowMissing }), map };
+      return { mapped: planWeights(file, map, targets, { allowMissing }), map };
     } catch (e) {
       if (!(e instanceof WeightsError)) throw e;
       if (!best || e.message.length < best.message.length) best = e;
@@ -90,8 +90,9 @@ function mapWithFirstFit(
 
 /**
  * Loads a foreign file (safetensors, .pth, .caffemodel) into `model` by the architecture's name
- * maps. Every parameter must be matched unless `allowMissing`; on any error the model is
- * untouched, and no tensor is left behind.
+ * maps. Every parameter must be matched unless `allowMissing`; names and shapes are all checked
+ * before the first tensor is loaded, so a file that does not fit leaves the model untouched (only
+ * a read failing part-way, a disk error, could leave it partly loaded). No tensor is left behind.
  */
 export async function importWeights(
   model: SegmentationModel,
@@ -118,16 +119,16 @@ export async function importWeights(
       parameterShapes(model),
       options.allowMissing ?? false,
     );
-    const dict: StateDict = {};
-    try {
-      for (const name of mapped.loaded) {
-        const { shape, data } = mapped.values[name]!;
-        dict[name] = tf.tensor(data, shape, 'float32');
-        delete mapped.values[name];
+    // Everything is checked above; now one tensor at a time (converted, loaded, released), so
+    // that a large model is not held twice.
+    for (const name of mapped.loaded) {
+      const { shape, data } = mapped.convert(name);
+      const dict: StateDict = { [name]: tf.tensor(data, shape, 'float32') };
+      try {
+        model.loadStateDict(dict, { strict: false, source: file.file });
+      } finally {
+        tf.dispose(Object.values(dict));
       }
-      model.loadStateDict(dict, { strict: false, source: file.file });
-    } finally {
-      tf.dispose(Object.values(dict));
     }
     return {
       file: file.file,
