@@ -82,6 +82,11 @@ export interface TrainingOutput {
   /** N x h x w int32 labels at the logits' size (255 ignored). */
   labels: Tensor3D;
   weight: number;
+  /**
+   * Optional N x h x w per-pixel loss weights (U-Net's border weights): the term becomes
+   * sum(w_p * loss_p) over labelled pixels divided by their count.
+   */
+  pixelWeights?: Tensor3D;
 }
 
 /** What `--pretrained` loads into a model (ImageNet weights for its backbone). */

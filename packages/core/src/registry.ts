@@ -28,9 +28,10 @@ export interface SegmentationModel extends Module {
    * The terms of the training loss, when they are not just `forward` against the labels: auxiliary
    * heads (torchvision, PSPNet), every scale of a multi-scale input (DeepLab MSC), labels
    * subsampled to the output stride (DeepLab's released models). Runs in training mode, inside the
-   * trainer's gradient scope; `labels` is N x H x W int32 at the input's size.
+   * trainer's gradient scope; `labels` is N x H x W int32 at the input's size, `pixelWeights` (when
+   * the caller gives per-pixel loss weights) N x H x W float32.
    */
-  trainingOutputs?(images: Tensor4D, labels: Tensor3D): TrainingOutput[];
+  trainingOutputs?(images: Tensor4D, labels: Tensor3D, pixelWeights?: Tensor3D): TrainingOutput[];
   /** The resolved config, as the registry's factory would take it back (written to checkpoints). */
   readonly config?: Record<string, unknown>;
 }

@@ -35,6 +35,7 @@ export {
   parseProposalBoxes,
   predictWithProposals,
 } from './inference/proposals.js';
+export { type OverlapTileOptions, overlapTileLogits, shrinksInput } from './inference/overlap-tile.js';
 export { windowStarts } from './inference/windows.js';
 export { modelFromCheckpoint } from './model.js';
 export {

@@ -131,6 +131,33 @@ describe('solver arithmetic', () => {
     model.dispose();
   });
 
+  it("per-pixel loss weights (U-Net's): sum of w_p * loss_p over labelled pixels / their count, by hand", async () => {
+    const model = new TwoParameters(0.8, -0.3);
+    const trainer = new Trainer({
+      model,
+      optimizer: { type: 'sgd' },
+      schedule: { policy: 'fixed', baseLr: 1, maxSteps: 1 },
+    });
+    const pixelWeights = Float32Array.from(red, (_, i) => 1 + (i % 3));
+    let expected = 0;
+    red.forEach((f, i) => {
+      if (labels[i] === 255) return;
+      const p0 = 1 / (1 + Math.exp(-(0.8 * f - 0.3)));
+      expected += pixelWeights[i]! * -Math.log(labels[i] === 0 ? p0 : 1 - p0);
+    });
+    expected /= labelled;
+    const x = tf.tensor4d(images, [1, 3, 4, 3]);
+    const y = tf.tensor3d(Int32Array.from(labels), [1, 3, 4], 'int32');
+    const w = tf.tensor3d(pixelWeights, [1, 3, 4]);
+    const loss = trainer.loss(x, y, w);
+    expect((await loss.data())[0]).toBeCloseTo(expected, 5);
+    const step = await trainer.trainStep(images, labels, [1, 3, 4], { pixelWeights });
+    expect(step.loss).toBeCloseTo(expected, 5);
+    tf.dispose([x, y, w, loss]);
+    trainer.dispose();
+    model.dispose();
+  });
+
   it('exp policy: base * gamma ^ step (Caffe)', () => {
     expect(learningRate({ policy: 'exp', baseLr: 1e-3, gamma: 0.995, maxSteps: 10 }, 4)).toBeCloseTo(
       1e-3 * 0.995 ** 4,

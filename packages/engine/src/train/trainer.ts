@@ -81,23 +81,36 @@ export class Trainer {
    * `trainingOutputs`, or `forward` against the labels), each a pixel-wise cross-entropy reduced
    * as `lossReduction` says.
    */
-  loss(images: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
+  loss(images: tf.Tensor4D, labels: tf.Tensor3D, pixelWeights?: tf.Tensor3D): tf.Scalar {
     return tf.tidy(() => {
       const outputs: TrainingOutput[] = this.model.trainingOutputs
-        ? this.model.trainingOutputs(images, labels)
-        : [{ logits: this.model.forward(images), labels, weight: 1 }];
-      const terms = outputs.map(({ logits, labels: target, weight }) =>
-        tf.mul(
-          softmaxCrossEntropy(logits, target, {
-            ignoreIndex: this.ignoreIndex,
-            reduction: this.lossReduction,
-            ...(this.classWeights ? { classWeights: this.classWeights } : {}),
-          }),
-          weight,
-        ),
-      );
+        ? this.model.trainingOutputs(images, labels, pixelWeights)
+        : [
+            {
+              logits: this.model.forward(images),
+              labels,
+              weight: 1,
+              ...(pixelWeights ? { pixelWeights } : {}),
+            },
+          ];
+      const terms = outputs.map((output) => tf.mul(this.term(output), output.weight));
       return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
     });
+  }
+
+  /** One output's cross-entropy, reduced as `lossReduction` says, per-pixel weighted if given. */
+  private term({ logits, labels, pixelWeights }: TrainingOutput): tf.Tensor {
+    const options = {
+      ignoreIndex: this.ignoreIndex,
+      ...(this.classWeights ? { classWeights: this.classWeights } : {}),
+    };
+    if (!pixelWeights)
+      return softmaxCrossEntropy(logits, labels, { ...options, reduction: this.lossReduction });
+    const perPixel = softmaxCrossEntropy(logits, labels, { ...options, reduction: 'none' });
+    const total = tf.sum(tf.mul(perPixel, pixelWeights));
+    if (this.lossReduction === 'sum') return total;
+    const labelled = tf.sum(tf.cast(tf.notEqual(labels, this.ignoreIndex), 'float32'));
+    return tf.div(total, tf.maximum(labelled, 1));
   }
 
   /**
@@ -109,14 +122,16 @@ export class Trainer {
     images: Float32Array,
     labels: Uint8Array,
     shape: readonly [number, number, number],
+    extra: { pixelWeights?: Float32Array } = {},
   ): Promise<StepResult> {
     const [n, h, w] = shape;
     const lr = this.lr;
     this.model.train();
     const x = tf.tensor4d(images, [n, h, w, 3]);
     const y = tf.tensor3d(Int32Array.from(labels), [n, h, w], 'int32');
+    const weights = extra.pixelWeights ? tf.tensor3d(extra.pixelWeights, [n, h, w]) : undefined;
     try {
-      const { value, grads } = tf.variableGrads(() => this.loss(x, y), this.optimizer.variables());
+      const { value, grads } = tf.variableGrads(() => this.loss(x, y, weights), this.optimizer.variables());
       const loss = (await value.data())[0]!;
       try {
         if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.step + 1, loss);
@@ -127,7 +142,7 @@ export class Trainer {
       this.step++;
       return { step: this.step, loss, lr };
     } finally {
-      tf.dispose([x, y]);
+      tf.dispose([x, y, ...(weights ? [weights] : [])]);
     }
   }
 
