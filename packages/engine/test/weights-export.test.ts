@@ -7,8 +7,9 @@ import { runTorchScript, torchSkipReason } from '@semseg/tooling/python';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@semseg/fcn';
+import { readWeights } from '@semseg/weights';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fcnWeightMaps } from '../../models/fcn/src/weight-maps.js';
+import { fcnPytorchMap, fcnWeightMaps } from '../../models/fcn/src/weight-maps.js';
 import { exportWeights, importWeights } from '../src/weights/index.js';
 
 const skip = torchSkipReason() !== null;
@@ -128,4 +129,28 @@ describe.skipIf(skip)('exportWeights -> PyTorch load_state_dict(strict=True) -> 
     model.dispose();
     copy.dispose();
   }, 120_000);
+
+  it("adds the map's exportExtras (PyTorch's int64 num_batches_tracked) and skips what the map leaves out", async () => {
+    const base = getModelDefinition('fcn32s');
+    const model = base.create(base.configSchema.parse({ numClasses: 2, width: 1 / 32 }), { rng: new Rng(1) });
+    const own = fcnPytorchMap();
+    const map = {
+      ...own,
+      source: (p: string) => (p.startsWith('upscore') ? null : own.source(p)),
+      exportExtras: () => [{ key: 'bn.num_batches_tracked', dtype: 'int64' as const, shape: [], value: 7 }],
+    };
+    const definition: ModelDefinition = { ...base, weightMaps: () => [map] };
+    for (const to of ['pth', 'safetensors'] as const) {
+      const file = await readWeights({
+        name: `w.${to}`,
+        data: await exportWeights(model, definition, { to }),
+      });
+      const extra = file.tensors.get('bn.num_batches_tracked')!;
+      expect(extra.dtype).toBe('I64');
+      expect(Array.from(extra.toFloat32())).toEqual([7]);
+      expect(file.tensors.has('upscore.weight')).toBe(false);
+      expect(file.tensors.get('backbone.conv1_1.weight')!.shape).toEqual([2, 3, 3, 3]);
+    }
+    model.dispose();
+  });
 });
