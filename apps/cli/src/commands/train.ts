@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { listTrainPresets, validateModelConfig } from '@semseg/core';
 import {
   type SettingsLayer,
   type TrainSettings,
   checkStagedStart,
+  crfPresetFor,
   formatRecipe,
   parseTrainSettings,
   presetSettings,
@@ -140,7 +141,7 @@ async function train(command: Command): Promise<void> {
     throw new UsageError('--model <name> is required (or --preset, or --config with "model")');
   if (!settings.data) throw new UsageError('--data <VOC root> is required');
   getModelDefinition(settings.model); // unknown model: one line naming the registered ones
-  validateModelConfig(settings.model, {
+  const modelConfig = validateModelConfig(settings.model, {
     ...(settings.modelConfig ?? {}),
     ...(settings.width !== undefined ? { width: settings.width } : {}),
   });
@@ -155,7 +156,10 @@ async function train(command: Command): Promise<void> {
     settings.steps = Math.max(1, Math.round(settings.epochs * perEpoch));
     origins.steps = origins.epochs;
   }
-  const evalCrf = evalCrfFlag !== undefined ? parseCrfOption(evalCrfFlag) : null;
+  const evalCrf =
+    evalCrfFlag !== undefined
+      ? parseCrfOption(evalCrfFlag, crfPresetFor({ name: settings.model, config: modelConfig }))
+      : null;
   const runOptions = toRunOptions(
     {
       ...settings,
@@ -222,6 +226,13 @@ export function trainCommand(): Command {
     )
     .option('--model <name>', 'registered model name (see `semseg info`)')
     .option('--data <root>', 'dataset root: the VOC2012 folder or the VOCdevkit folder above it')
+    .addOption(
+      option(
+        '--classes <file|a,b,...>',
+        "the dataset's classes: a labelmap.txt (name:r,g,b::), a file of names or a comma list (default: <data>/labelmap.txt, else VOC's 21)",
+        (value) => (existsSync(value) ? resolve(value) : value),
+      ),
+    )
     .option('--out <dir>', 'run folder for checkpoints and logs')
     .addOption(
       new Option(

@@ -16,6 +16,7 @@ import {
   createBatchPipeline,
   openSbdDataset,
   openVocDataset,
+  readClassesOption,
 } from '@semseg/voc-data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type RecipeEntry, describeRecipe } from '../train/recipe.js';
@@ -40,8 +41,13 @@ export type { TrainEvent, TrainRunOptions, TrainRunResult } from './train/option
 export { FINAL, LATEST };
 
 /** A split of VOC or, for SBD's `*_aug` lists (train_aug), of the SegmentationClassAug layout. */
-export function openTrainingSplit(root: string, split: string): Promise<SegmentationDataset> {
-  return /_aug$/.test(split) ? openSbdDataset(root, { split }) : openVocDataset(root, { split });
+export function openTrainingSplit(
+  root: string,
+  split: string,
+  classes: { classes: readonly string[]; palette: readonly Rgb[] } | undefined = undefined,
+): Promise<SegmentationDataset> {
+  const options = { split, ...(classes ?? {}) };
+  return /_aug$/.test(split) ? openSbdDataset(root, options) : openVocDataset(root, options);
 }
 
 interface RunModel {
@@ -103,7 +109,8 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const files = new RunFiles(resolve(options.out));
   await mkdir(files.out, { recursive: true });
   const seed = options.seed ?? 0;
-  const dataset = await openTrainingSplit(options.data, options.trainSplit ?? 'train');
+  const classList = options.classes ? await readClassesOption(options.classes) : undefined;
+  const dataset = await openTrainingSplit(options.data, options.trainSplit ?? 'train', classList);
   if (dataset.ids.length < options.batchSize) {
     throw new ConfigError(
       `${dataset.splitFile}: the '${dataset.split}' split has ${dataset.ids.length} image(s), fewer than one batch of ${options.batchSize}`,
@@ -187,7 +194,11 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   };
   const evaluations: TrainRunResult['evaluations'] = [];
   const evaluate = async () => {
-    const valDataset = await openVocDataset(options.data, { split: options.valSplit ?? 'val' });
+    const valDataset = await openVocDataset(options.data, {
+      split: options.valSplit ?? 'val',
+      classes,
+      palette: dataset.palette,
+    });
     const summary = await evaluateDataset(model, valDataset, { normalization, crf: options.evalCrf ?? null });
     model.train();
     evaluations.push({ step: trainer.step, summary });

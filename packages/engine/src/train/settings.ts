@@ -12,6 +12,7 @@ export const trainSettingsSchema = z
     modelConfig: z.record(z.string(), z.unknown()),
     width: z.number().positive().max(1),
     data: z.string().min(1),
+    classes: z.string().min(1),
     out: z.string().min(1),
     trainSplit: z.string().min(1),
     valSplit: z.string().min(1),

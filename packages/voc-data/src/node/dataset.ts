@@ -3,6 +3,7 @@ import { basename, extname, join } from 'node:path';
 import { VOC_CLASSES } from '../classes.js';
 import { vocColorMap } from '../colormap.js';
 import { DatasetError } from '../errors.js';
+import { type ClassList, LABELMAP_FILE, fullPalette, parseClassNames, parseLabelmap } from '../labelmap.js';
 import { shardItems } from '../sampler.js';
 import type { Rgb, ShardSpec } from '../types.js';
 import { type LoadedSample, type SampleSource, loadSample } from './load-sample.js';
@@ -30,7 +31,10 @@ export const SBD_LAYOUT: DatasetLayout = { ...VOC_LAYOUT, labelDir: 'Segmentatio
 export interface OpenDatasetOptions extends Partial<DatasetLayout> {
   /** Split name: the list file is `<splitDir>/<split>.txt` (e.g. train, val, trainval, train_aug). */
   split: string;
-  /** Class names in index order (default: the 21 VOC classes). */
+  /**
+   * Class names in index order (default: the root's `labelmap.txt`, CVAT's VOC export, when there
+   * is one, else the 21 VOC classes).
+   */
   classes?: readonly string[];
   /** Colour per class for display (default: the VOC colour map). */
   palette?: readonly Rgb[];
@@ -94,13 +98,14 @@ export async function openSegmentationDataset(
     imageExtension: options.imageExtension ?? VOC_LAYOUT.imageExtension,
     labelExtension: options.labelExtension ?? VOC_LAYOUT.labelExtension,
   };
-  const classes = options.classes ?? VOC_CLASSES;
+  const resolvedRoot = await resolveDatasetRoot(root, layout.imageDir);
+  const labelmap = options.classes ? null : await readLabelmap(resolvedRoot);
+  const classes = options.classes ?? labelmap?.classes ?? VOC_CLASSES;
   if (classes.length < 1 || classes.length > 255) {
     throw new RangeError(`a dataset needs 1..255 classes (255 is the ignore index), got ${classes.length}`);
   }
-  const palette = options.palette ?? vocColorMap(256);
+  const palette = options.palette ?? (labelmap ? fullPalette(labelmap) : vocColorMap(256));
   const allowGrayLabels = options.allowGrayLabels ?? false;
-  const resolvedRoot = await resolveDatasetRoot(root, layout.imageDir);
   const splitFile = await findSplitFile(resolvedRoot, layout, options.split);
   const text = await readFile(splitFile, 'utf8');
   const imageDir = join(resolvedRoot, layout.imageDir);
@@ -137,6 +142,33 @@ export async function openSegmentationDataset(
       return loadSample(source(id));
     },
   };
+}
+
+/** The classes of `<root>/labelmap.txt` (CVAT's VOC export), or null when there is none. */
+export async function readLabelmap(root: string): Promise<ClassList | null> {
+  const file = join(root, LABELMAP_FILE);
+  if (!(await isFile(file))) return null;
+  return parseLabelmap(await readFile(file, 'utf8'), file);
+}
+
+/**
+ * `--classes <file or comma list>`: a labelmap.txt-style file (`name:r,g,b::` lines), a file of
+ * one name per line, or names separated by commas. The palette is completed to 256 colours.
+ */
+export async function readClassesOption(spec: string): Promise<{ classes: string[]; palette: Rgb[] }> {
+  let list: ClassList;
+  if (await isFile(spec)) {
+    const text = await readFile(spec, 'utf8');
+    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    list = lines.some((l) => l.includes(':'))
+      ? parseLabelmap(text, spec)
+      : parseClassNames(lines.map((l) => l.trim()).join(','), spec);
+  } else {
+    if (!spec.includes(','))
+      throw new DatasetError(spec, 'no such class file, and not a comma-separated list of classes');
+    list = parseClassNames(spec);
+  }
+  return { classes: list.classes, palette: fullPalette(list) };
 }
 
 /** PASCAL VOC 2012 (`SegmentationClass`, palette PNGs), split train / val / trainval. */

@@ -10,6 +10,8 @@ export {
   openSegmentationDataset,
   openVocDataset,
   parseSplitList,
+  readClassesOption,
+  readLabelmap,
 } from './dataset.js';
 export { type DecodedImage, decodeImageBytes, readImageFile, readLabelFile } from './decode.js';
 export { type LoadedSample, type SampleSource, loadSample } from './load-sample.js';

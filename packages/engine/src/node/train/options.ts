@@ -13,6 +13,11 @@ export interface TrainRunOptions {
   modelConfig?: Record<string, unknown>;
   /** VOC-layout dataset root (or the SBD layout: SegmentationClassAug with train_aug.txt). */
   data: string;
+  /**
+   * The dataset's classes: a labelmap.txt-style file, a file of names or a comma list (default:
+   * the dataset's labelmap.txt, else VOC's 21).
+   */
+  classes?: string;
   /** Default `train`; `train_aug` reads SBD's SegmentationClassAug labels. */
   trainSplit?: string;
   valSplit?: string;
@@ -149,6 +154,7 @@ export function toRunOptions(
     model: s.model,
     modelConfig: { ...(s.modelConfig ?? {}), ...(s.width !== undefined ? { width: s.width } : {}) },
     data: s.data,
+    ...(s.classes ? { classes: s.classes } : {}),
     out: s.out,
     trainSplit: need('trainSplit'),
     valSplit: need('valSplit'),
@@ -192,6 +198,7 @@ export function settingsFromRun(value: unknown, where: string): TrainSettings {
     model: run.model,
     modelConfig: run.modelConfig,
     data: run.data,
+    classes: run.classes,
     trainSplit: run.trainSplit,
     valSplit: run.valSplit,
     steps: run.steps,
