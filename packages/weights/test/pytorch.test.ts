@@ -26,6 +26,7 @@ sd['param'] = torch.nn.Parameter(torch.randn(3))
 torch.save(sd, d + '/plain.pth')
 torch.save({'model': sd, 'epoch': 3, 'args': __import__('argparse').Namespace(lr=0.1), 'optimizer': {'state': {}, 'param_groups': [{'lr': 0.01}]}}, d + '/nested.pth')
 torch.save({'state_dict': collections.OrderedDict(('module.' + k, v) for k, v in sd.items())}, d + '/ddp.pth')
+torch.save(sd, d + '/legacy.pth', _use_new_zipfile_serialization=False)
 values = {k: v.detach().float().reshape(-1).tolist() for k, v in sd.items()}
 shapes = {k: list(v.shape) for k, v in sd.items()}
 # safetensors by hand (the format is 8 bytes of header length, JSON, raw little-endian data)
@@ -47,7 +48,7 @@ describe.skipIf(skip)('PyTorch and safetensors files written by PyTorch', () => 
   const out = skip
     ? { files: {} as Record<string, Uint8Array> }
     : runTorchScript(WRITE, {
-        read: ['plain.pth', 'nested.pth', 'ddp.pth', 'weights.safetensors', 'values.json'],
+        read: ['plain.pth', 'nested.pth', 'ddp.pth', 'legacy.pth', 'weights.safetensors', 'values.json'],
       });
   const expected = skip
     ? { values: {}, shapes: {} }
@@ -91,6 +92,12 @@ describe.skipIf(skip)('PyTorch and safetensors files written by PyTorch', () => 
     check(nested.tensors, torchNames);
     const ddp = await readWeights({ name: 'ddp.pth', data: out.files['ddp.pth']! });
     expect([...ddp.tensors.keys()]).toEqual(torchNames);
+  });
+
+  it('the legacy (pre-1.6) format is refused with how to re-save it', async () => {
+    await expect(readWeights({ name: 'legacy.pth', data: out.files['legacy.pth']! })).rejects.toThrow(
+      /^legacy\.pth: is a torch\.save file in the legacy format \(PyTorch < 1\.6\); load it in PyTorch and save it again/,
+    );
   });
 
   it('reads safetensors F32, F16, BF16 and I64', async () => {
