@@ -404,7 +404,7 @@ describe('info, bench and demo', () => {
     const result = semseg(['demo', '--out', out, '--minutes', '0.2', '--images', '16', '--backend', 'wasm']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
-      /^val mIoU \d+\.\d+ without CRF, \d+\.\d+ with CRF \(deconvNet\); predicting the most frequent class everywhere scores \d+\.\d+/,
+      /^val mIoU \d+\.\d+ without CRF, \d+\.\d+ with CRF \(deeplabV1\); predicting the most frequent class everywhere scores \d+\.\d+/,
     );
     expect(result.stdout).toMatch(/FCN-8s width 0\.125, \d+ steps of batch 8 \(64x64 crops\) on wasm/);
     const report = readFileSync(join(out, 'demo-report.md'), 'utf8');

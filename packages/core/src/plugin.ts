@@ -162,6 +162,9 @@ export interface ModelPlugin<C, M extends SegmentationModel = SegmentationModel>
   parameterGroup?(parameter: string, entry: ParameterEntry): ParameterGroup;
   /** Name maps for the foreign files this architecture can load (and export to). */
   weightMaps?(config: C): WeightNameMap[];
-  /** The paper's CRF post-processing (a @semseg/crf preset name), used when `--crf` names none. */
-  crfPreset?: string;
+  /**
+   * The paper's CRF post-processing (a @semseg/crf preset name, or one chosen from the config), used
+   * when `--crf` names none.
+   */
+  crfPreset?: string | ((config: C) => string);
 }

@@ -23,6 +23,18 @@ export const presets = {
     bilateral: { sxy: 121, srgb: 5, compat: 4 },
     iterations: 10,
   },
+  /** DeepLab v2 VGG16 (Chen et al. 2017, the released test prototxt): bilateral w 4, sxy 65, srgb 3; Gaussian w 2, sxy 2; 10 iterations. */
+  deeplabV2Vgg16: {
+    gaussian: { sxy: 2, compat: 2 },
+    bilateral: { sxy: 65, srgb: 3, compat: 4 },
+    iterations: 10,
+  },
+  /** DeepLab v2 ResNet-101 (the released test prototxt): bilateral w 4, sxy 67, srgb 3; Gaussian w 3, sxy 1; 10 iterations. */
+  deeplabV2Resnet101: {
+    gaussian: { sxy: 1, compat: 3 },
+    bilateral: { sxy: 67, srgb: 3, compat: 4 },
+    iterations: 10,
+  },
   /** DeconvNet (Noh et al. 2015): bilateral w 5, sxy 20, srgb 3; Gaussian w 3, sxy 3; 10 iterations. */
   deconvNet: {
     gaussian: { sxy: 3, compat: 3 },

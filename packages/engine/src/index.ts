@@ -15,7 +15,7 @@ export {
   parseShard,
 } from './eval/index.js';
 export { Evaluator, type EvaluationOptions } from './evaluate.js';
-export { CRF_PRESETS, refineWithCrf } from './inference/crf.js';
+export { CRF_PRESETS, DEFAULT_CRF_PRESET, crfPresetFor, refineWithCrf } from './inference/crf.js';
 export {
   EnsembleModel,
   type EnsembleMember,

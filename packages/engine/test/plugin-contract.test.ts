@@ -196,6 +196,22 @@ describe('the model plug-in contract', () => {
     tf.dispose([...Object.values(checkpoint.tensors), ...Object.values(checkpoint.optimizerTensors)]);
   }, 120_000);
 
+  it("the CRF preset a model declares is the default of --crf for its checkpoints; others get DeepLab v1's", async () => {
+    const { crfPresetFor, DEFAULT_CRF_PRESET } = await import('../src/index.js');
+    registerModel({
+      name: 'crf-by-config-test',
+      description: 'declares its CRF per config',
+      configSchema: z.object({ numClasses: z.number().int().default(21), big: z.boolean().default(false) }),
+      create: (config, { rng }) => new TwoHeads({ numClasses: config.numClasses, hidden: 2 }, rng),
+      crfPreset: (config) => (config.big ? 'deeplabV2Resnet101' : 'deconvNet'),
+    });
+    expect(crfPresetFor({ name: 'two-heads-test', config: {} })).toBe('deeplabV1');
+    expect(crfPresetFor({ name: 'crf-by-config-test', config: { big: true } })).toBe('deeplabV2Resnet101');
+    expect(crfPresetFor({ name: 'crf-by-config-test', config: { big: false } })).toBe('deconvNet');
+    expect(crfPresetFor({ name: 'not-registered', config: {} })).toBe(DEFAULT_CRF_PRESET);
+    expect(DEFAULT_CRF_PRESET).toBe('deeplabV1');
+  });
+
   it('a staged preset refuses to start without the earlier stage, and checks what it is given', async () => {
     expect(() => runFromPreset('two-heads-test-stage2', join(dir, 'nope'))).toThrow(
       /starts from a trained two-heads-test-voc run.*--init-from/,

@@ -1,4 +1,5 @@
 import { runDenseCrf, unaryFromProbabilities } from '@semseg/crf';
+import { DEFAULT_CRF_PRESET } from '@semseg/engine';
 import { readImageFile } from '@semseg/voc-data/node';
 import { decodeNpy, encodeNpy } from '@semseg/weights';
 import { Command, Option } from 'commander';
@@ -57,7 +58,7 @@ export function crfCommand(): Command {
         '(little-endian, C order, as numpy saves arr.astype(np.float32)): softmax probabilities ' +
         '(--probs, turned into -log p) or unary energies (--unary). Writes the MAP labels as a ' +
         'palette PNG (VOC colour map) and, with --out-q, the marginals Q as .npy.' +
-        `Settings start from --preset (default pydensecrfExample; one of ${CRF_PRESET_NAMES.join(', ')}), ` +
+        `Settings start from --preset (default ${DEFAULT_CRF_PRESET}, the default of every command; one of ${CRF_PRESET_NAMES.join(', ')}), ` +
         'then --gaussian, --bilateral and --iterations replace parts of it.',
     )
     .argument('<image>', 'the RGB image the probabilities belong to (JPEG, PNG, ...)')

@@ -1,7 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { PresetName } from '@semseg/crf';
-import { predictImageAsync, refineWithCrf } from '@semseg/engine';
+import { crfPresetFor, predictImageAsync, refineWithCrf } from '@semseg/engine';
 import { LATEST, loadModel, readTrainLog, runEvaluation, runTraining } from '@semseg/engine/node';
 import { completePalette } from '@semseg/voc-data';
 import { generateSyntheticVoc, readImageFile } from '@semseg/voc-data/node';
@@ -34,7 +34,8 @@ const MARKER = 'demo-report.md';
 const WARMUP_STEPS = 6;
 const BATCH_SIZE = 8;
 const CROP = 64;
-const CRF_PRESET: PresetName = 'deconvNet';
+// The demo's model declares no CRF of its own, so it gets the one default every command uses.
+const CRF_PRESET: PresetName = crfPresetFor({ name: 'fcn8s', config: {} });
 const PREDICTIONS = 8;
 
 /** The demo writes into --out; it refuses a non-empty folder that an earlier demo did not write. */

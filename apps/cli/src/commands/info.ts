@@ -76,7 +76,9 @@ async function info(): Promise<void> {
   for (const model of listModels()) {
     const extras = [
       model.pretrained ? `--pretrained: ${model.pretrained.description}` : '',
-      model.crfPreset ? `CRF preset ${model.crfPreset}` : '',
+      model.crfPreset
+        ? `CRF preset ${typeof model.crfPreset === 'string' ? model.crfPreset : 'chosen by its config'}`
+        : '',
     ].filter(Boolean);
     out.push(`  ${model.name.padEnd(width)} ${model.description}`);
     if (extras.length > 0) out.push(`  ${''.padEnd(width)} ${extras.join('; ')}`);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type CrfSettings, type PresetName, presets } from '@semseg/crf';
+import { DEFAULT_CRF_PRESET } from '@semseg/engine';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { parseKeyValues, parseNonNegativeInt } from './numbers.js';
@@ -45,11 +46,15 @@ function settingsFromJson(text: string, where: string): CrfSettings {
 }
 
 /**
- * `--crf` with no value is DeepLab's preset; otherwise a preset name, inline JSON
+ * `--crf` with no value is the model's declared preset (`modelPreset`, from `crfPresetFor`) or the
+ * one default, DeepLab v1's; otherwise a preset name, inline JSON
  * (`{"gaussian":{...},"bilateral":{...},"iterations":10}`) or a JSON file with those settings.
  */
-export function parseCrfOption(value: string | true): PresetName | CrfSettings {
-  if (value === true) return 'deeplabV1';
+export function parseCrfOption(
+  value: string | true,
+  modelPreset: PresetName = DEFAULT_CRF_PRESET,
+): PresetName | CrfSettings {
+  if (value === true) return modelPreset;
   const preset = crfPresetName(value);
   if (preset) return preset;
   if (value.trim().startsWith('{')) return settingsFromJson(value, '--crf');
@@ -71,9 +76,9 @@ export interface CrfOverrides {
   iterations?: string | number;
 }
 
-/** A preset (default pydensecrf's example, as `semseg crf` documents) with pieces replaced by flags. */
+/** A preset (default: the one default, DeepLab v1's) with pieces replaced by flags. */
 export function crfSettingsFromFlags(flags: CrfOverrides): CrfSettings {
-  const name = flags.preset === undefined ? 'pydensecrfExample' : crfPresetName(flags.preset);
+  const name = flags.preset === undefined ? DEFAULT_CRF_PRESET : crfPresetName(flags.preset);
   if (!name)
     throw new UsageError(`unknown CRF preset '${flags.preset}'; one of ${CRF_PRESET_NAMES.join(', ')}`);
   const base = presets[name];

@@ -6,7 +6,7 @@ import {
   type SegmentationModel,
   type TrainingOutput,
 } from '@semseg/core';
-import { Conv2d, normal, zeros } from '@semseg/layers';
+import { Conv2d, Dropout, normal, zeros } from '@semseg/layers';
 import { VGG16, scaledChannels } from '@semseg/vgg16';
 import * as tf from '@tensorflow/tfjs-core';
 import { cropTopLeft, padLabels } from './caffe-ops.js';
@@ -17,7 +17,6 @@ import {
   parseConfig,
 } from './config.js';
 import { ContextModule } from './context.js';
-import { Dropout } from './dropout.js';
 
 /** The released nets reflect the input by 186 pixels on each side (fyu/dilation's margin). */
 export const DILATION_MARGIN = 186;

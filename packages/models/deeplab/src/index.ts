@@ -26,7 +26,6 @@ export { ContextOnModel } from './context-wrapper.js';
 export { DeepLabV1 } from './deeplab-v1.js';
 export { DeepLabV2 } from './deeplab-v2.js';
 export { DilatedNet } from './dilatednet.js';
-export { Dropout } from './dropout.js';
 export { DEEPLAB_PRESETS } from './presets.js';
 export { type MultiScaleScores, StrideEightSegmenter, scaledLength } from './segmenter.js';
 export { registerDeepLabModels } from './register.js';

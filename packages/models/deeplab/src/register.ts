@@ -45,6 +45,8 @@ export function registerDeepLabModels(): void {
         ...config,
         scales: config.scales ?? defaultScales(config.backbone),
       } as ResolvedDeepLabV2Config),
+    // The released v2 CRF settings differ per backbone (DeepLab v2's test prototxts).
+    crfPreset: (config) => (config.backbone === 'resnet101' ? 'deeplabV2Resnet101' : 'deeplabV2Vgg16'),
   });
   registerModel({
     name: 'dilatednet',

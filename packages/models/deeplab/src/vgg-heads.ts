@@ -1,8 +1,7 @@
 import type { Module, Rng } from '@semseg/core';
-import { Conv2d, normal, zeros } from '@semseg/layers';
+import { Conv2d, Dropout, normal, zeros } from '@semseg/layers';
 import { VGG16, scaledChannels } from '@semseg/vgg16';
 import * as tf from '@tensorflow/tfjs-core';
-import { Dropout } from './dropout.js';
 
 /**
  * DeepLab's VGG16 up to pool5: 3x3 pools (stride 2 pad 1 for pool1-3, stride 1 pad 1 for
