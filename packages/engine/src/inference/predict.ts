@@ -47,51 +47,76 @@ function coverage(
 /**
  * Logits of one [1, H, W, 3] input by overlapping windows, averaged where they overlap
  * (mmsegmentation's slide inference). Everything stays on the device: no read-back per window.
+ * Windows are added into one running sum per image, each intermediate freed as soon as the next
+ * exists, so memory peaks at a few H x W x C buffers plus one batch of windows (all of them
+ * used to stay alive until the image was done: 2 x windows x H x W x C floats).
  */
-function slideLogits(
+export function slideLogits(
   model: SegmentationModel,
   x: tf.Tensor4D,
   options: Required<Pick<InferenceOptions, 'crop' | 'stride' | 'batchSize'>>,
 ): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [, h, w] = x.shape;
-    const [ch, cw] = options.crop;
-    // Images smaller than a window are padded with zeros (the mean pixel once normalised).
-    const ph = Math.max(h, ch);
-    const pw = Math.max(w, cw);
-    const padded =
-      ph > h || pw > w
-        ? tf.pad(x, [
-            [0, 0],
-            [0, ph - h],
-            [0, pw - w],
-            [0, 0],
-          ])
-        : x;
-    const corners: Array<[number, number]> = [];
-    for (const y of windowStarts(ph, ch, options.stride[0]))
-      for (const xx of windowStarts(pw, cw, options.stride[1])) corners.push([y, xx]);
-    let sum: tf.Tensor4D = tf.zeros([1, ph, pw, model.numClasses]);
+  const [, h, w] = x.shape;
+  const [ch, cw] = options.crop;
+  const c = model.numClasses;
+  // Images smaller than a window are padded with zeros (the mean pixel once normalised).
+  const ph = Math.max(h, ch);
+  const pw = Math.max(w, cw);
+  const padded =
+    ph > h || pw > w
+      ? tf.pad(x, [
+          [0, 0],
+          [0, ph - h],
+          [0, pw - w],
+          [0, 0],
+        ])
+      : x;
+  const corners: Array<[number, number]> = [];
+  for (const y of windowStarts(ph, ch, options.stride[0]))
+    for (const xx of windowStarts(pw, cw, options.stride[1])) corners.push([y, xx]);
+  let sum: tf.Tensor4D = tf.zeros([1, ph, pw, c]);
+  try {
     for (let i = 0; i < corners.length; i += options.batchSize) {
       const group = corners.slice(i, i + options.batchSize);
-      const crops = group.map(([y, xx]) => tf.slice(padded, [0, y, xx, 0], [1, ch, cw, 3]));
-      const logits = model.forward(tf.concat(crops, 0) as tf.Tensor4D);
-      group.forEach(([y, xx], g) => {
-        const one = tf.slice(logits, [g, 0, 0, 0], [1, ch, cw, model.numClasses]);
-        sum = tf.add(
-          sum,
-          tf.pad(one, [
-            [0, 0],
-            [y, ph - y - ch],
-            [xx, pw - xx - cw],
-            [0, 0],
-          ]),
-        ) as tf.Tensor4D;
-      });
+      const logits = tf.tidy(
+        () =>
+          model.forward(
+            tf.concat(
+              group.map(([y, xx]) => tf.slice(padded, [0, y, xx, 0], [1, ch, cw, 3])),
+              0,
+            ) as tf.Tensor4D,
+          ) as tf.Tensor4D,
+      );
+      try {
+        group.forEach(([y, xx], g) => {
+          // Same additions in the same order as before: the result is unchanged, bit for bit.
+          const next = tf.tidy(() => {
+            const one = tf.slice(logits, [g, 0, 0, 0], [1, ch, cw, c]);
+            return tf.add(
+              sum,
+              tf.pad(one, [
+                [0, 0],
+                [y, ph - y - ch],
+                [xx, pw - xx - cw],
+                [0, 0],
+              ]),
+            ) as tf.Tensor4D;
+          });
+          sum.dispose();
+          sum = next;
+        });
+      } finally {
+        logits.dispose();
+      }
     }
-    const count = tf.tensor4d(coverage(ph, pw, corners, options.crop), [1, ph, pw, 1]);
-    return tf.slice(tf.div(sum, count), [0, 0, 0, 0], [1, h, w, model.numClasses]) as tf.Tensor4D;
-  });
+    return tf.tidy(() => {
+      const count = tf.tensor4d(coverage(ph, pw, corners, options.crop), [1, ph, pw, 1]);
+      return tf.slice(tf.div(sum, count), [0, 0, 0, 0], [1, h, w, c]) as tf.Tensor4D;
+    });
+  } finally {
+    sum.dispose();
+    if (padded !== x) padded.dispose();
+  }
 }
 
 interface ProbabilityPass {
