@@ -9,7 +9,10 @@ export const mobilenetV3ConfigSchema = z.object({
   dilated: z.boolean().default(false),
   /** torchvision's `reduced_tail`: the last stage's channels halved. */
   reducedTail: z.boolean().default(false),
-  /** torchvision's `width_mult` (channels rounded to multiples of 8; names do not change). */
+  /**
+   * torchvision's `width_mult` (channels rounded to multiples of 8). Names stay those of width 1 down
+   * to 0.25; below, rounding can remove expansion convs, as in torchvision.
+   */
   width: z.number().positive().max(1).default(1),
   /** The ImageNet classifier (Linear 960 -> 1280, hardswish, dropout, Linear -> classes); null: none. */
   numClasses: z.number().int().positive().nullable().default(null),

@@ -1,6 +1,7 @@
 import { type Rng, registerModel } from '@semseg/core';
 import type { PretrainedInit } from '@semseg/core';
 import {
+  RESNET_PROBE_WIDTH,
   type TorchvisionResNetSegConfig,
   ignoreAuxWhenAbsent,
   probeTorchNameMap,
@@ -57,12 +58,10 @@ export function registerTorchvisionDeepLabModels(): void {
       create: (config, { rng }) => create(config, rng),
       pretrained: resnetBackbonePretrained<DeepLabV3ResNet>(depth),
       weightMaps: (config) => [
-        probeTorchNameMap(
-          create,
-          config,
-          `torchvision's deeplabv3_resnet${depth} state_dict`,
-          ignoreAuxWhenAbsent(config),
-        ),
+        probeTorchNameMap(create, config, `torchvision's deeplabv3_resnet${depth} state_dict`, {
+          ...ignoreAuxWhenAbsent(config),
+          probeWidth: RESNET_PROBE_WIDTH,
+        }),
       ],
     });
     const createPlus = (config: DeepLabV3PlusConfig, rng: Rng) => new DeepLabV3PlusResNet(depth, config, rng);
@@ -73,12 +72,10 @@ export function registerTorchvisionDeepLabModels(): void {
       create: (config, { rng }) => createPlus(config, rng),
       pretrained: resnetBackbonePretrained<DeepLabV3PlusResNet>(depth),
       weightMaps: (config) => [
-        probeTorchNameMap(
-          createPlus,
-          config,
-          `DeepLab v3+ on torchvision's resnet${depth} (PyTorch names)`,
-          ignoreAuxWhenAbsent(config),
-        ),
+        probeTorchNameMap(createPlus, config, `DeepLab v3+ on torchvision's resnet${depth} (PyTorch names)`, {
+          ...ignoreAuxWhenAbsent(config),
+          probeWidth: RESNET_PROBE_WIDTH,
+        }),
       ],
     });
   }
