@@ -68,5 +68,6 @@ export {
   exportWeights,
   importWeights,
   numClassesInFile,
+  parameterShapes,
   readWeightsInput,
 } from './weights/index.js';

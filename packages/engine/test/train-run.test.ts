@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCheckpoint } from '@semseg/core/node';
-import '@semseg/fcn';
 import { generateSyntheticVoc } from '@semseg/voc-data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -14,6 +13,9 @@ import {
   runEvaluation,
   runTraining,
 } from '../src/node/index.js';
+import { registerTestNet } from './helpers.js';
+
+registerTestNet();
 
 let dir: string;
 let data: string;
@@ -36,8 +38,8 @@ afterAll(async () => {
 });
 
 const base = (out: string): TrainRunOptions => ({
-  model: 'fcn8s',
-  modelConfig: { width: 1 / 32, alignment: 'compact', dropout: 0.5 },
+  model: 'engine-test-net',
+  modelConfig: { hidden: 6, dropout: 0.5 },
   data,
   out,
   steps: 4,
@@ -93,7 +95,7 @@ describe('runTraining', () => {
     expect(Object.keys(b)).toEqual(Object.keys(a));
     for (const name of Object.keys(a)) expect(b[name], name).toEqual(a[name]);
     // The weights did change from their initialisation.
-    expect(a['score_fr.weight']!.some((v) => v !== 0)).toBe(true);
+    expect(a['score.weight']!.some((v) => v !== 0)).toBe(true);
 
     const log = await readTrainLog(join(dir, 'resumed'));
     expect(log.filter((r) => r.event === 'step').map((r) => r.step)).toEqual([1, 2, 3, 4]);
@@ -103,7 +105,7 @@ describe('runTraining', () => {
       'finished',
     ]);
     const run = JSON.parse(await readFile(join(dir, 'resumed', 'run.json'), 'utf8'));
-    expect(run.model).toBe('fcn8s');
+    expect(run.model).toBe('engine-test-net');
   }, 240_000);
 
   it('evaluates a checkpoint on a split and on shards that merge to the same matrix', async () => {
@@ -111,7 +113,7 @@ describe('runTraining', () => {
     const checkpoint = join(dir, 'straight', 'final');
     const whole = await runEvaluation({ checkpoint, data, split: 'train' });
     expect(whole.images).toBeGreaterThan(2);
-    expect(whole.meta.architecture.name).toBe('fcn8s');
+    expect(whole.meta.architecture.name).toBe('engine-test-net');
     const shards = await Promise.all(
       [0, 1].map((index) => runEvaluation({ checkpoint, data, split: 'train', shard: { index, count: 2 } })),
     );

@@ -18,3 +18,4 @@ export type {
 } from './weights/source.js';
 export { readWeightsSource } from './weights/source.js';
 export { setHdf5Module } from './weights/hdf5.js';
+export { vggCaffeMap, vggTorchvisionMap } from './weights/foreign-maps.js';

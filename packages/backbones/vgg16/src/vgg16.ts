@@ -224,7 +224,8 @@ export class VGG16 extends Module {
    */
   async loadWeights(source: WeightsSource): Promise<ImportReport> {
     const report = await importWeights(this, source);
-    this.normalization = CAFFE_VGG_NORMALIZATION;
+    // The producer's preprocessing: Caffe and Keras files BGR minus the mean, torchvision's ImageNet mean/std.
+    this.normalization = report.normalization;
     return report;
   }
 }

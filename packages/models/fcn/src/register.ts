@@ -31,8 +31,9 @@ export function registerFcnModels(): void {
       parameterGroup: fcnParameterGroup,
       weightMaps: (config) => fcnWeightMaps(variant, config),
       pretrained: {
-        description: 'ImageNet VGG16 weights (see @semseg/vgg16: TF.js Layers model.json, Keras .h5)',
-        load: (model, source) => model.loadBackboneWeights(typeof source === 'string' ? source : source.data),
+        description:
+          'ImageNet VGG16: VGG_ILSVRC_16_layers.caffemodel, torchvision vgg16/vgg16_bn .pth/.safetensors, Keras .h5, TF.js',
+        load: (model, source) => model.loadBackboneWeights(source),
       },
     });
   }

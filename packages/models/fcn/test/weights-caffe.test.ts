@@ -6,14 +6,13 @@ import { readFileSync } from 'node:fs';
 import { type ModelDefinition, Rng, getModelDefinition } from '@semseg/core';
 import { runTorchScript, torchSkipReason } from '@semseg/tooling/python';
 import * as tf from '@tensorflow/tfjs-core';
-import { fcnCaffeMap, fcnWeightMaps } from '../../models/fcn/src/weight-maps.js';
+import { fcnCaffeMap, fcnWeightMaps } from '../src/weight-maps.js';
 import '@tensorflow/tfjs-backend-cpu';
-import '@semseg/fcn';
+import '../src/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { normalizedTensor } from '../src/inference/predict.js';
-import { importWeights, parameterShapes } from '../src/weights/import.js';
+import { importWeights, normalizedTensor, parameterShapes } from '@semseg/engine';
 
-const CAFFE_PROTO = readFileSync(new URL('../../weights/test/fixtures/caffe.proto', import.meta.url), 'utf8');
+const CAFFE_PROTO = readFileSync(new URL('../../../weights/test/fixtures/caffe.proto', import.meta.url), 'utf8');
 const skip = torchSkipReason() !== null;
 
 const SCRIPT = String.raw`

@@ -6,11 +6,11 @@ import { type ModelDefinition, Rng, type StateDict, getModelDefinition } from '@
 import { runTorchScript, torchSkipReason } from '@semseg/tooling/python';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import '@semseg/fcn';
+import '../src/index.js';
 import { readWeights } from '@semseg/weights';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fcnPytorchMap, fcnWeightMaps } from '../../models/fcn/src/weight-maps.js';
-import { exportWeights, importWeights } from '../src/weights/index.js';
+import { fcnPytorchMap, fcnWeightMaps } from '../src/weight-maps.js';
+import { exportWeights, importWeights } from '@semseg/engine';
 
 const skip = torchSkipReason() !== null;
 
