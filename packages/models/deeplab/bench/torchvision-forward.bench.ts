@@ -6,6 +6,7 @@
 // `npm run bench` (after a build; the page bundles the packages' dist). Environment:
 //   SEMSEG_BENCH_MODELS   comma-separated registry names (default: the four above)
 //   SEMSEG_BENCH_SIZE     image side (default 512)
+//   SEMSEG_BENCH_RUNS     timed wasm runs per model after one warm-up (default 3, ResNet models 1)
 //   SEMSEG_BENCH_FULL=1   also time the ResNet models on the cpu backend (minutes each) and on WebGPU
 //   SEMSEG_CHROMIUM       the browser (default /usr/bin/chromium); missing: the WebGPU rows say why
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng, createModel, listModels } from '@semseg/core';
+import { type Module, Rng, type SegmentationModel, createModel, listModels } from '@semseg/core';
 import '@semseg/pspnet';
 import { type BenchRow, addRatios, measure, printTable, writeResults } from '@semseg/tooling/bench';
 import '@tensorflow/tfjs-backend-cpu';
@@ -33,6 +34,7 @@ const DEFAULT_MODELS = [
 const MODELS = (process.env.SEMSEG_BENCH_MODELS?.split(',') ?? DEFAULT_MODELS).map((m) => m.trim());
 const SIZE = Number(process.env.SEMSEG_BENCH_SIZE ?? 512);
 const FULL = process.env.SEMSEG_BENCH_FULL === '1';
+const RUNS = process.env.SEMSEG_BENCH_RUNS ? Number(process.env.SEMSEG_BENCH_RUNS) : undefined;
 const CHROMIUM = process.env.SEMSEG_CHROMIUM ?? '/usr/bin/chromium';
 const CLASSES = 21;
 const SEED = 7;
@@ -49,6 +51,9 @@ interface Row extends BenchRow {
   /** Against wasm in Node: share of pixels with the same argmax, and max |d logit| / max |logit|. */
   labelsAgree?: number;
   relLogitDiff?: number;
+  /** wasm rows: the logits' range and how many classes win somewhere (is the output varied?). */
+  logitRange?: string;
+  classesPredicted?: number;
   /** relLogitDiff as text: the table's number format has three decimals. */
   relDiff?: string;
   note?: string;
@@ -62,6 +67,35 @@ const wasmOutputs = new Map<string, { labels: Int32Array; sample: Float32Array }
 function inputImage(): tf.Tensor4D {
   const data = new Rng(SEED + 1).fillNormal(new Float32Array(SIZE * SIZE * 3));
   return tf.tensor4d(data, [1, SIZE, SIZE, 3]);
+}
+
+/** Two images (batch norm in training needs more than one value per channel) for `calibrate`. */
+const CALIBRATION_SIZE = 96;
+
+/**
+ * Random weights with batch norm at its initial statistics give nearly constant outputs, which
+ * would make any two backends agree. One training-mode pass with every batch norm's momentum at 1
+ * sets the running statistics to those of a calibration batch (as a checkpoint's would be
+ * measured), so that the eval outputs vary per pixel. The page does the same.
+ */
+async function calibrate(model: Module): Promise<void> {
+  const visit = (m: Module) => {
+    if ('runningMean' in m && 'momentum' in m) (m as unknown as { momentum: number }).momentum = 1;
+    for (const [, child] of m.children()) visit(child);
+  };
+  visit(model);
+  const size = CALIBRATION_SIZE;
+  const batch = tf.tensor4d(new Rng(SEED + 2).fillNormal(new Float32Array(2 * size * size * 3)), [
+    2,
+    size,
+    size,
+    3,
+  ]);
+  model.train();
+  const y = (model as SegmentationModel).forward(batch);
+  await y.data();
+  tf.dispose([y, batch]);
+  model.eval();
 }
 
 function sampleLogits(logits: Float32Array): Float32Array {
@@ -86,7 +120,7 @@ async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
       continue;
     }
     const model = createModel(name, { numClasses: CLASSES }, { rng: new Rng(SEED) });
-    model.eval();
+    await calibrate(model);
     const x = inputImage();
     let last: Float32Array | null = null;
     // wasm: one warm-up (the heap grows to its peak), then 3 runs, 1 for the ResNet models
@@ -105,6 +139,15 @@ async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
       const logits: Float32Array = last;
       const labels = tf.tidy(() => tf.argMax(tf.tensor4d(logits, [1, SIZE, SIZE, CLASSES]), 3).dataSync());
       wasmOutputs.set(name, { labels: Int32Array.from(labels), sample: sampleLogits(logits) });
+      // Random weights can give near-constant outputs: the spread says whether agreement means much.
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      for (const v of logits) {
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
+      row.logitRange = `${min.toPrecision(3)}..${max.toPrecision(3)}`;
+      row.classesPredicted = new Set(labels).size;
     }
     console.log(`${row.name}: ${result.medianMs.toFixed(0)} ms per image (${result.runs} runs)`);
     x.dispose();
@@ -120,11 +163,25 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '../src/index.js';
 
-window.benchForward = async (name, size, classes, seed, stride, runs) => {
+async function calibrate(model, seed, size) {
+  const visit = (m) => {
+    if ('runningMean' in m && 'momentum' in m) m.momentum = 1;
+    for (const [, child] of m.children()) visit(child);
+  };
+  visit(model);
+  const batch = tf.tensor4d(new Rng(seed + 2).fillNormal(new Float32Array(2 * size * size * 3)), [2, size, size, 3]);
+  model.train();
+  const y = model.forward(batch);
+  await y.data();
+  tf.dispose([y, batch]);
+  model.eval();
+}
+
+window.benchForward = async (name, size, classes, seed, stride, runs, calibrationSize) => {
   if (!(await tf.setBackend('webgpu'))) throw new Error('no WebGPU backend');
   const adapter = await navigator.gpu.requestAdapter();
   const model = createModel(name, { numClasses: classes }, { rng: new Rng(seed) });
-  model.eval();
+  await calibrate(model, seed, calibrationSize);
   const x = tf.tensor4d(new Rng(seed + 1).fillNormal(new Float32Array(size * size * 3)), [1, size, size, 3]);
   const times = [];
   let logits;
@@ -275,13 +332,13 @@ async function webgpuRows(): Promise<void> {
       try {
         // Run 1 compiles the shaders; run 2 is the timing.
         const result = await page.evaluate(
-          ([n, size, classes, seed, stride]) =>
+          ([n, size, classes, seed, stride, calibration]) =>
             (
               window as unknown as {
                 benchForward(...a: unknown[]): Promise<PageResult>;
               }
-            ).benchForward(n, size, classes, seed, stride, 2),
-          [name, SIZE, CLASSES, SEED, SAMPLE_STRIDE] as const,
+            ).benchForward(n, size, classes, seed, stride, 2, calibration),
+          [name, SIZE, CLASSES, SEED, SAMPLE_STRIDE, CALIBRATION_SIZE] as const,
         );
         row.msPerImage = result.times.at(-1)!;
         row.baseline = `wasm ${name}`;
@@ -308,7 +365,7 @@ addRatios(rows, 'msPerImage');
 printTable(
   `Forward per ${SIZE}x${SIZE} image (batch 1, ${CLASSES} classes, seeded random weights); ratio = ms / wasm's ms; agreement and relative logit difference against wasm`,
   rows,
-  ['name', 'msPerImage', 'ratio', 'runs', 'labelsAgree', 'relDiff', 'note'],
+  ['name', 'msPerImage', 'ratio', 'runs', 'logitRange', 'classesPredicted', 'labelsAgree', 'relDiff', 'note'],
 );
 writeResults('torchvision-forward', {
   size: SIZE,
