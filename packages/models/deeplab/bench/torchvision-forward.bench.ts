@@ -126,7 +126,9 @@ async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
     // wasm: one warm-up (the heap grows to its peak), then 3 runs, 1 for the ResNet models
     // (tens of seconds each); cpu: one run.
     const loops =
-      backend === 'wasm' ? { warmup: 1, iterations: heavy(name) ? 1 : 3 } : { warmup: 0, iterations: 1 };
+      backend === 'wasm'
+        ? { warmup: 1, iterations: RUNS ?? (heavy(name) ? 1 : 3) }
+        : { warmup: 0, iterations: 1 };
     const result = await measure(async () => {
       const y = model.forward(x);
       last = (await y.data()) as Float32Array;
