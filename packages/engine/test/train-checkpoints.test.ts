@@ -2,12 +2,14 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpointMeta } from '@semseg/core/node';
-import '@semseg/fcn';
 import { generateSyntheticVoc } from '@semseg/voc-data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TrainRunOptions, readTrainLog, runTraining } from '../src/node/index.js';
+import { registerTestNet } from './helpers.js';
+
+registerTestNet();
 
 // Keep-last-N, keep-best and the resume paths of a run killed at awkward moments, in process.
 // (apps/cli/test/train-kill.test.ts kills real CLI processes with SIGKILL.)
@@ -32,8 +34,8 @@ afterAll(async () => {
 });
 
 const base = (out: string): TrainRunOptions => ({
-  model: 'fcn8s',
-  modelConfig: { width: 1 / 32, alignment: 'compact', dropout: 0.5 },
+  model: 'engine-test-net',
+  modelConfig: { hidden: 6, dropout: 0.5 },
   data,
   out: join(dir, out),
   steps: 6,
