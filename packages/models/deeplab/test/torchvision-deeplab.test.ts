@@ -233,7 +233,8 @@ describe('width-reduced LR-ASPP learns', () => {
         const predicted = tf.tidy(() => tf.argMax(model.forward(x), 3));
         const values = predicted.dataSync();
         predicted.dispose();
-        accuracy = values.reduce((a, v, i) => a + (v === labels[i] ? 1 : 0), 0) / labels.length;
+        accuracy =
+          Array.from(values).reduce((a: number, v, i) => a + (v === labels[i] ? 1 : 0), 0) / labels.length;
         if (accuracy > 0.95) break;
       }
     }

@@ -147,7 +147,8 @@ describe('fcn-resnet learns', () => {
         const predicted = tf.tidy(() => tf.argMax(model.forward(tf.tensor4d(images, [n, size, size, 3])), 3));
         const values = predicted.dataSync();
         predicted.dispose();
-        accuracy = values.reduce((a, v, i) => a + (v === labels[i] ? 1 : 0), 0) / labels.length;
+        accuracy =
+          Array.from(values).reduce((a: number, v, i) => a + (v === labels[i] ? 1 : 0), 0) / labels.length;
         if (accuracy > 0.95) break;
       }
     }

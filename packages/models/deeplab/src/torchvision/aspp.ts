@@ -46,7 +46,7 @@ export class ASPPPooling extends Sequential {
     super([new AdaptiveAvgPool2d(1), ...convBnRelu(inChannels, outChannels, 1, rng)]);
   }
 
-  forward(x: tf.Tensor4D): tf.Tensor4D {
+  override forward(x: tf.Tensor4D): tf.Tensor4D {
     const [, h, w] = x.shape;
     return tf.tidy(() => upsampleTo(super.forward(x), h, w));
   }

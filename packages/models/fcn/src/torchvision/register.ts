@@ -1,4 +1,4 @@
-import { type Module, type PretrainedInit, type Rng, registerModel } from '@semseg/core';
+import { type PretrainedInit, type Rng, type SegmentationModel, registerModel } from '@semseg/core';
 import { loadTorchWeights, resnetWeightMap } from '@semseg/resnet';
 import type { ResNet } from '@semseg/resnet';
 import { type ProbeOptions, RESNET_PROBE_WIDTH, probeTorchNameMap } from './base.js';
@@ -6,7 +6,7 @@ import { type TorchvisionResNetSegConfig, torchvisionResNetSegConfigSchema } fro
 import { FcnResNet } from './fcn-resnet.js';
 
 /** `--pretrained`: torchvision's ImageNet ResNet file into a model's `backbone` (its `fc` ignored). */
-export function resnetBackbonePretrained<M extends Module & { backbone: ResNet }>(
+export function resnetBackbonePretrained<M extends SegmentationModel & { backbone: ResNet }>(
   depth: number,
 ): PretrainedInit<M> {
   return {
