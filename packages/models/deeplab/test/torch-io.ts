@@ -108,10 +108,11 @@ export function runTorch(
   body: string,
   inputs: Record<string, NamedArray> = {},
   read: string[] = [],
+  extraFiles: Record<string, Uint8Array> = {},
 ): { arrays: Record<string, NamedArray>; files: Record<string, Uint8Array> } {
   const { json, bin } = pack(inputs);
   const result = runTorchScript(`${TORCH_PRELUDE}\n${TORCHVISION_HELPERS}\n${body}\n`, {
-    files: { 'in.json': json, 'in.bin': bin },
+    files: { 'in.json': json, 'in.bin': bin, ...extraFiles },
     read: ['out.json', 'out.bin', ...read],
   });
   return { arrays: unpack(result.files['out.json']!, result.files['out.bin']!), files: result.files };

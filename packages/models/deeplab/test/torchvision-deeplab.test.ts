@@ -4,7 +4,7 @@
 // counts; width-reduced models overfit one batch through the Trainer.
 import '@tensorflow/tfjs-backend-cpu';
 import { Rng, type SegmentationModel, createModel, getModelDefinition } from '@semseg/core';
-import { Trainer, importWeights } from '@semseg/engine';
+import { Trainer, exportWeights, importWeights } from '@semseg/engine';
 import { torchSkipReason } from '@semseg/tooling/python';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -178,6 +178,33 @@ save_arrays(out)
     }
   },
 );
+
+describe.skipIf(torchSkipReason() !== null)('export back to torchvision', () => {
+  it('lraspp-mobilenetv3-large exported as .pth loads into torchvision with strict=True and gives our probabilities', async () => {
+    const model = createModel('lraspp-mobilenetv3-large', {}, { rng: new Rng(6) });
+    model.eval();
+    const x = tf.randomNormal([1, 67, 93, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const logits = model.forward(x);
+    const ours = probabilities(logits);
+    const file = await exportWeights(model, getModelDefinition('lraspp-mobilenetv3-large'), { to: 'pth' });
+    const { arrays } = runTorch(
+      `
+model = torchvision.models.segmentation.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21)
+model.load_state_dict(torch.load(os.path.join(D, 'ours.pth')), strict=True)
+model.eval()
+with torch.no_grad():
+    y = model(nchw(load_arrays()['x']))['out']
+save_arrays({'out': nhwc(F.softmax(y, 1))})
+`,
+      { x: { shape: [1, 67, 93, 3], data: Float32Array.from(x.dataSync()) } },
+      [],
+      { 'ours.pth': file },
+    );
+    expect(maxAbsDiff(ours, arrays.out!.data)).toBeLessThan(1e-4);
+    tf.dispose([x, logits]);
+    model.dispose();
+  }, 60_000);
+});
 
 describe('DeepLab v3+ options', () => {
   it('output stride 8 dilates layer3 and layer4 (rates 12, 24, 36) and keeps the names', () => {
