@@ -19,6 +19,7 @@ export interface RecipeInput {
   scaleRange?: readonly [number, number];
   flipProbability?: number;
   catMaxRatio?: number;
+  photometric?: boolean;
   classWeights?: readonly number[];
   optimizer: { type: string; momentum?: number; weightDecay?: number };
   schedule: { policy: string; baseLr: number; power?: number; stepSize?: number; gamma?: number };
@@ -107,8 +108,8 @@ export function describeRecipe(
     { name: 'loss', value: `${loss}${weights}`, origin: from('lossReduction', 'classWeights') },
     {
       name: 'batches',
-      value: `${run.batchSize} x ${run.crop[0]}x${run.crop[1]} crops, scale ${low}-${high}, flip p ${run.flipProbability ?? 0}, cat max ratio ${run.catMaxRatio ?? 1}`,
-      origin: from('batchSize', 'crop', 'scaleRange', 'flip', 'catMaxRatio'),
+      value: `${run.batchSize} x ${run.crop[0]}x${run.crop[1]} crops, scale ${low}-${high}, flip p ${run.flipProbability ?? 0}, cat max ratio ${run.catMaxRatio ?? 1}, photometric ${run.photometric ? 'on' : 'off'}`,
+      origin: from('batchSize', 'crop', 'scaleRange', 'flip', 'catMaxRatio', 'photometric'),
     },
     { name: 'data', value: `split ${run.trainSplit ?? 'train'}`, origin: from('trainSplit', 'data') },
     { name: 'normalization', value: describeNormalization(normalization), origin: modelOrigin },
