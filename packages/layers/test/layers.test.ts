@@ -177,8 +177,9 @@ describe.each(BACKENDS)('layers on %s', (backend) => {
     // 512 draws at p 0.25: 128 expected dropped; within 5 standard deviations (sd ~9.8).
     expect(Math.abs(values.length - kept.length - 128)).toBeLessThan(50);
     // Not whole channels: some channel of some pixel row holds both a dropped and a kept value.
-    const mixed = Array.from({ length: 16 }, (_, c) =>
-      new Set(values.filter((_, i) => i % 16 === c && i < 256)),
+    const mixed = Array.from(
+      { length: 16 },
+      (_, c) => new Set(values.filter((_, i) => i % 16 === c && i < 256)),
     ).some((set) => set.size === 2);
     expect(mixed).toBe(true);
     const replay = () => new Dropout(0.25, new Rng(3));

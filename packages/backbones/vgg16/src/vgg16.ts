@@ -122,7 +122,9 @@ export class VGG16 extends Module {
         true,
       );
       const dropout = () =>
-        c.dropoutMode === 'element' ? new Dropout(c.dropout, rng.split()) : new Dropout2d(c.dropout, rng.split());
+        c.dropoutMode === 'element'
+          ? new Dropout(c.dropout, rng.split())
+          : new Dropout2d(c.dropout, rng.split());
       this.dropouts.push(this.registerModule('drop6', dropout()));
       this.fc7 = this.convUnit('fc7', fcChannels, fcChannels, 1, 1, 0, c.batchNorm, rng, true);
       this.dropouts.push(this.registerModule('drop7', dropout()));

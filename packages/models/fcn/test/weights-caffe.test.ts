@@ -9,10 +9,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fcnCaffeMap, fcnWeightMaps } from '../src/weight-maps.js';
 import '@tensorflow/tfjs-backend-cpu';
 import '../src/index.js';
-import { beforeAll, describe, expect, it } from 'vitest';
 import { importWeights, normalizedTensor, parameterShapes } from '@semseg/engine';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-const CAFFE_PROTO = readFileSync(new URL('../../../weights/test/fixtures/caffe.proto', import.meta.url), 'utf8');
+const CAFFE_PROTO = readFileSync(
+  new URL('../../../weights/test/fixtures/caffe.proto', import.meta.url),
+  'utf8',
+);
 const skip = torchSkipReason() !== null;
 
 const SCRIPT = String.raw`

@@ -7,10 +7,10 @@ import { runTorchScript, torchSkipReason } from '@semseg/tooling/python';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '../src/index.js';
+import { exportWeights, importWeights } from '@semseg/engine';
 import { readWeights } from '@semseg/weights';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fcnPytorchMap, fcnWeightMaps } from '../src/weight-maps.js';
-import { exportWeights, importWeights } from '@semseg/engine';
 
 const skip = torchSkipReason() !== null;
 
