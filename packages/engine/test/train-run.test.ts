@@ -127,6 +127,32 @@ describe('runTraining', () => {
     expect(withCrf.timings.crf).toBeGreaterThan(0);
   }, 240_000);
 
+  it('object-centred sampling (DeconvNet stage 1) trains and resumes bit-identically', async () => {
+    const options = (out: string): TrainRunOptions => ({
+      ...base(out),
+      sampler: 'object-centred',
+      crop: [24, 24],
+      steps: 3,
+      checkpointEvery: 100,
+    });
+    const shapes: string[] = [];
+    const straight = await runTraining({
+      ...options(join(dir, 'objects-straight')),
+      onEvent: (e) => {
+        if (e.type === 'start') shapes.push(e.recipe.find((r) => r.name === 'batches')!.value);
+      },
+    });
+    expect(straight.step).toBe(3);
+    expect(shapes[0]).toMatch(/^2 x 24x24 crops/);
+    const first = await runTraining({ ...options(join(dir, 'objects-resumed')), stopAfter: 1 });
+    expect(first.reason).toBe('interrupted');
+    const second = await runTraining({ ...options(join(dir, 'objects-resumed')), resume: true });
+    expect(second.step).toBe(3);
+    const a = await weights(straight.finalCheckpoint);
+    const b = await weights(second.finalCheckpoint);
+    for (const name of Object.keys(a)) expect(b[name], name).toEqual(a[name]);
+  }, 120_000);
+
   it('rejects bad options and a resume without a checkpoint with clear messages', async () => {
     await expect(runTraining({ ...base(join(dir, 'bad')), steps: 0 })).rejects.toThrow(
       'steps must be a positive integer, got 0',

@@ -14,6 +14,7 @@ import type { DataPosition, Rgb } from '@semseg/voc-data';
 import {
   type SegmentationDataset,
   createBatchPipeline,
+  createObjectCentredPipeline,
   openSbdDataset,
   openVocDataset,
   readClassesOption,
@@ -32,7 +33,7 @@ import {
   stepCheckpointName,
   testPauseHook,
 } from './train/checkpoints.js';
-import { trainLoop } from './train/loop.js';
+import { type TrainingBatches, trainLoop } from './train/loop.js';
 import { createRunModel, restoreRunModel } from './train/model-setup.js';
 import { type RunRecord, type TrainRunOptions, type TrainRunResult, checkOptions } from './train/options.js';
 import { FINAL, LATEST, RunFiles, type TrainingState } from './train/run-files.js';
@@ -104,8 +105,6 @@ async function runModel(
  */
 export async function runTraining(options: TrainRunOptions): Promise<TrainRunResult> {
   checkOptions(options);
-  if (options.sampler === 'object-centred')
-    throw new ConfigError("the 'object-centred' sampler is not wired yet");
   const files = new RunFiles(resolve(options.out));
   await mkdir(files.out, { recursive: true });
   const seed = options.seed ?? 0;
@@ -233,22 +232,33 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     resumed: Boolean(state),
   });
 
-  const pipeline = createBatchPipeline(dataset, {
-    batchSize: options.batchSize,
-    normalization,
-    mode: 'train',
-    augment: {
-      cropSize: { height: options.crop[0], width: options.crop[1] },
-      scaleRange: options.scaleRange ?? [0.5, 2],
-      flipProbability: options.flipProbability ?? 0.5,
-      catMaxRatio: options.catMaxRatio ?? 1,
-      ...(options.photometric ? { photometric: true } : {}),
-    },
-    seed,
-    epochs: Number.POSITIVE_INFINITY,
-    start: position,
-    workers: options.workers ?? 0,
-  });
+  const pipeline: TrainingBatches =
+    options.sampler === 'object-centred'
+      ? // DeconvNet's first stage: crops around each object (boxes enlarged, resized, cropped).
+        await createObjectCentredPipeline(dataset, {
+          batchSize: options.batchSize,
+          normalization,
+          crop: { height: options.crop[0], width: options.crop[1] },
+          flipProbability: options.flipProbability ?? 0.5,
+          seed,
+          start: position,
+        })
+      : createBatchPipeline(dataset, {
+          batchSize: options.batchSize,
+          normalization,
+          mode: 'train',
+          augment: {
+            cropSize: { height: options.crop[0], width: options.crop[1] },
+            scaleRange: options.scaleRange ?? [0.5, 2],
+            flipProbability: options.flipProbability ?? 0.5,
+            catMaxRatio: options.catMaxRatio ?? 1,
+            ...(options.photometric ? { photometric: true } : {}),
+          },
+          seed,
+          epochs: Number.POSITIVE_INFINITY,
+          start: position,
+          workers: options.workers ?? 0,
+        });
   let loop: Awaited<ReturnType<typeof trainLoop>>;
   try {
     loop = await trainLoop(trainer, pipeline, options, files, {

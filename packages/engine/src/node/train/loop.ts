@@ -1,5 +1,8 @@
 import type { DataPosition } from '@semseg/voc-data';
-import type { Batch, BatchPipeline } from '@semseg/voc-data/node';
+import type { Batch } from '@semseg/voc-data/node';
+
+/** Where training batches come from: random crops (BatchPipeline) or object-centred crops. */
+export type TrainingBatches = AsyncIterable<Batch> & { close(): Promise<void> };
 import { NonFiniteLossError, type Trainer } from '../../train/trainer.js';
 import type { TrainRunOptions, TrainRunResult } from './options.js';
 import type { RunFiles } from './run-files.js';
@@ -25,7 +28,7 @@ export interface LoopResult {
  */
 export async function trainLoop(
   trainer: Trainer,
-  pipeline: BatchPipeline,
+  pipeline: TrainingBatches,
   options: TrainRunOptions,
   files: RunFiles,
   hooks: LoopHooks,
