@@ -53,7 +53,14 @@ function shardRecord(index: number, count: number): EvalRecord {
       crfMetrics: crf.compute(),
     },
     CLASSES,
-    { checkpoint: 'runs/a/final', split: 'val', shard: { index, count }, crfSettings: { iterations: 5 } },
+    {
+      checkpoint: 'runs/a/final',
+      checkpointSha256: ['ab'.repeat(32)],
+      split: 'val',
+      inference: { mode: 'whole', scales: [1], flip: false },
+      shard: { index, count },
+      crfSettings: { iterations: 5 },
+    },
   );
 }
 

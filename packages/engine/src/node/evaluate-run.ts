@@ -1,9 +1,15 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type CheckpointMeta, InputError, type Normalization, type SegmentationModel } from '@semseg/core';
 import { loadCheckpoint } from '@semseg/core/node';
 import type { ShardSpec } from '@semseg/voc-data';
 import { type SegmentationDataset, openVocDataset } from '@semseg/voc-data/node';
-import { type EvalScores, type MergedEvaluation, mergeEvalRecords } from '../eval/record.js';
+import {
+  type EvalScores,
+  type MergeOptions,
+  type MergedEvaluation,
+  mergeEvalRecords,
+} from '../eval/record.js';
 import { Evaluator } from '../evaluate.js';
 import { modelFromCheckpoint } from '../model.js';
 import type { CrfOption, InferenceOptions } from '../types.js';
@@ -64,8 +70,9 @@ export interface EvaluationRunOptions extends Omit<DatasetEvaluationOptions, 'no
 /** Loads a checkpoint's model (its package must be imported) and evaluates it on a split. */
 export async function runEvaluation(
   options: EvaluationRunOptions,
-): Promise<EvaluationSummary & { meta: CheckpointMeta }> {
+): Promise<EvaluationSummary & { meta: CheckpointMeta; checkpointSha256: string }> {
   const checkpoint = await loadCheckpoint(options.checkpoint);
+  const hash = await checkpointSha256(checkpoint.files);
   const { model, meta } = modelFromCheckpoint(checkpoint, checkpoint.files.modelJson);
   try {
     const dataset = await openVocDataset(options.data, {
@@ -75,10 +82,25 @@ export async function runEvaluation(
       ...(options.shard ? { shard: options.shard } : {}),
     });
     const summary = await evaluateDataset(model, dataset, { ...options, normalization: meta.normalization });
-    return { ...summary, meta };
+    return { ...summary, meta, checkpointSha256: hash };
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * A checkpoint's content hash, what evaluation records carry so that a merge can tell shards of
+ * one checkpoint from another's: model.json's `weightsSha256` (core records it), or, for
+ * checkpoints written before it did, the SHA-256 of model.json followed by weights.bin.
+ */
+export async function checkpointSha256(files: { modelJson: string; weights: string }): Promise<string> {
+  const text = await readFile(files.modelJson, 'utf8');
+  const recorded = (JSON.parse(text) as { weightsSha256?: unknown }).weightsSha256;
+  if (typeof recorded === 'string') return recorded;
+  return createHash('sha256')
+    .update(text)
+    .update(await readFile(files.weights))
+    .digest('hex');
 }
 
 /** Reads an evaluation record file (`semseg eval --json`): a missing or unparsable file is an InputError naming it. */
@@ -100,9 +122,12 @@ export async function readEvalRecordFile(file: string): Promise<unknown> {
 }
 
 /** Reads shard record files and sums them (see `mergeEvalRecords`). */
-export async function mergeEvalFiles(files: readonly string[]): Promise<MergedEvaluation> {
+export async function mergeEvalFiles(
+  files: readonly string[],
+  options: MergeOptions = {},
+): Promise<MergedEvaluation> {
   const records = await Promise.all(
     files.map(async (file) => ({ file, value: await readEvalRecordFile(file) })),
   );
-  return mergeEvalRecords(records);
+  return mergeEvalRecords(records, options);
 }

@@ -3,6 +3,7 @@ export {
   type DatasetEvaluationOptions,
   type EvaluationRunOptions,
   type EvaluationSummary,
+  checkpointSha256,
   evaluateDataset,
   mergeEvalFiles,
   readEvalRecordFile,
