@@ -23,6 +23,8 @@ const presetLabel: Record<PresetName, string> = {
   pydensecrfExample: 'pydensecrfExample',
   deeplabV1: 'deeplabV1',
   deconvNet: 'deconvNet',
+  deeplabV2Vgg16: 'deeplabV2Vgg16',
+  deeplabV2Resnet101: 'deeplabV2Resnet101',
 };
 
 interface ChildResult {
