@@ -38,3 +38,43 @@ describe('eval --shard', () => {
     );
   });
 });
+
+// A bare --crf is resolved once the checkpoint is read: the preset its model declares.
+describe('--crf and the checkpoint’s model', () => {
+  const flags = (crf: string | true | undefined) => ({
+    mode: 'whole' as const,
+    scales: [1],
+    windowBatch: 4,
+    crf,
+  });
+
+  it('bare: the preset the architecture declares, else the one default, and says which', async () => {
+    await import('../src/models.js');
+    const { inferenceSettings } = await import('../src/commands/inference-options.js');
+    const bare = inferenceSettings(flags(true)).crf;
+    expect(bare({ name: 'deconvnet', config: {} })).toEqual({
+      option: 'deconvNet',
+      description: 'deconvNet, the preset deconvnet declares',
+    });
+    expect(bare({ name: 'deeplab-v1', config: {} })?.option).toBe('deeplabV1');
+    expect(bare({ name: 'deeplab-v2', config: { backbone: 'resnet101' } })?.option).toBe(
+      'deeplabV2Resnet101',
+    );
+    expect(bare({ name: 'fcn8s', config: {} })).toEqual({
+      option: 'deeplabV1',
+      description: 'deeplabV1, the default (fcn8s declares none)',
+    });
+    // A named preset wins over the model's; no --crf is no CRF.
+    expect(inferenceSettings(flags('deconv-net')).crf({ name: 'fcn8s', config: {} })?.option).toBe(
+      'deconvNet',
+    );
+    expect(inferenceSettings(flags(undefined)).crf({ name: 'deconvnet', config: {} })).toBeNull();
+  });
+
+  it('a bad value fails before any checkpoint is read', async () => {
+    const { inferenceSettings } = await import('../src/commands/inference-options.js');
+    expect(() => inferenceSettings(flags('no-such-preset'))).toThrow(
+      /neither a preset .* nor a readable JSON file/,
+    );
+  });
+});

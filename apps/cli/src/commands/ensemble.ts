@@ -16,7 +16,7 @@ import {
   predictWithProposals,
   refineWithCrf,
 } from '@semseg/engine';
-import { type EvaluationSummary, evaluateDataset, loadModel } from '@semseg/engine/node';
+import { type EvaluationSummary, checkpointSha256, evaluateDataset, loadModel } from '@semseg/engine/node';
 import { ConfusionMatrix } from '@semseg/metrics';
 import type { ShardSpec } from '@semseg/voc-data';
 import { openVocDataset } from '@semseg/voc-data/node';
@@ -34,6 +34,10 @@ export interface LoadedModels {
   meta: CheckpointMeta;
   /** What the model takes: the checkpoint's, or raw pixels for an ensemble. */
   normalization: Normalization;
+  /** Each checkpoint's content hash (see `checkpointSha256`), in the order given. */
+  checkpointSha256: string[];
+  /** Each checkpoint's model.json. */
+  modelJson: string[];
   dispose(): void;
 }
 
@@ -55,10 +59,13 @@ export async function loadModels(paths: readonly string[]): Promise<LoadedModels
         ? first.model
         : new EnsembleModel(loaded.map((l) => ({ model: l.model, normalization: l.meta.normalization })));
     model.eval();
+    const hashes = await Promise.all(loaded.map((l) => checkpointSha256(l.modelJson)));
     return {
       model,
       meta: first.meta,
       normalization: loaded.length === 1 ? first.meta.normalization : RAW_PIXELS,
+      checkpointSha256: hashes,
+      modelJson: loaded.map((l) => l.modelJson),
       dispose: () => model.dispose(),
     };
   } catch (error) {
@@ -108,7 +115,6 @@ export async function predictWith(
 }
 
 export interface ModelsEvaluationOptions {
-  checkpoints: readonly string[];
   data: string;
   split: string;
   shard?: ShardSpec;
@@ -118,59 +124,58 @@ export interface ModelsEvaluationOptions {
   onImage?: (done: number, total: number) => void;
 }
 
-/** `semseg eval` for an ensemble and/or proposal-wise inference: the same summary as runEvaluation. */
+/**
+ * `semseg eval` on loaded models (one checkpoint or an ensemble), whole-image or proposal-wise:
+ * the same summary as runEvaluation. The caller disposes the models.
+ */
 export async function evaluateModels(
+  loaded: LoadedModels,
   options: ModelsEvaluationOptions,
 ): Promise<EvaluationSummary & { meta: CheckpointMeta }> {
-  const loaded = await loadModels(options.checkpoints);
-  try {
-    const { meta } = loaded;
-    const dataset = await openVocDataset(options.data, {
-      split: options.split,
-      classes: meta.classes,
-      palette: meta.palette,
-      ...(options.shard ? { shard: options.shard } : {}),
+  const { meta } = loaded;
+  const dataset = await openVocDataset(options.data, {
+    split: options.split,
+    classes: meta.classes,
+    palette: meta.palette,
+    ...(options.shard ? { shard: options.shard } : {}),
+  });
+  if (!options.proposals) {
+    const summary = await evaluateDataset(loaded.model, dataset, {
+      ...options.inference,
+      normalization: loaded.normalization,
+      crf: options.crf,
+      ...(options.onImage ? { onImage: options.onImage } : {}),
     });
-    if (!options.proposals) {
-      const summary = await evaluateDataset(loaded.model, dataset, {
-        ...options.inference,
-        normalization: loaded.normalization,
-        crf: options.crf,
-        ...(options.onImage ? { onImage: options.onImage } : {}),
-      });
-      return { ...summary, meta };
-    }
-    const classes = loaded.model.numClasses;
-    const matrix = new ConfusionMatrix(classes, { ignoreIndex: 255 });
-    const crfMatrix = options.crf ? new ConfusionMatrix(classes, { ignoreIndex: 255 }) : null;
-    let network = 0;
-    let crfTime = 0;
-    const total = dataset.ids.length;
-    for (let i = 0; i < total; i++) {
-      const sample = await dataset.read(i);
-      const image = { width: sample.width, height: sample.height, data: sample.image };
-      const prediction = await predictWith(loaded, image, options.inference, options.proposals(sample.id));
-      network += prediction.timings.network + prediction.timings.preprocess;
-      matrix.update(prediction.labels, sample.label);
-      if (options.crf && crfMatrix) {
-        const refined = refineWithCrf(image, prediction, options.crf);
-        crfTime += refined.milliseconds;
-        crfMatrix.update(refined.labels, sample.label);
-      }
-      options.onImage?.(i + 1, total);
-    }
-    return {
-      images: total,
-      matrix: matrix.toJSON(),
-      metrics: matrix.compute(),
-      timings: {
-        network: total ? network / total : 0,
-        ...(crfMatrix ? { crf: total ? crfTime / total : 0 } : {}),
-      },
-      ...(crfMatrix ? { crfMatrix: crfMatrix.toJSON(), crfMetrics: crfMatrix.compute() } : {}),
-      meta,
-    };
-  } finally {
-    loaded.dispose();
+    return { ...summary, meta };
   }
+  const classes = loaded.model.numClasses;
+  const matrix = new ConfusionMatrix(classes, { ignoreIndex: 255 });
+  const crfMatrix = options.crf ? new ConfusionMatrix(classes, { ignoreIndex: 255 }) : null;
+  let network = 0;
+  let crfTime = 0;
+  const total = dataset.ids.length;
+  for (let i = 0; i < total; i++) {
+    const sample = await dataset.read(i);
+    const image = { width: sample.width, height: sample.height, data: sample.image };
+    const prediction = await predictWith(loaded, image, options.inference, options.proposals(sample.id));
+    network += prediction.timings.network + prediction.timings.preprocess;
+    matrix.update(prediction.labels, sample.label);
+    if (options.crf && crfMatrix) {
+      const refined = refineWithCrf(image, prediction, options.crf);
+      crfTime += refined.milliseconds;
+      crfMatrix.update(refined.labels, sample.label);
+    }
+    options.onImage?.(i + 1, total);
+  }
+  return {
+    images: total,
+    matrix: matrix.toJSON(),
+    metrics: matrix.compute(),
+    timings: {
+      network: total ? network / total : 0,
+      ...(crfMatrix ? { crf: total ? crfTime / total : 0 } : {}),
+    },
+    ...(crfMatrix ? { crfMatrix: crfMatrix.toJSON(), crfMetrics: crfMatrix.compute() } : {}),
+    meta,
+  };
 }

@@ -1,17 +1,20 @@
-import { ConfigError } from '@semseg/core';
-import { evalRecord, mergedEvalRecord, parseShard } from '@semseg/engine';
-import { mergeEvalFiles, runEvaluation } from '@semseg/engine/node';
+import { createHash } from 'node:crypto';
+import { ConfigError, InputError } from '@semseg/core';
+import { describePartial, evalRecord, inferenceRecord, mergedEvalRecord, parseShard } from '@semseg/engine';
+import { mergeEvalFiles } from '@semseg/engine/node';
 import type { ShardSpec } from '@semseg/voc-data';
+import { readClassesOption } from '@semseg/voc-data/node';
 import { Command } from 'commander';
 import type { BackendChoice } from '../backends/index.js';
 import { UsageError } from '../errors.js';
-import { writeOutput } from '../io/files.js';
+import { readUserFile } from '../io/files.js';
 import { option } from '../options/commander.js';
 import '../models.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
-import { collect, evaluateModels, readProposals } from './ensemble.js';
+import { collect, evaluateModels, loadModels, readProposals } from './ensemble.js';
 import { formatMetrics } from './eval-report.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
+import { writeAtomically } from './predict-outputs.js';
 
 interface EvalFlags extends InferenceFlags {
   checkpoint?: string[];
@@ -21,70 +24,102 @@ interface EvalFlags extends InferenceFlags {
   json?: string;
   shard?: ShardSpec;
   merge?: string[];
+  allowPartial?: boolean;
+  classes?: string;
   backend: BackendChoice;
   quiet?: boolean;
+}
+
+/** `--classes` must name exactly the classes the checkpoint (or the shards) were trained on. */
+async function checkClasses(
+  spec: string | undefined,
+  classes: readonly string[],
+  source: string,
+): Promise<void> {
+  if (spec === undefined) return;
+  const given = (await readClassesOption(spec)).classes;
+  if (given.join('\n') !== classes.join('\n'))
+    throw new UsageError(
+      `--classes (${given.length}: ${given.join(', ')}) differ from ${source}'s classes (${classes.length}: ${classes.join(', ')})`,
+    );
 }
 
 async function merge(files: string[], flags: EvalFlags): Promise<void> {
   if (flags.checkpoint || flags.data)
     throw new UsageError('--merge combines shard files; it takes no --checkpoint or --data');
-  const merged = await mergeEvalFiles(files);
+  const merged = await mergeEvalFiles(files, { allowPartial: true });
+  if (merged.partial && !flags.allowPartial)
+    throw new InputError(
+      `${describePartial(merged.partial, merged.shards.count)} (--allow-partial merges what is there)`,
+    );
+  await checkClasses(flags.classes, merged.classes, files[0]!);
   const metrics = merged.matrix.compute();
   const crfMetrics = merged.crfMatrix?.compute();
+  const partial = merged.partial
+    ? ` (PARTIAL: ${describePartial(merged.partial, merged.shards.count).replace(/; evaluate that shard again$/, '')})`
+    : '';
   process.stdout.write(
-    `merged ${files.length} files, ${merged.images} images\n${formatMetrics(metrics, merged.classes, 'text')}\n`,
+    `merged ${files.length} files, shards ${merged.shards.indices.length} of ${merged.shards.count}, ${merged.images} images${partial}\n${formatMetrics(metrics, merged.classes, 'text')}\n`,
   );
   if (crfMetrics) process.stdout.write(`\nwith CRF:\n${formatMetrics(crfMetrics, merged.classes, 'text')}\n`);
-  if (flags.json) await writeOutput(flags.json, `${JSON.stringify(mergedEvalRecord(merged), null, 2)}\n`);
+  if (flags.json) await writeAtomically(flags.json, `${JSON.stringify(mergedEvalRecord(merged), null, 2)}\n`);
+}
+
+/** What a record says about --proposals: 'auto', or the boxes file's SHA-256 (its name may differ per machine). */
+async function proposalsId(flag: string | undefined): Promise<string | undefined> {
+  if (flag === undefined || flag === 'auto') return flag;
+  const bytes = await readUserFile(flag, 'proposals file');
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 async function evaluate(flags: EvalFlags): Promise<void> {
   if (flags.merge) return merge(flags.merge, flags);
+  if (flags.allowPartial) throw new UsageError('--allow-partial applies to --merge');
   if (!flags.checkpoint) throw new UsageError('--checkpoint <dir> is required (or --merge <shard json...>)');
   if (!flags.data) throw new UsageError('--data <VOC root> is required');
-  const { inference, crf } = inferenceSettings(flags);
+  const { inference, crf: crfFor } = inferenceSettings(flags);
   const backend = await activateBackend(flags.backend);
   const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
   const onImage = (done: number, total: number) => {
     if (tty) process.stderr.write(`\revaluating ${done}/${total}${done === total ? '\n' : ''}`);
   };
   const proposals = await readProposals(flags.proposals);
-  const summary =
-    flags.checkpoint.length === 1 && !proposals
-      ? await runEvaluation({
-          checkpoint: flags.checkpoint[0]!,
-          data: flags.data,
-          split: flags.split,
-          ...(flags.shard ? { shard: flags.shard } : {}),
-          ...inference,
-          crf,
-          onImage,
-        })
-      : await evaluateModels({
-          checkpoints: flags.checkpoint,
-          data: flags.data,
-          split: flags.split,
-          ...(flags.shard ? { shard: flags.shard } : {}),
-          inference,
-          crf,
-          proposals,
-          onImage,
-        });
-  const classes = summary.meta.classes;
-  const shardText = flags.shard ? ` shard ${flags.shard.index}/${flags.shard.count}` : '';
-  process.stdout.write(
-    `${flags.split}${shardText}: ${summary.images} images on ${backend.name}\n${formatMetrics(summary.metrics, classes, 'text')}\n`,
-  );
-  if (summary.crfMetrics)
-    process.stdout.write(`\nwith CRF:\n${formatMetrics(summary.crfMetrics, classes, 'text')}\n`);
-  if (flags.json) {
-    const record = evalRecord(summary, classes, {
-      checkpoint: flags.checkpoint.join(','),
+  const loaded = await loadModels(flags.checkpoint);
+  try {
+    await checkClasses(flags.classes, loaded.meta.classes, loaded.modelJson[0]!);
+    // An ensemble's CRF is the first checkpoint's model's.
+    const crf = crfFor(loaded.meta.architecture);
+    const summary = await evaluateModels(loaded, {
+      data: flags.data,
       split: flags.split,
       ...(flags.shard ? { shard: flags.shard } : {}),
-      crfSettings: crf,
+      inference,
+      crf: crf?.option ?? null,
+      proposals,
+      onImage,
     });
-    await writeOutput(flags.json, `${JSON.stringify(record, null, 2)}\n`);
+    const classes = summary.meta.classes;
+    const shardText = flags.shard ? ` shard ${flags.shard.index}/${flags.shard.count}` : '';
+    process.stdout.write(
+      `${flags.split}${shardText}: ${summary.images} images on ${backend.name}\n${formatMetrics(summary.metrics, classes, 'text')}\n`,
+    );
+    if (summary.crfMetrics)
+      process.stdout.write(
+        `\nwith CRF:\ncrf: ${crf?.description}\n${formatMetrics(summary.crfMetrics, classes, 'text')}\n`,
+      );
+    if (flags.json) {
+      const record = evalRecord(summary, classes, {
+        checkpoint: flags.checkpoint.join(','),
+        checkpointSha256: loaded.checkpointSha256,
+        split: flags.split,
+        inference: inferenceRecord(inference, await proposalsId(flags.proposals)),
+        ...(flags.shard ? { shard: flags.shard } : {}),
+        crfSettings: crf?.option,
+      });
+      await writeAtomically(flags.json, `${JSON.stringify(record, null, 2)}\n`);
+    }
+  } finally {
+    loaded.dispose();
   }
 }
 
@@ -123,7 +158,18 @@ export function evalCommand(): Command {
     .option('--split <name>', 'split list to evaluate', 'val')
     .option('--json <file>', 'write the metrics and confusion matrices as JSON')
     .addOption(option('--shard <i/n|auto/n|auto>', 'evaluate only shard i of n', shardFromFlag))
-    .option('--merge <shard.json...>', 'combine the --json files of shards instead of evaluating')
+    .option(
+      '--merge <shard.json...>',
+      'combine the --json files of shards instead of evaluating: every shard i of n exactly once, of one checkpoint, split and settings',
+    )
+    .option(
+      '--allow-partial',
+      'with --merge: merge the shards given even if some are missing (the output says partial)',
+    )
+    .option(
+      '--classes <file|a,b,...>',
+      "the classes expected (labelmap.txt, one name per line, or a comma list): must equal the checkpoint's",
+    )
     .addOption(backendOption())
     .option('--quiet', 'no backend line or progress on stderr');
   addInferenceOptions(command);

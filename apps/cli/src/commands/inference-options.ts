@@ -1,4 +1,5 @@
-import type { CrfOption, InferenceOptions } from '@semseg/engine';
+import { type ArchitectureSpec, listModels } from '@semseg/core';
+import { type CrfOption, DEFAULT_CRF_PRESET, type InferenceOptions, crfPresetFor } from '@semseg/engine';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { option } from '../options/commander.js';
@@ -31,15 +32,47 @@ export function addInferenceOptions(command: Command): Command {
     .option('--flip', 'also average the horizontally flipped image')
     .option(
       '--crf [preset|json]',
-      `dense CRF after the network: a preset (${CRF_PRESET_NAMES.join(', ')}; default deeplabV1), JSON or a JSON file`,
+      `dense CRF after the network: a preset (${CRF_PRESET_NAMES.join(', ')}), JSON or a JSON file; alone, the checkpoint's model's preset (the first checkpoint's for an ensemble), else ${DEFAULT_CRF_PRESET}`,
     )
     .addOption(option('--window-batch <n>', 'slide: windows per forward pass', parsePositiveInt).default(4));
+}
+
+/** The CRF that runs, and a few words on where its settings come from (printed before it runs). */
+export interface CrfChoice {
+  option: CrfOption;
+  description: string;
+}
+
+/**
+ * The CRF a checkpoint's model gets: a bare `--crf` is the preset its architecture declares
+ * (`crfPresetFor`), else the one default; a named preset or settings are taken as they are.
+ */
+export type CrfForModel = (architecture: ArchitectureSpec) => CrfChoice | null;
+
+function crfChoice(flag: string | true | undefined): CrfForModel {
+  if (flag === undefined) return () => null;
+  if (flag === true) {
+    return (architecture) => {
+      const preset = crfPresetFor(architecture);
+      const declared = listModels().find((m) => m.name === architecture.name)?.crfPreset !== undefined;
+      return {
+        option: preset,
+        description: declared
+          ? `${preset}, the preset ${architecture.name} declares`
+          : `${preset}, the default (${architecture.name} declares none)`,
+      };
+    };
+  }
+  // Parsed now, so that a bad value fails before any model is loaded.
+  const option = parseCrfOption(flag);
+  const description = typeof option === 'string' ? option : 'settings from --crf';
+  return () => ({ option, description });
 }
 
 /** The engine's inference options (the checkpoint supplies the normalisation) and the CRF choice. */
 export function inferenceSettings(flags: InferenceFlags): {
   inference: Omit<InferenceOptions, 'normalization'>;
-  crf: CrfOption | null;
+  crf: CrfForModel;
 } {
   if (flags.mode !== 'slide' && (flags.crop || flags.stride)) {
     throw new UsageError('--crop and --stride apply to --mode slide');
@@ -56,6 +89,6 @@ export function inferenceSettings(flags: InferenceFlags): {
       flip: Boolean(flags.flip),
       batchSize: flags.windowBatch,
     },
-    crf: flags.crf === undefined ? null : parseCrfOption(flags.crf),
+    crf: crfChoice(flags.crf),
   };
 }

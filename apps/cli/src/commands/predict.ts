@@ -5,8 +5,7 @@ import { readImageFile } from '@semseg/voc-data/node';
 import { encodeNpy } from '@semseg/weights';
 import { Command } from 'commander';
 import type { BackendChoice } from '../backends/index.js';
-import { UsageError } from '../errors.js';
-import { writeOutput } from '../io/files.js';
+import { EXIT_FAILURE, UsageError, describeFailure } from '../errors.js';
 import { collectImages, outputStem } from '../io/image-inputs.js';
 import { labelPng } from '../io/label-png.js';
 import '../models.js';
@@ -14,6 +13,7 @@ import { renderOverlay } from '../render/overlay.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { collect, loadModels, predictWith, readProposals } from './ensemble.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
+import { checkOutputs, writeAtomically } from './predict-outputs.js';
 
 interface PredictFlags extends InferenceFlags {
   checkpoint: string[];
@@ -21,51 +21,93 @@ interface PredictFlags extends InferenceFlags {
   out: string;
   overlay?: boolean;
   probs?: boolean;
+  overwrite?: boolean;
   backend: BackendChoice;
   quiet?: boolean;
 }
 
+/** The files an image gives: its label PNG, and the overlay and probabilities when asked for. */
+function outputsOf(file: string, flags: PredictFlags): string[] {
+  const stem = join(flags.out, outputStem(file));
+  return [
+    `${stem}.png`,
+    ...(flags.overlay ? [`${stem}.overlay.png`] : []),
+    ...(flags.probs ? [`${stem}.npy`] : []),
+  ];
+}
+
 async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
   if (inputs.length === 0) throw new UsageError('name at least one image or folder');
-  const { inference, crf } = inferenceSettings(flags);
+  const { inference, crf: crfFor } = inferenceSettings(flags);
   const images = await collectImages(inputs);
+  const overwrite = Boolean(flags.overwrite);
+  await checkOutputs(
+    images,
+    images.flatMap((input) => outputsOf(input, flags).map((path) => ({ input, path }))),
+    overwrite,
+  );
   const backend = await activateBackend(flags.backend);
   const proposals = await readProposals(flags.proposals);
   const models = await loadModels(flags.checkpoint);
   const { meta } = models;
-  if (!flags.quiet) process.stdout.write(`backend: ${describeSelection(backend)}\n`);
+  // An ensemble's CRF is the first checkpoint's model's.
+  const crf = crfFor(meta.architecture);
+  if (!flags.quiet) {
+    process.stdout.write(`backend: ${describeSelection(backend)}\n`);
+    if (crf) process.stdout.write(`crf: ${crf.description}\n`);
+  }
   const palette = completePalette(meta.palette);
+  let failed = 0;
   try {
     for (const file of images) {
-      const image = await readImageFile(file);
+      let image: Awaited<ReturnType<typeof readImageFile>>;
+      try {
+        image = await readImageFile(file);
+      } catch (error) {
+        // An unreadable image is reported and skipped; the batch goes on.
+        const { line, unexpected } = describeFailure(error);
+        if (unexpected) throw error;
+        process.stderr.write(`semseg: ${line}\n`);
+        failed++;
+        continue;
+      }
       const start = performance.now();
       const prediction: Prediction = await predictWith(models, image, inference, proposals?.(file) ?? null);
       let labels = prediction.labels;
       let probabilities = prediction.probabilities;
       if (crf) {
-        const refined = refineWithCrf(image, prediction, crf);
+        const refined = refineWithCrf(image, prediction, crf.option);
         labels = refined.labels;
         probabilities = refined.q;
       }
-      const stem = outputStem(file);
-      const written = [join(flags.out, `${stem}.png`)];
-      await writeOutput(written[0]!, labelPng(labels, image.width, image.height, meta.palette));
-      if (flags.overlay) {
-        written.push(join(flags.out, `${stem}.overlay.png`));
-        await writeOutput(written.at(-1)!, await renderOverlay(image, labels, meta.classes, palette));
-      }
-      if (flags.probs) {
-        written.push(join(flags.out, `${stem}.npy`));
-        await writeOutput(
-          written.at(-1)!,
-          encodeNpy(probabilities, [image.height, image.width, prediction.numClasses]),
+      const written = outputsOf(file, flags);
+      const [labelPath, ...extra] = written;
+      await writeAtomically(labelPath!, labelPng(labels, image.width, image.height, meta.palette), overwrite);
+      let next = 0;
+      if (flags.overlay)
+        await writeAtomically(
+          extra[next++]!,
+          await renderOverlay(image, labels, meta.classes, palette),
+          overwrite,
         );
-      }
+      if (flags.probs)
+        await writeAtomically(
+          extra[next++]!,
+          encodeNpy(probabilities, [image.height, image.width, prediction.numClasses]),
+          overwrite,
+        );
       const ms = performance.now() - start;
       if (!flags.quiet) process.stdout.write(`${file} -> ${written.join(', ')} (${ms.toFixed(0)} ms)\n`);
     }
   } finally {
     models.dispose();
+  }
+  if (failed > 0) {
+    if (!flags.quiet)
+      process.stdout.write(
+        `${failed} of ${images.length} images could not be read; the others were written\n`,
+      );
+    process.exitCode = EXIT_FAILURE;
   }
 }
 
@@ -88,7 +130,11 @@ export function predictCommand(): Command {
       '--proposals <boxes.json|auto>',
       'proposal-wise inference: boxes per image (name -> [[x0, y0, x1, y1]]) or auto (connected components)',
     )
-    .requiredOption('--out <dir>', 'output folder (created)')
+    .requiredOption(
+      '--out <dir>',
+      'output folder (created); never written over an input, nor over an existing file without --overwrite',
+    )
+    .option('--overwrite', 'replace existing files in --out (never an input image)')
     .option('--overlay', 'also write the image blended with the colours, with a legend')
     .option('--probs', 'also write the probabilities as .npy (H x W x C float32)')
     .addOption(backendOption())

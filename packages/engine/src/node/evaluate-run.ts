@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { type CheckpointMeta, InputError, type Normalization, type SegmentationModel } from '@semseg/core';
 import { loadCheckpoint } from '@semseg/core/node';
 import type { ShardSpec } from '@semseg/voc-data';
@@ -72,7 +73,7 @@ export async function runEvaluation(
   options: EvaluationRunOptions,
 ): Promise<EvaluationSummary & { meta: CheckpointMeta; checkpointSha256: string }> {
   const checkpoint = await loadCheckpoint(options.checkpoint);
-  const hash = await checkpointSha256(checkpoint.files);
+  const hash = await checkpointSha256(checkpoint.files.modelJson);
   const { model, meta } = modelFromCheckpoint(checkpoint, checkpoint.files.modelJson);
   try {
     const dataset = await openVocDataset(options.data, {
@@ -91,15 +92,16 @@ export async function runEvaluation(
 /**
  * A checkpoint's content hash, what evaluation records carry so that a merge can tell shards of
  * one checkpoint from another's: model.json's `weightsSha256` (core records it), or, for
- * checkpoints written before it did, the SHA-256 of model.json followed by weights.bin.
+ * checkpoints written before it did, the SHA-256 of model.json followed by its weights file.
  */
-export async function checkpointSha256(files: { modelJson: string; weights: string }): Promise<string> {
-  const text = await readFile(files.modelJson, 'utf8');
-  const recorded = (JSON.parse(text) as { weightsSha256?: unknown }).weightsSha256;
-  if (typeof recorded === 'string') return recorded;
+export async function checkpointSha256(modelJson: string): Promise<string> {
+  const text = await readFile(modelJson, 'utf8');
+  const json = JSON.parse(text) as { weightsSha256?: unknown; weightsManifest?: Array<{ paths?: string[] }> };
+  if (typeof json.weightsSha256 === 'string') return json.weightsSha256;
+  const weights = json.weightsManifest?.[0]?.paths?.[0] ?? 'weights.bin';
   return createHash('sha256')
     .update(text)
-    .update(await readFile(files.weights))
+    .update(await readFile(join(dirname(modelJson), weights)))
     .digest('hex');
 }
 
