@@ -183,7 +183,12 @@ const shardRecordSchema = z
       .object({ count: z.number().int().min(1), indices: z.array(z.number().int().min(0)) })
       .optional(),
     mergedFrom: z.number().int().optional(),
-    partial: z.unknown().optional(),
+    partial: z
+      .object({
+        missingShards: z.array(z.number().int()),
+        unverified: z.array(z.object({ file: z.string(), lacks: z.array(z.string()) })),
+      })
+      .optional(),
     matrix: z.unknown(),
     crf: z.object({ settings: z.unknown(), matrix: z.unknown() }).passthrough().optional(),
   })
@@ -289,6 +294,8 @@ export function mergeEvalRecords(
     if (!record.inference) lacks.push('inference settings');
     if (!coverage) lacks.push('list of shards it merged');
     if (lacks.length > 0) unverified.push({ file, lacks });
+    // A partial merge merged again still could not check what it could not check.
+    if (record.partial) unverified.push(...record.partial.unverified);
     if (first === null) first = { file, record, count: coverage?.count ?? 0 };
     else if (record.classes.join('\n') !== first.record.classes.join('\n'))
       throw new InputError(`its classes differ from ${first.file}'s`, file);
