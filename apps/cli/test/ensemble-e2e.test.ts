@@ -25,6 +25,7 @@ const data = join(work, 'data');
 const images = join(data, 'JPEGImages');
 const checkpointA = join(work, 'run-a', 'final');
 const checkpointB = join(work, 'run-b', 'final');
+const checkpointDeconv = join(work, 'run-deconv', 'final');
 const WASM = ['--backend', 'wasm'];
 const SIZE = 32;
 
@@ -35,16 +36,17 @@ function ok(result: CliResult): CliResult {
   return result;
 }
 
-function train(out: string, seed: number): void {
+function train(
+  out: string,
+  seed: number,
+  model = ['--model', 'fcn8s', '--model-config', '{"alignment":"compact"}'],
+): void {
   ok(
     semseg([
       'train',
-      '--model',
-      'fcn8s',
+      ...model,
       '--width',
       '1/32',
-      '--model-config',
-      '{"alignment":"compact"}',
       '--data',
       data,
       '--out',
@@ -89,6 +91,8 @@ beforeAll(() => {
   );
   train(join(work, 'run-a'), 1);
   train(join(work, 'run-b'), 2);
+  // DeconvNet declares its paper's CRF preset (deconvNet); 'same' fc6 padding takes 32x32 crops.
+  train(join(work, 'run-deconv'), 3, ['--model', 'deconvnet', '--model-config', '{"fc6Padding":"same"}']);
 }, 60_000);
 
 const ids = () =>
@@ -383,6 +387,38 @@ describe('eval --crf and --classes follow the checkpoint', () => {
     );
     expect(result.stdout).toMatch(/\nwith CRF:\ncrf: deeplabV1, the default \(fcn8s declares none\)\n/);
     expect(JSON.parse(readFileSync(json, 'utf8')).crf.settings).toBe('deeplabV1');
+  });
+
+  it('an ensemble’s bare --crf is its first checkpoint’s model’s preset, and that preset runs', () => {
+    const image = join(images, `${ids()[0]}.jpg`);
+    const q = (name: string, checkpoints: string[], crf: string[]) => {
+      const out = join(work, `crf-${name}`);
+      const result = ok(
+        semseg([
+          'predict',
+          ...checkpoints.flatMap((c) => ['--checkpoint', c]),
+          image,
+          '--out',
+          out,
+          '--probs',
+          ...crf,
+          ...WASM,
+        ]),
+      );
+      return { stdout: result.stdout, q: readFileSync(join(out, `${ids()[0]}.npy`)) };
+    };
+    const deconvFirst = q('deconv-first', [checkpointDeconv, checkpointA], ['--crf']);
+    expect(deconvFirst.stdout).toMatch(/^crf: deconvNet, the preset deconvnet declares$/m);
+    const fcnFirst = q('fcn-first', [checkpointA, checkpointDeconv], ['--crf']);
+    expect(fcnFirst.stdout).toMatch(/^crf: deeplabV1, the default \(fcn8s declares none\)$/m);
+    // The marginals are those of the named presets, which differ from each other.
+    expect(
+      deconvFirst.q.equals(q('named-deconv', [checkpointDeconv, checkpointA], ['--crf', 'deconvNet']).q),
+    ).toBe(true);
+    expect(
+      fcnFirst.q.equals(q('named-deeplab', [checkpointA, checkpointDeconv], ['--crf', 'deeplabV1']).q),
+    ).toBe(true);
+    expect(deconvFirst.q.equals(fcnFirst.q)).toBe(false);
   });
 
   it('--classes must equal the checkpoint’s classes, else a line that shows both', () => {
