@@ -9,9 +9,11 @@ export interface LoadTorchWeightsOptions {
 
 async function read(input: WeightsInput): Promise<WeightFile & { close?(): void }> {
   if (typeof input !== 'string') return readWeights(input);
-  // A path: Node's positioned reader, loaded only here so that browsers never see node:fs.
-  const { readWeightsFile } = await import('@semseg/weights/node');
-  return readWeightsFile(input);
+  // A path: Node's positioned reader, behind a specifier bundlers do not follow, so that a browser
+  // build (the web page) never pulls node:fs in.
+  const specifier = '@semseg/weights/node';
+  const node = (await import(/* @vite-ignore */ specifier)) as typeof import('@semseg/weights/node');
+  return node.readWeightsFile(input);
 }
 
 /**
