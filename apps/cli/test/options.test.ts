@@ -61,10 +61,11 @@ describe('number flags', () => {
 
 describe('CRF flags', () => {
   it('start from the preset and replace what the flags give', () => {
+    // No --preset: the one default of every command, DeepLab v1's.
     expect(crfSettingsFromFlags({})).toEqual({
       gaussian: { sxy: 3, compat: 3 },
-      bilateral: { sxy: 80, srgb: 13, compat: 10 },
-      iterations: 5,
+      bilateral: { sxy: 121, srgb: 5, compat: 4 },
+      iterations: 10,
     });
     expect(
       crfSettingsFromFlags({ preset: 'deeplabV1', bilateral: 'sxy=50:40,compat=5', iterations: '3' }),
