@@ -11,3 +11,8 @@ export declare function runTorchScript(
   script: string,
   options?: { files?: Record<string, string | Uint8Array>; read?: string[]; timeoutMs?: number },
 ): TorchScriptResult;
+/** `runTorchScript` on a child process that does not block the event loop. */
+export declare function runTorchScriptAsync(
+  script: string,
+  options?: { files?: Record<string, string | Uint8Array>; read?: string[]; timeoutMs?: number },
+): Promise<TorchScriptResult>;

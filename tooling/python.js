@@ -1,7 +1,7 @@
 // Real PyTorch as an independent reference for tests (Debian's python3-torch and
 // python3-torchvision, which .ci/run installs). Without it a developer machine skips those tests
 // with a reason; in CI (CI=true) a missing PyTorch is an error, never a silent skip.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,42 @@ export function runTorchScript(script, { files = {}, read = [], timeoutMs = 300_
     });
     if (run.status !== 0) throw new Error(`python failed (${run.status}): ${run.stderr || run.stdout}`);
     const out = { stdout: run.stdout, files: {} };
+    for (const name of read) out.files[name] = new Uint8Array(readFileSync(join(dir, name)));
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `runTorchScript` without blocking the event loop: a long PyTorch reference (a ResNet-101 built,
+ * calibrated and saved) would otherwise block the test worker past vitest's fixed 60 s RPC timeout.
+ */
+export async function runTorchScriptAsync(script, { files = {}, read = [], timeoutMs = 300_000 } = {}) {
+  const python = torchPython();
+  if (!python) throw new Error(torchSkipReason());
+  const dir = mkdtempSync(join(tmpdir(), 'semseg-torch-'));
+  try {
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    writeFileSync(join(dir, 'script.py'), script);
+    const { status, stdout, stderr } = await new Promise((resolve, reject) => {
+      const child = spawn(python, [join(dir, 'script.py'), dir], {
+        env: { ...process.env, OMP_NUM_THREADS: '1' },
+        timeout: timeoutMs,
+      });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk) => {
+        out += chunk;
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk) => {
+        err += chunk;
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ status: code, stdout: out, stderr: err }));
+    });
+    if (status !== 0) throw new Error(`python failed (${status}): ${stderr || stdout}`);
+    const out = { stdout, files: {} };
     for (const name of read) out.files[name] = new Uint8Array(readFileSync(join(dir, name)));
     return out;
   } finally {

@@ -11,6 +11,13 @@ export declare function runTorchFiles(
   read?: string[],
   extraFiles?: Record<string, Uint8Array>,
 ): { arrays: Record<string, NamedArray>; files: Record<string, Uint8Array> };
+/** `runTorchFiles` on a child process that does not block the event loop. */
+export declare function runTorchFilesAsync(
+  body: string,
+  inputs?: Record<string, NamedArray>,
+  read?: string[],
+  extraFiles?: Record<string, Uint8Array>,
+): Promise<{ arrays: Record<string, NamedArray>; files: Record<string, Uint8Array> }>;
 /** Runs a PyTorch script body with arrays in; returns the arrays it saved. */
 export declare function runTorchArrays(
   body: string,

@@ -1,7 +1,7 @@
 // Float32 arrays (and torch.save files) to and from a PyTorch reference script: a JSON list of
 // names, shapes and offsets next to one binary file, read there with numpy (no pickles). One
 // implementation for every package's PyTorch tests.
-import { runTorchScript } from './python.js';
+import { runTorchScript, runTorchScriptAsync } from './python.js';
 
 /** What each script starts with: `D` (its folder), `load_arrays()`, `save_arrays(dict)`, `nchw`, `nhwc`. */
 export const TORCH_PRELUDE = `
@@ -99,6 +99,16 @@ function unpack(json, bin) {
 export function runTorchFiles(body, inputs = {}, read = [], extraFiles = {}) {
   const { json, bin } = pack(inputs);
   const result = runTorchScript(`${TORCH_PRELUDE}\n${TORCHVISION_HELPERS}\n${body}\n`, {
+    files: { 'in.json': json, 'in.bin': bin, ...extraFiles },
+    read: ['out.json', 'out.bin', ...read],
+  });
+  return { arrays: unpack(result.files['out.json'], result.files['out.bin']), files: result.files };
+}
+
+/** `runTorchFiles` without blocking the event loop (for references that take long). */
+export async function runTorchFilesAsync(body, inputs = {}, read = [], extraFiles = {}) {
+  const { json, bin } = pack(inputs);
+  const result = await runTorchScriptAsync(`${TORCH_PRELUDE}\n${TORCHVISION_HELPERS}\n${body}\n`, {
     files: { 'in.json': json, 'in.bin': bin, ...extraFiles },
     read: ['out.json', 'out.bin', ...read],
   });

@@ -34,7 +34,7 @@ describe.skipIf(torchSkipReason() !== null)(
   () => {
     for (const dilated of [false, true]) {
       it(`${dilated ? 'dilated (output stride 16): every stage' : 'with its classifier: probabilities and every stage'}`, async () => {
-        const { arrays, files } = runTorch(
+        const { arrays, files } = await runTorch(
           `
 model = torchvision.models.mobilenet_v3_large(weights=None, dilated=${dilated ? 'True' : 'False'})
 calibrate(model, [torch.randn(2, 3, 64, 80) for _ in range(3)])
@@ -83,8 +83,8 @@ save_arrays(out)
       }, 60_000);
     }
 
-    it('parameter count equals torchvision (5,483,032 with the classifier) and names are its keys', () => {
-      const { arrays, files } = runTorch(
+    it('parameter count equals torchvision (5,483,032 with the classifier) and names are its keys', async () => {
+      const { arrays, files } = await runTorch(
         `
 m = torchvision.models.mobilenet_v3_large(weights=None)
 keys = [k for k in m.state_dict().keys() if not k.endswith('num_batches_tracked')]

@@ -47,7 +47,7 @@ describe.skipIf(torchSkipReason() !== null)(
     ];
     for (const { title, config, torch } of cases) {
       it(title, async () => {
-        const { arrays, files } = runTorch(
+        const { arrays, files } = await runTorch(
           `
 model = ${torch}
 calibrate(model, [torch.randn(2, 3, 64, 80) for _ in range(3)])
@@ -95,8 +95,8 @@ save_arrays(out)
       }, 60_000);
     }
 
-    it('parameter counts equal torchvision (with the 1000-class fc); ResNet-101 at output stride 8 has its feature sizes', () => {
-      const { arrays } = runTorch(`
+    it('parameter counts equal torchvision (with the 1000-class fc); ResNet-101 at output stride 8 has its feature sizes', async () => {
+      const { arrays } = await runTorch(`
 counts = []
 for depth in [18, 34, 50, 101, 152]:
     m = getattr(torchvision.models, 'resnet%d' % depth)(weights=None)

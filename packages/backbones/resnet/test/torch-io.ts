@@ -4,5 +4,5 @@ export {
   TORCH_PRELUDE,
   maxAbs,
   maxAbsDiff,
-  runTorchFiles as runTorch,
+  runTorchFilesAsync as runTorch,
 } from '@semseg/tooling/torch-io';

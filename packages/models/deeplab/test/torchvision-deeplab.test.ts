@@ -127,7 +127,7 @@ describe.skipIf(torchSkipReason() !== null)(
   () => {
     for (const c of CASES) {
       it(`${c.name}: ${c.aux ? 'main and auxiliary probabilities' : 'probabilities'} on 67x93, parameter count`, async () => {
-        const { arrays, files } = runTorch(
+        const { arrays, files } = await runTorch(
           `
 ${c.name.startsWith('deeplabv3plus') ? V3PLUS_TWIN : ''}
 SCALE = ${c.scale}
@@ -187,7 +187,7 @@ describe.skipIf(torchSkipReason() !== null)('export back to torchvision', () => 
     const logits = model.forward(x);
     const ours = probabilities(logits);
     const file = await exportWeights(model, getModelDefinition('lraspp-mobilenetv3-large'), { to: 'pth' });
-    const { arrays } = runTorch(
+    const { arrays } = await runTorch(
       `
 model = torchvision.models.segmentation.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21)
 model.load_state_dict(torch.load(os.path.join(D, 'ours.pth')), strict=True)

@@ -36,7 +36,7 @@ describe.skipIf(torchSkipReason() !== null)(
   () => {
     for (const depth of [50, 101] as const) {
       it(`fcn-resnet${depth}: main and auxiliary probabilities on 67x93, parameter count`, async () => {
-        const { arrays, files } = runTorch(
+        const { arrays, files } = await runTorch(
           `
 model = torchvision.models.segmentation.fcn_resnet${depth}(weights=None, weights_backbone=None, num_classes=21, aux_loss=True)
 calibrate(model, [torch.randn(2, 3, 64, 80) for _ in range(2)])
@@ -89,7 +89,7 @@ save_arrays({'x': nhwc(x), 'out': nhwc(F.softmax(y['out'], 1)), 'aux': nhwc(F.so
 
     it('--pretrained loads an ImageNet ResNet file into the backbone only (fc ignored)', async () => {
       // An ImageNet-style file: the backbone keys of a seeded torchvision resnet50 plus its fc.
-      const { files } = runTorch(
+      const { files } = await runTorch(
         `
 m = torchvision.models.resnet50(weights=None)
 calibrate(m, [torch.randn(2, 3, 32, 32)])
