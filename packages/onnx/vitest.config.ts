@@ -1,0 +1,3 @@
+import { vitestPreset } from '@semseg/tooling/vitest';
+
+export default vitestPreset();
