@@ -58,6 +58,15 @@ describe('pool output sizes (Caffe / PyTorch rule)', () => {
     expect(poolOutputLength(5, 2, 2, 1, true)).toBe(3);
     expect(poolOutputLength(5, 2, 2, 1, false)).toBe(3);
   });
+
+  it('a window larger than the input: one output in ceil mode, an error in floor mode (as PyTorch)', () => {
+    // torch.nn.MaxPool2d(2, 2, ceil_mode=True)(torch.ones(1, 1, 1, 1)).shape == (1, 1, 1, 1);
+    // without ceil_mode PyTorch raises "Output size is too small".
+    expect(poolOutputLength(1, 2, 2, 0, true)).toBe(1);
+    expect(poolOutputLength(1, 3, 2, 1, true)).toBe(1);
+    expect(() => poolOutputLength(1, 2, 2, 0, false)).toThrow(/larger than the input 1/);
+    expect(() => poolOutputLength(1, 3, 2, 0, true)).toThrow(/larger than the input 1/);
+  });
 });
 
 describe.each(BACKENDS)('max pooling and unpooling on %s', (backend) => {
@@ -74,6 +83,21 @@ describe.each(BACKENDS)('max pooling and unpooling on %s', (backend) => {
     expect(Array.from(await output.data())).toEqual([5, 6, 7, 8, 9, -3]);
     expect(Array.from(await switches.data())).toEqual([1, 8, 4, 11, 13, 14]);
     tf.dispose([x, output, switches]);
+  });
+
+  it('2x2 ceil-mode pooling of a 1x2 and a 1x1 map (the deepest SegNet pool of a small input)', async () => {
+    const x = tf.tensor4d([-4, -1, 3, 2], [1, 1, 2, 2]);
+    const { output, switches } = maxPool2dWithSwitches(x, pool(2, 2, 0, true));
+    expect(output.shape).toEqual([1, 1, 1, 2]);
+    expect(Array.from(await output.data())).toEqual([3, 2]);
+    expect(Array.from(await switches.data())).toEqual([1, 1]);
+    const unpooled = maxUnpool2d(output, switches, pool(2, 2, 0, true), [1, 2]);
+    expect(Array.from(await unpooled.data())).toEqual([0, 0, 3, 2]);
+    const single = tf.tensor4d([-7], [1, 1, 1, 1]);
+    const one = maxPool2dWithSwitches(single, pool(2, 2, 0, true));
+    expect(Array.from(await one.output.data())).toEqual([-7]);
+    expect(Array.from(await one.switches.data())).toEqual([0]);
+    tf.dispose([x, output, switches, unpooled, single, one.output, one.switches]);
   });
 
   it('ties go to the first position in the window, in values, switches and gradient', async () => {

@@ -26,11 +26,15 @@ export function poolOutputLength(
   padding: number,
   ceilMode: boolean,
 ): number {
+  // PyTorch's pooling_output_shape (Caffe's ceil rule agrees): in ceil mode a window larger than
+  // the padded input still gives one output when it starts inside the input (2x2 on a 1x1 map).
   const span = length + 2 * padding - kernel;
-  if (span < 0)
-    throw new ConfigError(`pooling window ${kernel} (padding ${padding}) is larger than the input ${length}`);
   let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
   if (ceilMode && (out - 1) * stride >= length + padding) out -= 1;
+  if (out < 1)
+    throw new ConfigError(
+      `pooling window ${kernel} (stride ${stride}, padding ${padding}${ceilMode ? ', ceil mode' : ''}) is larger than the input ${length}`,
+    );
   return out;
 }
 
