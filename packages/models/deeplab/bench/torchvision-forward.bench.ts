@@ -1,13 +1,16 @@
 // Forward time per 512x512 image of the torchvision-compatible models (deeplabv3-mobilenetv3-large,
-// lraspp-mobilenetv3-large, deeplabv3-resnet50) and pspnet-resnet50, on wasm and cpu in Node and on
-// WebGPU in headless Chromium. Chromium's WebGPU here is SwiftShader (a CPU Vulkan): its rows check
-// that the models run there and agree with wasm, they say nothing about GPU speed.
+// lraspp-mobilenetv3-large, deeplabv3-resnet50: issue 18's three) and pspnet-resnet50, on wasm and
+// cpu in Node and on WebGPU in headless Chromium. Chromium's WebGPU here is SwiftShader (a CPU
+// Vulkan): its rows check that the models run there and agree with the cpu backend (labels and
+// softmax probabilities), they say nothing about GPU speed.
 //
-// `npm run bench` (after a build; the page bundles the packages' dist). Environment:
+// `npm run bench` (after a build; the page bundles the packages' dist) times the three models on all
+// three backends: about half an hour, most of it deeplabv3-resnet50 on cpu and on SwiftShader (one
+// run each). Environment:
 //   SEMSEG_BENCH_MODELS   comma-separated registry names (default: the four above)
 //   SEMSEG_BENCH_SIZE     image side (default 512)
 //   SEMSEG_BENCH_RUNS     timed wasm runs per model after one warm-up (default 3, ResNet models 1)
-//   SEMSEG_BENCH_FULL=1   also time the ResNet models on the cpu backend (minutes each) and on WebGPU
+//   SEMSEG_BENCH_FULL=1   also time pspnet-resnet50 (not in issue 18's list) on cpu and on WebGPU
 //   SEMSEG_CHROMIUM       the browser (default /usr/bin/chromium); missing: the WebGPU rows say why
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,7 +41,11 @@ const RUNS = process.env.SEMSEG_BENCH_RUNS ? Number(process.env.SEMSEG_BENCH_RUN
 const CHROMIUM = process.env.SEMSEG_CHROMIUM ?? '/usr/bin/chromium';
 const CLASSES = 21;
 const SEED = 7;
-/** ResNet models take minutes per forward on the cpu backend and on SwiftShader: opt-in there. */
+/** The models issue 18 asks for on every backend. */
+const REQUIRED = new Set(['deeplabv3-mobilenetv3-large', 'lraspp-mobilenetv3-large', 'deeplabv3-resnet50']);
+/** Others take minutes per forward on the cpu backend and on SwiftShader: opt-in there. */
+const optIn = (model: string) => !REQUIRED.has(model) && !FULL;
+/** ResNet models take tens of seconds (wasm) to many minutes (cpu, SwiftShader): one timed run. */
 const heavy = (model: string) => model.includes('resnet');
 /** Pixels whose logits the page sends back for the comparison (every STRIDE-th pixel). */
 const SAMPLE_STRIDE = 97;
@@ -48,21 +55,30 @@ interface Row extends BenchRow {
   backend: string;
   msPerImage?: number;
   runs?: number;
-  /** Against wasm in Node: share of pixels with the same argmax, and max |d logit| / max |logit|. */
+  /** The backend this row's outputs are compared with (cpu rows: wasm; WebGPU rows: cpu). */
+  against?: string;
+  /** Share of pixels with the same argmax as `against`. */
   labelsAgree?: number;
+  /** Max |d softmax probability| against `against`, over every SAMPLE_STRIDE-th pixel. */
+  maxDp?: number;
   relLogitDiff?: number;
   /** wasm rows: the logits' range and how many classes win somewhere (is the output varied?). */
   logitRange?: string;
   classesPredicted?: number;
-  /** relLogitDiff as text: the table's number format has three decimals. */
+  /** maxDp and relLogitDiff as text: the table's number format has three decimals. */
+  dp?: string;
   relDiff?: string;
   note?: string;
 }
 
 const rows: Row[] = [];
 const registered = new Set(listModels().map((m) => m.name));
-/** wasm's logits per model (sampled pixels) and labels, the reference for the WebGPU rows. */
-const wasmOutputs = new Map<string, { labels: Int32Array; sample: Float32Array }>();
+/** Each Node backend's labels and sampled logits per model: the references of the comparisons. */
+interface Output {
+  labels: ArrayLike<number>;
+  sample: ArrayLike<number>;
+}
+const outputs = { wasm: new Map<string, Output>(), cpu: new Map<string, Output>() };
 
 function inputImage(): tf.Tensor4D {
   const data = new Rng(SEED + 1).fillNormal(new Float32Array(SIZE * SIZE * 3));
@@ -106,6 +122,42 @@ function sampleLogits(logits: Float32Array): Float32Array {
   return out;
 }
 
+/** Softmax of each pixel's CLASSES logits. */
+function softmax(logits: ArrayLike<number>): Float64Array {
+  const p = new Float64Array(logits.length);
+  for (let o = 0; o < logits.length; o += CLASSES) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < CLASSES; c++) max = Math.max(max, logits[o + c]!);
+    let sum = 0;
+    for (let c = 0; c < CLASSES; c++) sum += p[o + c] = Math.exp(logits[o + c]! - max);
+    for (let c = 0; c < CLASSES; c++) p[o + c]! /= sum;
+  }
+  return p;
+}
+
+/** Fills the row's agreement with `reference`: labels, max |dp|, max |d logit| / max |logit|. */
+function compare(row: Row, result: Output, reference: Output | undefined, against: string): void {
+  if (!reference) return;
+  row.against = against;
+  let same = 0;
+  for (let i = 0; i < reference.labels.length; i++) if (reference.labels[i] === result.labels[i]) same++;
+  row.labelsAgree = same / reference.labels.length;
+  const p = softmax(result.sample);
+  const q = softmax(reference.sample);
+  let maxDp = 0;
+  for (let i = 0; i < p.length; i++) maxDp = Math.max(maxDp, Math.abs(p[i]! - q[i]!));
+  row.maxDp = maxDp;
+  row.dp = maxDp.toExponential(1);
+  let maxDiff = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < reference.sample.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(reference.sample[i]! - result.sample[i]!));
+    maxAbs = Math.max(maxAbs, Math.abs(reference.sample[i]!));
+  }
+  row.relLogitDiff = maxDiff / Math.max(maxAbs, 1e-12);
+  row.relDiff = row.relLogitDiff.toExponential(1);
+}
+
 async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
   await tf.setBackend(backend);
   for (const name of MODELS) {
@@ -115,8 +167,8 @@ async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
       row.note = 'not registered';
       continue;
     }
-    if (backend === 'cpu' && heavy(name) && !FULL) {
-      row.note = 'skipped: minutes per image (SEMSEG_BENCH_FULL=1)';
+    if (backend === 'cpu' && optIn(name)) {
+      row.note = 'skipped: minutes per image, not in the issue (SEMSEG_BENCH_FULL=1)';
       continue;
     }
     const model = createModel(name, { numClasses: CLASSES }, { rng: new Rng(SEED) });
@@ -124,7 +176,7 @@ async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
     const x = inputImage();
     let last: Float32Array | null = null;
     // wasm: one warm-up (the heap grows to its peak), then 3 runs, 1 for the ResNet models
-    // (tens of seconds each); cpu: one run.
+    // (tens of seconds each); cpu: one run (tens of seconds to minutes).
     const loops =
       backend === 'wasm'
         ? { warmup: 1, iterations: RUNS ?? (heavy(name) ? 1 : 3) }
@@ -137,10 +189,12 @@ async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
     row.msPerImage = result.medianMs;
     row.runs = result.runs;
     if (backend === 'cpu') row.baseline = `wasm ${name}`;
-    if (backend === 'wasm' && last) {
+    if (last) {
       const logits: Float32Array = last;
       const labels = tf.tidy(() => tf.argMax(tf.tensor4d(logits, [1, SIZE, SIZE, CLASSES]), 3).dataSync());
-      wasmOutputs.set(name, { labels: Int32Array.from(labels), sample: sampleLogits(logits) });
+      const output = { labels: Int32Array.from(labels), sample: sampleLogits(logits) };
+      outputs[backend].set(name, output);
+      if (backend === 'cpu') compare(row, output, outputs.wasm.get(name), 'wasm');
       // Random weights can give near-constant outputs: the spread says whether agreement means much.
       let min = Number.POSITIVE_INFINITY;
       let max = Number.NEGATIVE_INFINITY;
@@ -151,7 +205,12 @@ async function nodeRows(backend: 'wasm' | 'cpu'): Promise<void> {
       row.logitRange = `${min.toPrecision(3)}..${max.toPrecision(3)}`;
       row.classesPredicted = new Set(labels).size;
     }
-    console.log(`${row.name}: ${result.medianMs.toFixed(0)} ms per image (${result.runs} runs)`);
+    console.log(
+      `${row.name}: ${result.medianMs.toFixed(0)} ms per image (${result.runs} runs)` +
+        (row.labelsAgree === undefined
+          ? ''
+          : `; against wasm: labels ${row.labelsAgree}, max |dp| ${row.dp}`),
+    );
     x.dispose();
     model.dispose();
   }
@@ -256,22 +315,6 @@ interface PageResult {
   backend: string;
 }
 
-function compare(row: Row, result: PageResult): void {
-  const reference = wasmOutputs.get(row.model);
-  if (!reference) return;
-  let same = 0;
-  for (let i = 0; i < reference.labels.length; i++) if (reference.labels[i] === result.labels[i]) same++;
-  row.labelsAgree = same / reference.labels.length;
-  let maxDiff = 0;
-  let maxAbs = 0;
-  for (let i = 0; i < reference.sample.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(reference.sample[i]! - result.sample[i]!));
-    maxAbs = Math.max(maxAbs, Math.abs(reference.sample[i]!));
-  }
-  row.relLogitDiff = maxDiff / Math.max(maxAbs, 1e-12);
-  row.relDiff = row.relLogitDiff.toExponential(1);
-}
-
 async function webgpuRows(): Promise<void> {
   const backend = 'webgpu (Chromium, SwiftShader)';
   const add = (name: string, note?: string): Row => {
@@ -326,28 +369,38 @@ async function webgpuRows(): Promise<void> {
         add(name, 'not registered');
         continue;
       }
-      if (heavy(name) && !FULL) {
-        add(name, 'skipped: minutes per image on SwiftShader (SEMSEG_BENCH_FULL=1)');
+      if (optIn(name)) {
+        add(name, 'skipped: minutes per image on SwiftShader, not in the issue (SEMSEG_BENCH_FULL=1)');
         continue;
       }
       const row = add(name);
       try {
-        // Run 1 compiles the shaders; run 2 is the timing.
+        // Run 1 compiles the shaders; run 2 is the timing. ResNet models: run 1 only (a quarter of
+        // an hour on SwiftShader), shader compilation included.
+        const runs = heavy(name) ? 1 : 2;
         const result = await page.evaluate(
-          ([n, size, classes, seed, stride, calibration]) =>
+          ([n, size, classes, seed, stride, r, calibration]) =>
             (
               window as unknown as {
                 benchForward(...a: unknown[]): Promise<PageResult>;
               }
-            ).benchForward(n, size, classes, seed, stride, 2, calibration),
-          [name, SIZE, CLASSES, SEED, SAMPLE_STRIDE, CALIBRATION_SIZE] as const,
+            ).benchForward(n, size, classes, seed, stride, r, calibration),
+          [name, SIZE, CLASSES, SEED, SAMPLE_STRIDE, runs, CALIBRATION_SIZE] as const,
         );
         row.msPerImage = result.times.at(-1)!;
         row.baseline = `wasm ${name}`;
         row.runs = 1;
-        row.note = `first run (shader compilation) ${result.times[0]!.toFixed(0)} ms; adapter: ${result.adapter}`;
-        compare(row, result);
-        console.log(`${row.name}: ${row.msPerImage.toFixed(0)} ms per image; ${row.note}`);
+        row.note =
+          runs === 1
+            ? `one run, shader compilation included; adapter: ${result.adapter}`
+            : `first run (shader compilation) ${result.times[0]!.toFixed(0)} ms; adapter: ${result.adapter}`;
+        const [reference, against] = outputs.cpu.has(name)
+          ? [outputs.cpu.get(name), 'cpu']
+          : [outputs.wasm.get(name), 'wasm'];
+        compare(row, result, reference, against);
+        console.log(
+          `${row.name}: ${row.msPerImage.toFixed(0)} ms per image; against ${against}: labels ${row.labelsAgree}, max |dp| ${row.dp}; ${row.note}`,
+        );
       } catch (error) {
         row.note = `failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
         console.log(`${row.name}: ${row.note}`);
@@ -365,9 +418,21 @@ await nodeRows('cpu');
 await webgpuRows();
 addRatios(rows, 'msPerImage');
 printTable(
-  `Forward per ${SIZE}x${SIZE} image (batch 1, ${CLASSES} classes, seeded random weights); ratio = ms / wasm's ms; agreement and relative logit difference against wasm`,
+  `Forward per ${SIZE}x${SIZE} image (batch 1, ${CLASSES} classes, seeded random weights); ratio = ms / wasm's ms; labels agreeing, max |dp| and max |d logit| / max |logit| against the backend named in 'against'`,
   rows,
-  ['name', 'msPerImage', 'ratio', 'runs', 'logitRange', 'classesPredicted', 'labelsAgree', 'relDiff', 'note'],
+  [
+    'name',
+    'msPerImage',
+    'ratio',
+    'runs',
+    'logitRange',
+    'classesPredicted',
+    'against',
+    'labelsAgree',
+    'dp',
+    'relDiff',
+    'note',
+  ],
 );
 writeResults('torchvision-forward', {
   size: SIZE,
