@@ -30,6 +30,7 @@ export {
   predictEnsembleAsync,
 } from './inference/ensemble.js';
 export { argmaxLabels, normalizedTensor, predictImage, predictImageAsync } from './inference/predict.js';
+export { type AsyncForward, type InferenceModel, runsAsync } from './inference/network-pass.js';
 export {
   type Box,
   type ProposalOptions,

@@ -1,5 +1,6 @@
 import { InputError, type SegmentationModel } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { type InferenceModel, type NetworkPass, runPass } from './network-pass.js';
 
 /** A size at which any valid-padded model of interest has a positive output (to read its margin). */
 const PROBE = 2048;
@@ -87,6 +88,15 @@ export function overlapTileLogits(
   x: tf.Tensor4D,
   options: OverlapTileOptions = {},
 ): tf.Tensor4D {
+  return runPass(overlapTilePass(model, x, options), model);
+}
+
+/** `overlapTileLogits` as a network pass (each batch of tiles is yielded for its logits). */
+export function* overlapTilePass(
+  model: InferenceModel,
+  x: tf.Tensor4D,
+  options: OverlapTileOptions = {},
+): NetworkPass<tf.Tensor4D> {
   const outputSize = model.outputSize?.bind(model);
   if (!outputSize) throw new InputError('overlap-tile inference needs a model that declares outputSize');
   const [n, height, width, channels] = x.shape;
@@ -95,37 +105,55 @@ export function overlapTileLogits(
   const batchSize = options.batchSize ?? 4;
   const rows = planAxis(height, options.tile?.[0], (s) => outputSize([s, PROBE])[0], alignment);
   const cols = planAxis(width, options.tile?.[1], (s) => outputSize([PROBE, s])[1], alignment);
-  return tf.tidy(() => {
-    const padded = mirrorPad(mirrorPad(x, 1, rows), 2, cols);
+  // Explicit disposal rather than one tidy: the pass yields to the network between batches.
+  const padded = tf.tidy(() => mirrorPad(mirrorPad(x, 1, rows), 2, cols));
+  const pieces = new Map<string, tf.Tensor4D>();
+  try {
     const tiles: Array<[number, number]> = [];
     rows.starts.forEach((_, i) => cols.starts.forEach((_, j) => tiles.push([i, j])));
-    const pieces = new Map<string, tf.Tensor4D>();
     for (let b = 0; b < tiles.length; b += batchSize) {
       const group = tiles.slice(b, b + batchSize);
-      const inputs = group.map(([i, j]) =>
-        tf.slice(
-          padded,
-          [0, rows.starts[i]!, cols.starts[j]!, 0],
-          [1, rows.tileInput, cols.tileInput, channels],
+      const batch = tf.tidy(() => {
+        const inputs = group.map(([i, j]) =>
+          tf.slice(
+            padded,
+            [0, rows.starts[i]!, cols.starts[j]!, 0],
+            [1, rows.tileInput, cols.tileInput, channels],
+          ),
+        );
+        return tf.concat(inputs, 0) as tf.Tensor4D;
+      });
+      let logits: tf.Tensor4D;
+      try {
+        logits = yield batch;
+      } finally {
+        batch.dispose();
+      }
+      try {
+        const [, oh, ow] = logits.shape;
+        if (oh !== rows.tileOutput || ow !== cols.tileOutput) {
+          throw new InputError(
+            `the model gave ${oh}x${ow} for a ${rows.tileInput}x${cols.tileInput} tile; its outputSize says ${rows.tileOutput}x${cols.tileOutput}`,
+          );
+        }
+        group.forEach(([i, j], g) => {
+          pieces.set(`${i},${j}`, tf.slice(logits, [g, 0, 0, 0], [1, rows.kept[i]!, cols.kept[j]!, -1]));
+        });
+      } finally {
+        logits.dispose();
+      }
+    }
+    return tf.tidy(() => {
+      const bands = rows.starts.map((_, i) =>
+        tf.concat(
+          cols.starts.map((_, j) => pieces.get(`${i},${j}`)!),
+          2,
         ),
       );
-      const logits = model.forward(tf.concat(inputs, 0) as tf.Tensor4D);
-      const [, oh, ow] = logits.shape;
-      if (oh !== rows.tileOutput || ow !== cols.tileOutput) {
-        throw new InputError(
-          `the model gave ${oh}x${ow} for a ${rows.tileInput}x${cols.tileInput} tile; its outputSize says ${rows.tileOutput}x${cols.tileOutput}`,
-        );
-      }
-      group.forEach(([i, j], g) => {
-        pieces.set(`${i},${j}`, tf.slice(logits, [g, 0, 0, 0], [1, rows.kept[i]!, cols.kept[j]!, -1]));
-      });
-    }
-    const bands = rows.starts.map((_, i) =>
-      tf.concat(
-        cols.starts.map((_, j) => pieces.get(`${i},${j}`)!),
-        2,
-      ),
-    );
-    return tf.concat(bands, 1) as tf.Tensor4D;
-  });
+      return tf.concat(bands, 1) as tf.Tensor4D;
+    });
+  } finally {
+    padded.dispose();
+    for (const piece of pieces.values()) piece.dispose();
+  }
 }

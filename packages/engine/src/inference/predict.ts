@@ -2,7 +2,8 @@ import type { SegmentationModel } from '@semseg/core';
 import { InputError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { InferenceOptions, Prediction, RgbImage } from '../types.js';
-import { overlapTileLogits, shrinksInput } from './overlap-tile.js';
+import { type InferenceModel, type NetworkPass, runPass, runPassAsync } from './network-pass.js';
+import { overlapTilePass, shrinksInput } from './overlap-tile.js';
 import { windowStarts } from './windows.js';
 
 function now(): number {
@@ -44,6 +45,8 @@ function coverage(
   return count;
 }
 
+type SlideOptions = Required<Pick<InferenceOptions, 'crop' | 'stride' | 'batchSize'>>;
+
 /**
  * Logits of one [1, H, W, 3] input by overlapping windows, averaged where they overlap
  * (mmsegmentation's slide inference). Everything stays on the device: no read-back per window.
@@ -51,11 +54,16 @@ function coverage(
  * exists, so memory peaks at a few H x W x C buffers plus one batch of windows (all of them
  * used to stay alive until the image was done: 2 x windows x H x W x C floats).
  */
-export function slideLogits(
-  model: SegmentationModel,
+export function slideLogits(model: SegmentationModel, x: tf.Tensor4D, options: SlideOptions): tf.Tensor4D {
+  return runPass(slidePass(model, x, options), model);
+}
+
+/** `slideLogits` as a network pass (each batch of windows is yielded for its logits). */
+export function* slidePass(
+  model: InferenceModel,
   x: tf.Tensor4D,
-  options: Required<Pick<InferenceOptions, 'crop' | 'stride' | 'batchSize'>>,
-): tf.Tensor4D {
+  options: SlideOptions,
+): NetworkPass<tf.Tensor4D> {
   const [, h, w] = x.shape;
   const [ch, cw] = options.crop;
   const c = model.numClasses;
@@ -78,15 +86,19 @@ export function slideLogits(
   try {
     for (let i = 0; i < corners.length; i += options.batchSize) {
       const group = corners.slice(i, i + options.batchSize);
-      const logits = tf.tidy(
+      const batch = tf.tidy(
         () =>
-          model.forward(
-            tf.concat(
-              group.map(([y, xx]) => tf.slice(padded, [0, y, xx, 0], [1, ch, cw, 3])),
-              0,
-            ) as tf.Tensor4D,
+          tf.concat(
+            group.map(([y, xx]) => tf.slice(padded, [0, y, xx, 0], [1, ch, cw, 3])),
+            0,
           ) as tf.Tensor4D,
       );
+      let logits: tf.Tensor4D;
+      try {
+        logits = yield batch;
+      } finally {
+        batch.dispose();
+      }
       try {
         group.forEach(([y, xx], g) => {
           // Same additions in the same order as before: the result is unchanged, bit for bit.
@@ -127,11 +139,11 @@ interface ProbabilityPass {
 }
 
 /** Runs every view (scales x flips) and returns the averaged probabilities, still on the device. */
-function probabilityPass(
-  model: SegmentationModel,
+function* probabilityPass(
+  model: InferenceModel,
   image: RgbImage,
   options: InferenceOptions,
-): ProbabilityPass {
+): NetworkPass<ProbabilityPass> {
   const scales = options.scales ?? [1];
   if (scales.length === 0 || scales.some((s) => !(s > 0)))
     throw new InputError(`scales must be positive numbers, got [${scales}]`);
@@ -155,28 +167,48 @@ function probabilityPass(
         ]
       : [[scale, false]],
   ) as Array<[number, boolean]>;
-  const probabilities = tf.tidy(() => {
-    let acc: tf.Tensor4D | null = null;
+  // Explicit disposal rather than one tidy: the pass yields to the network between views.
+  let acc: tf.Tensor4D | null = null;
+  try {
     for (const [scale, flipped] of views) {
       const sh = Math.max(1, Math.round(height * scale));
       const sw = Math.max(1, Math.round(width * scale));
-      let x = scale === 1 ? base : (tf.image.resizeBilinear(base, [sh, sw], false, true) as tf.Tensor4D);
-      if (flipped) x = tf.reverse(x, 2) as tf.Tensor4D;
-      // Valid-padded models (U-Net) lose a margin: mirrored context and overlapping tiles (crop = tile).
-      const logits = shrinksInput(model)
-        ? overlapTileLogits(model, x, { ...(mode === 'slide' ? { tile: crop } : {}), batchSize })
-        : mode === 'slide'
-          ? slideLogits(model, x, { crop, stride, batchSize })
-          : model.forward(x);
-      let probs = tf.softmax(logits) as tf.Tensor4D;
-      if (flipped) probs = tf.reverse(probs, 2) as tf.Tensor4D;
-      if (scale !== 1) probs = tf.image.resizeBilinear(probs, [height, width], false, true) as tf.Tensor4D;
-      acc = acc ? (tf.add(acc, probs) as tf.Tensor4D) : probs;
+      const x = tf.tidy(() => {
+        let v = scale === 1 ? base : (tf.image.resizeBilinear(base, [sh, sw], false, true) as tf.Tensor4D);
+        if (flipped) v = tf.reverse(v, 2) as tf.Tensor4D;
+        return v;
+      });
+      let logits: tf.Tensor4D;
+      try {
+        // Valid-padded models (U-Net) lose a margin: mirrored context and overlapping tiles (crop = tile).
+        logits = shrinksInput(model)
+          ? yield* overlapTilePass(model, x, { ...(mode === 'slide' ? { tile: crop } : {}), batchSize })
+          : mode === 'slide'
+            ? yield* slidePass(model, x, { crop, stride, batchSize })
+            : yield x;
+      } finally {
+        if (x !== base) x.dispose();
+      }
+      const probs = tf.tidy(() => {
+        let p = tf.softmax(logits) as tf.Tensor4D;
+        if (flipped) p = tf.reverse(p, 2) as tf.Tensor4D;
+        if (scale !== 1) p = tf.image.resizeBilinear(p, [height, width], false, true) as tf.Tensor4D;
+        return p;
+      });
+      logits.dispose();
+      if (acc) {
+        const sum: tf.Tensor4D = tf.add(acc, probs);
+        acc.dispose();
+        probs.dispose();
+        acc = sum;
+      } else acc = probs;
     }
-    return tf.div(acc!, views.length) as tf.Tensor4D;
-  });
-  base.dispose();
-  return { probabilities, preprocess, network: now() - start };
+    const probabilities = tf.div(acc!, views.length) as tf.Tensor4D;
+    return { probabilities, preprocess, network: now() - start };
+  } finally {
+    acc?.dispose();
+    base.dispose();
+  }
 }
 
 function toPrediction(
@@ -209,7 +241,7 @@ export function predictImage(
   image: RgbImage,
   options: InferenceOptions,
 ): Prediction {
-  const pass = probabilityPass(model, image, options);
+  const pass = runPass(probabilityPass(model, image, options), model);
   const start = now();
   try {
     const values = pass.probabilities.dataSync() as Float32Array;
@@ -219,13 +251,17 @@ export function predictImage(
   }
 }
 
-/** `predictImage` with an asynchronous read-back (`await data()`): the same numbers, on every backend. */
+/**
+ * `predictImage` with an asynchronous read-back (`await data()`): the same numbers, on every
+ * backend. It also takes a model whose network runs outside tfjs (`forwardAsync`: onnxruntime),
+ * with the same preprocessing, windows, scales, flips and averaging around it.
+ */
 export async function predictImageAsync(
-  model: SegmentationModel,
+  model: InferenceModel,
   image: RgbImage,
   options: InferenceOptions,
 ): Promise<Prediction> {
-  const pass = probabilityPass(model, image, options);
+  const pass = await runPassAsync(probabilityPass(model, image, options), model);
   const start = now();
   try {
     const values = (await pass.probabilities.data()) as Float32Array;

@@ -1,6 +1,7 @@
-import { InputError, type SegmentationModel } from '@semseg/core';
+import { InputError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { InferenceOptions, Prediction, RgbImage } from '../types.js';
+import { type InferenceModel, forwardLogits } from './network-pass.js';
 import { argmaxLabels, normalizedTensor, predictImageAsync } from './predict.js';
 
 /** An object box in pixels: columns x0..x1-1, rows y0..y1-1 (x1, y1 exclusive). */
@@ -205,18 +206,25 @@ export function aggregateProposals(
 
 /** One proposal: crop, resize to the network input, logits, resized back to the box. */
 async function proposalScores(
-  model: SegmentationModel,
+  model: InferenceModel,
   normalized: tf.Tensor4D,
   box: Box,
   inputSize: readonly [number, number],
 ): Promise<Float32Array> {
-  const logits = tf.tidy(() => {
-    const bh = box.y1 - box.y0;
-    const bw = box.x1 - box.x0;
+  const bh = box.y1 - box.y0;
+  const bw = box.x1 - box.x0;
+  const input = tf.tidy(() => {
     const crop = tf.slice(normalized, [0, box.y0, box.x0, 0], [1, bh, bw, 3]);
-    const input = tf.image.resizeBilinear(crop, [inputSize[0], inputSize[1]], false, true);
-    return tf.image.resizeBilinear(model.forward(input as tf.Tensor4D), [bh, bw], false, true);
+    return tf.image.resizeBilinear(crop, [inputSize[0], inputSize[1]], false, true) as tf.Tensor4D;
   });
+  let network: tf.Tensor4D;
+  try {
+    network = await forwardLogits(model, input);
+  } finally {
+    input.dispose();
+  }
+  const logits = tf.tidy(() => tf.image.resizeBilinear(network, [bh, bw], false, true));
+  network.dispose();
   try {
     return (await logits.data()) as Float32Array;
   } finally {
@@ -232,7 +240,7 @@ async function proposalScores(
  * boxes are the whole-image prediction's connected components.
  */
 export async function predictWithProposals(
-  model: SegmentationModel,
+  model: InferenceModel,
   image: RgbImage,
   inference: InferenceOptions,
   options: ProposalOptions,
