@@ -61,6 +61,11 @@ export class App {
     this.set({ status: { kind: 'error', text: `${what} failed` }, error: message });
   }
 
+  /** The model the page runs now and its checkpoint metadata (the fine-tune panel copies it). */
+  currentModel(): LoadedModel | null {
+    return this.loaded;
+  }
+
   dismissError(): void {
     this.set({ error: null });
   }

@@ -10,6 +10,7 @@ import {
 } from './backend-choice.js';
 import { CRF_PRESET_NAMES, type CrfForm } from './crf-settings.js';
 import { isCheckpointPart } from './file-types.js';
+import { mountFinetune } from './finetune/panel.js';
 import { pointerToPixel, readPixel } from './hover.js';
 import { listModels } from './models.js';
 import { SAMPLE_IMAGES } from './samples.js';
@@ -197,6 +198,8 @@ function setUp(): void {
     app.setCrfForm(form);
     void app.applyCrfSettings();
   });
+
+  mountFinetune(app);
 
   void app.start({
     name: SAMPLE_IMAGES[0]!.name,
