@@ -1,0 +1,96 @@
+import { ConfigError, type Module } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** One tensor of a model's state in a shared buffer: 4-byte elements at `offset` (in elements). */
+export interface LayoutEntry {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  trainable: boolean;
+  offset: number;
+  size: number;
+}
+
+/**
+ * Where each of a model's parameters and buffers sits in one flat SharedArrayBuffer, in the
+ * order of `namedEntries()` (the same in every replica built from the same architecture).
+ */
+export interface StateLayout {
+  entries: LayoutEntry[];
+  /** Elements in all. */
+  length: number;
+}
+
+type Entries = ReturnType<Module['namedEntries']>;
+
+export function stateLayout(
+  entries: Entries,
+  filter: (e: Entries[number]) => boolean = () => true,
+): StateLayout {
+  const out: LayoutEntry[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    if (!filter(e)) continue;
+    const dtype = e.variable.dtype;
+    if (dtype !== 'float32' && dtype !== 'int32')
+      throw new ConfigError(
+        `parameter ${e.name} is ${dtype}; data-parallel training handles float32 and int32`,
+      );
+    out.push({
+      name: e.name,
+      shape: [...e.variable.shape],
+      dtype,
+      trainable: e.trainable,
+      offset,
+      size: e.variable.size,
+    });
+    offset += e.variable.size;
+  }
+  return { entries: out, length: offset };
+}
+
+/** The elements of one entry in a shared buffer, typed as the entry. */
+export function entryView(
+  buffer: SharedArrayBuffer,
+  entry: LayoutEntry,
+  base = 0,
+): Float32Array | Int32Array {
+  const start = (base + entry.offset) * 4;
+  return entry.dtype === 'int32'
+    ? new Int32Array(buffer, start, entry.size)
+    : new Float32Array(buffer, start, entry.size);
+}
+
+/** The layouts must name the same tensors with the same shapes (replicas of one architecture). */
+export function checkSameLayout(expected: StateLayout, actual: StateLayout, where: string): void {
+  const describe = (e: LayoutEntry) =>
+    `${e.name}[${e.shape}]${e.dtype === 'int32' ? ':int32' : ''}${e.trainable ? '' : ':frozen'}`;
+  const a = expected.entries.map(describe);
+  const b = actual.entries.map(describe);
+  const diff = a.findIndex((x, i) => x !== b[i]);
+  if (a.length !== b.length || diff >= 0) {
+    const at = diff >= 0 ? diff : Math.min(a.length, b.length);
+    throw new ConfigError(
+      `${where}: the replica's model differs from the main thread's at tensor ${at} (${a[at] ?? 'none'} there, ${b[at] ?? 'none'} here)`,
+    );
+  }
+}
+
+/** Copies a module's tensors into a shared buffer (a read of every tensor). */
+export function writeState(model: Module, layout: StateLayout, buffer: SharedArrayBuffer): void {
+  const byName = new Map(model.namedEntries().map((e) => [e.name, e.variable]));
+  for (const entry of layout.entries) {
+    const variable = byName.get(entry.name)!;
+    entryView(buffer, entry).set(variable.dataSync() as Float32Array | Int32Array);
+  }
+}
+
+/** Sets a module's tensors from a shared buffer (copies: the buffer is rewritten later). */
+export function readState(model: Module, layout: StateLayout, buffer: SharedArrayBuffer): void {
+  const byName = new Map(model.namedEntries().map((e) => [e.name, e.variable]));
+  for (const entry of layout.entries) {
+    const variable = byName.get(entry.name)!;
+    const values = entryView(buffer, entry).slice();
+    tf.tidy(() => variable.assign(tf.tensor(values, entry.shape, entry.dtype)));
+  }
+}

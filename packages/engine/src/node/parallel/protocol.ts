@@ -1,0 +1,70 @@
+import type { ArchitectureSpec, LossReduction, RngState } from '@semseg/core';
+import type { CrfOption, InferenceOptions, RgbImage } from '../../types.js';
+import type { StateLayout } from './layout.js';
+
+/** At most this many loss terms (training outputs) a model may have under data-parallel training. */
+export const MAX_TERMS = 64;
+
+/** Everything a replica thread needs to build its copy of the model. */
+export interface ReplicaInit {
+  type: 'init';
+  /** 0-based replica index (its shard of every batch). */
+  index: number;
+  replicas: number;
+  /** Modules each thread imports first: the model packages that register the architecture. */
+  plugins: string[];
+  backend: 'wasm' | 'cpu';
+  /** The main thread's tfjs PROD flag (no debug checks, no "install tfjs-node" notice). */
+  prod: boolean;
+  architecture: ArchitectureSpec;
+  /** The main thread's layout of `namedEntries()`, which the replica's model must match. */
+  layout: StateLayout;
+  /** Parameters and buffers, written by the main thread before each request. */
+  state: SharedArrayBuffer;
+  /** This replica's gradients (trainable entries) then its buffers (the rest), by `gradLayout`. */
+  gradients: SharedArrayBuffer;
+  gradLayout: StateLayout;
+  /** [arrivals, ...], then MAX_TERMS float64 counts per replica: the labelled-pixel barrier. */
+  barrier: SharedArrayBuffer;
+  loss: { reduction: LossReduction; classWeights?: number[]; ignoreIndex: number };
+}
+
+export interface StepRequest {
+  type: 'step';
+  /** 1-based count of steps this pool has run (the barrier's generation). */
+  sequence: number;
+  images: Float32Array;
+  labels: Uint8Array;
+  shape: [number, number, number];
+  pixelWeights?: Float32Array;
+  /** The dropout generators' states for this shard of this step. */
+  generators: Record<string, RngState>;
+}
+
+export interface PredictRequest {
+  type: 'predict';
+  image: RgbImage;
+  options: InferenceOptions;
+  crf: CrfOption | null;
+  /** Re-read the weights from the shared state first (they changed since the last request). */
+  reload: boolean;
+}
+
+export type ReplicaRequest = StepRequest | PredictRequest | { type: 'close' };
+
+export type ReplicaReply =
+  | { type: 'ready' }
+  | {
+      type: 'stepped';
+      /** This shard's share of the batch loss (global denominators applied). */
+      loss: number;
+      /** Trainable entries the loss does not depend on (no gradient). */
+      noGradient: string[];
+    }
+  | {
+      type: 'predicted';
+      labels: Uint8Array;
+      crfLabels?: Uint8Array;
+      timings: { preprocess: number; network: number; crf?: number };
+    }
+  | { type: 'error'; message: string; name?: string; code?: string; stack?: string };

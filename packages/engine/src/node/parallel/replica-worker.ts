@@ -1,0 +1,127 @@
+// A replica thread: its own tfjs engine and backend, its own copy of the model, built from the
+// same registered architecture; it computes one shard's gradients per training step, or
+// predicts images, reading the weights the main thread wrote into shared memory.
+import { parentPort } from 'node:worker_threads';
+import { Rng, type SegmentationModel, createModel } from '@semseg/core';
+import { useNodeBackend } from '@semseg/core/node';
+import * as tf from '@tensorflow/tfjs-core';
+import { refineWithCrf } from '../../inference/crf.js';
+import { predictImageAsync } from '../../inference/predict.js';
+import { exchangeCounts } from './barrier.js';
+import { checkSameLayout, entryView, readState, stateLayout } from './layout.js';
+import type { PredictRequest, ReplicaInit, ReplicaReply, ReplicaRequest, StepRequest } from './protocol.js';
+import { shardLoss } from './shard-loss.js';
+
+if (!parentPort) throw new Error('replica-worker runs in a worker thread');
+const port = parentPort;
+
+let init: ReplicaInit | null = null;
+let model: SegmentationModel | null = null;
+
+const reply = (message: ReplicaReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+async function start(message: ReplicaInit): Promise<void> {
+  init = message;
+  if (message.prod) tf.env().set('PROD', true);
+  for (const plugin of message.plugins) await import(plugin);
+  await useNodeBackend(message.backend);
+  if (tf.getBackend() !== message.backend)
+    throw new Error(`backend ${message.backend} did not start in the replica thread`);
+  model = createModel(message.architecture.name, message.architecture.config, { rng: new Rng(0) });
+  checkSameLayout(message.layout, stateLayout(model.namedEntries()), `replica ${message.index + 1}`);
+}
+
+function step(request: StepRequest): ReplicaReply {
+  const setup = init!;
+  const replica = model!;
+  readState(replica, setup.layout, setup.state);
+  replica.loadGeneratorStates(request.generators);
+  replica.train();
+  const [n, h, w] = request.shape;
+  const trainable = setup.gradLayout.entries.filter((e) => e.trainable);
+  const byName = new Map(replica.namedEntries().map((e) => [e.name, e.variable]));
+  const variables = trainable.map((e) => byName.get(e.name)!);
+  const x = tf.tensor4d(request.images, [n, h, w, 3]);
+  const y = tf.tensor3d(Int32Array.from(request.labels), [n, h, w], 'int32');
+  const weights = request.pixelWeights ? tf.tensor3d(request.pixelWeights, [n, h, w]) : undefined;
+  try {
+    const { value, grads } = tf.variableGrads(
+      () =>
+        shardLoss(replica, x, y, weights, {
+          ...setup.loss,
+          totals: (counts) =>
+            exchangeCounts(setup.barrier, setup.replicas, setup.index, request.sequence, counts),
+        }),
+      variables as tf.Variable[],
+    );
+    try {
+      const loss = value.dataSync()[0]!;
+      const noGradient: string[] = [];
+      for (const [i, entry] of trainable.entries()) {
+        const view = entryView(setup.gradients, entry);
+        const g = grads[variables[i]!.name];
+        if (g) view.set(g.dataSync() as Float32Array);
+        else {
+          view.fill(0);
+          noGradient.push(entry.name);
+        }
+      }
+      // The buffers this shard's forward updated (batch-norm running statistics).
+      for (const entry of setup.gradLayout.entries) {
+        if (entry.trainable) continue;
+        entryView(setup.gradients, entry).set(
+          byName.get(entry.name)!.dataSync() as Float32Array | Int32Array,
+        );
+      }
+      return { type: 'stepped', loss, noGradient };
+    } finally {
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+  } finally {
+    tf.dispose([x, y, ...(weights ? [weights] : [])]);
+  }
+}
+
+async function predict(request: PredictRequest): Promise<ReplicaReply> {
+  const replica = model!;
+  if (request.reload) readState(replica, init!.layout, init!.state);
+  replica.eval();
+  const prediction = await predictImageAsync(replica, request.image, request.options);
+  if (!request.crf) return { type: 'predicted', labels: prediction.labels, timings: prediction.timings };
+  const refined = refineWithCrf(request.image, prediction, request.crf);
+  return {
+    type: 'predicted',
+    labels: prediction.labels,
+    crfLabels: refined.labels,
+    timings: { ...prediction.timings, crf: refined.milliseconds },
+  };
+}
+
+async function handle(message: ReplicaInit | ReplicaRequest): Promise<void> {
+  try {
+    if (message.type === 'init') {
+      await start(message);
+      reply({ type: 'ready' });
+    } else if (message.type === 'step') reply(step(message));
+    else if (message.type === 'predict') reply(await predict(message));
+    else if (message.type === 'close') {
+      model?.dispose();
+      port.close();
+    }
+  } catch (e) {
+    const error = e as Error & { code?: string };
+    reply({
+      type: 'error',
+      message: error?.message ?? String(e),
+      ...(error?.name ? { name: error.name } : {}),
+      ...(typeof error?.code === 'string' ? { code: error.code } : {}),
+      ...(error?.stack ? { stack: error.stack } : {}),
+    });
+  }
+}
+
+// One request at a time, in order (a step must not start before the previous one ended).
+let queue = Promise.resolve();
+port.on('message', (message: ReplicaInit | ReplicaRequest) => {
+  queue = queue.then(() => handle(message));
+});
