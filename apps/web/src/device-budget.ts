@@ -42,21 +42,33 @@ function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
-/** Null when the checkpoint fits, else the message saying what does not fit. */
-export function checkpointTooLarge(json: CheckpointJson, budget: DeviceBudget): string | null {
-  const total = manifestByteLength(json);
-  if (total > budget.totalBytes) {
-    return `the model needs ${megabytes(total)} of weights, more than this device allows (${megabytes(budget.totalBytes)}, ${budget.basis})`;
+/**
+ * Null when weights of `totalBytes` (float32), whose largest tensor is `largest`, fit the budget;
+ * else the message saying what does not fit.
+ */
+export function weightsTooLarge(
+  totalBytes: number,
+  largest: { name: string; bytes: number } | null,
+  budget: DeviceBudget,
+): string | null {
+  if (totalBytes > budget.totalBytes) {
+    return `the model needs ${megabytes(totalBytes)} of weights, more than this device allows (${megabytes(budget.totalBytes)}, ${budget.basis})`;
   }
-  if (budget.largestTensorBytes !== undefined) {
-    for (const group of json.weightsManifest) {
-      for (const w of group.weights) {
-        const bytes = w.shape.reduce((a, b) => a * b, 1) * 4;
-        if (bytes > budget.largestTensorBytes) {
-          return `tensor ${w.name} (${megabytes(bytes)}) exceeds the GPU's largest buffer (${megabytes(budget.largestTensorBytes)}); try wasm`;
-        }
-      }
-    }
+  if (budget.largestTensorBytes !== undefined && largest && largest.bytes > budget.largestTensorBytes) {
+    return `tensor ${largest.name} (${megabytes(largest.bytes)}) exceeds the GPU's largest buffer (${megabytes(budget.largestTensorBytes)}); try wasm`;
   }
   return null;
+}
+
+/** Null when the checkpoint fits, else the message saying what does not fit. */
+export function checkpointTooLarge(json: CheckpointJson, budget: DeviceBudget): string | null {
+  let largest: { name: string; bytes: number } | null = null;
+  for (const group of json.weightsManifest) {
+    for (const w of group.weights) {
+      const bytes = w.shape.reduce((a, b) => a * b, 1) * 4;
+      // The first of the largest, as the check tensor by tensor used to name.
+      if (!largest || bytes > largest.bytes) largest = { name: w.name, bytes };
+    }
+  }
+  return weightsTooLarge(manifestByteLength(json), largest, budget);
 }
