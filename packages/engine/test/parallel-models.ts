@@ -23,8 +23,8 @@ const configSchema = z.object({
   batchNorm: z.boolean().default(false),
   /** An auxiliary head scored against labels at half resolution (two loss terms). */
   aux: z.boolean().default(false),
-  /** In a replica thread, exit the thread at this forward call (a thread that dies). */
-  exitAtCall: z.number().int().default(0),
+  /** In a replica thread, exit the thread on a batch of this many images (a thread that dies). */
+  exitOnBatchOf: z.number().int().default(0),
 });
 type Config = z.infer<typeof configSchema>;
 
@@ -38,7 +38,6 @@ export class ParallelNet extends Module implements SegmentationModel {
   private readonly drop: Dropout | null;
   private readonly score: Conv2d;
   private readonly auxScore: Conv2d | null;
-  private calls = 0;
   constructor(config: Config, rng: Rng) {
     super();
     this.config = config;
@@ -63,8 +62,7 @@ export class ParallelNet extends Module implements SegmentationModel {
       : null;
   }
   private features(x: tf.Tensor4D): tf.Tensor4D {
-    this.calls++;
-    if (!isMainThread && this.config.exitAtCall > 0 && this.calls === this.config.exitAtCall) process.exit(7);
+    if (!isMainThread && x.shape[0] === this.config.exitOnBatchOf) process.exit(7);
     let f = this.conv.forward(x);
     if (this.bn) f = this.bn.forward(f);
     f = tf.relu(f);

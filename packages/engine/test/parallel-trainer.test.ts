@@ -4,6 +4,7 @@
 import { Rng, createModel } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { softmaxCrossEntropy } from '@semseg/layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParallelTrainer, ReplicaError, shardRange } from '../src/node/parallel/index.js';
 import { Trainer, type TrainerOptions } from '../src/train/trainer.js';
@@ -149,5 +150,111 @@ describe('ParallelTrainer', () => {
     );
     expect(losses[99]![0]!).toBeLessThan(losses[0]![0]!);
     expect(abs / scale).toBeLessThan(1e-4);
+  });
+
+  it('gives bit-identical weights for the same seed and thread count (dropout masks per shard)', async () => {
+    const run = async () => {
+      const model = build({ dropout: 0.3 });
+      const trainer = await ParallelTrainer.create({
+        model,
+        ...recipe(),
+        threads: 2,
+        architecture: { name: NAME, config: { ...model.config } },
+        plugins: [PARALLEL_PLUGIN],
+      });
+      try {
+        for (let s = 0; s < 5; s++) {
+          const { images, labels } = batch(200 + s, 4);
+          await trainer.trainStep(images, labels, [4, H, W]);
+        }
+        return { weights: weightsOf(model), generators: model.generatorStates() };
+      } finally {
+        await trainer.close();
+        trainer.dispose();
+        model.dispose();
+      }
+    };
+    const a = await run();
+    const b = await run();
+    for (const name of Object.keys(a.weights))
+      expect(Buffer.from(b.weights[name]!.buffer)).toEqual(Buffer.from(a.weights[name]!.buffer));
+    expect(b.generators).toEqual(a.generators);
+  });
+
+  it('normalises each shard with its own batch statistics and averages the running ones', async () => {
+    const n = 4;
+    const { images, labels } = batch(300, n);
+    const model = build({ batchNorm: true });
+    const trainer = await ParallelTrainer.create({
+      model,
+      ...recipe(),
+      threads: 2,
+      architecture: { name: NAME, config: { ...model.config } },
+      plugins: [PARALLEL_PLUGIN],
+    });
+    let result: Awaited<ReturnType<Trainer['trainStep']>>;
+    try {
+      result = await trainer.trainStep(images, labels, [n, H, W]);
+    } finally {
+      await trainer.close();
+      trainer.dispose();
+    }
+    // The reference on this thread: two fresh copies, each forwarded in training mode on one shard.
+    const pixels = H * W;
+    let total = 0;
+    let count = 0;
+    const means: Float32Array[] = [];
+    const variances: Float32Array[] = [];
+    for (const [from, to] of [shardRange(n, 2, 0), shardRange(n, 2, 1)]) {
+      const copy = build({ batchNorm: true });
+      copy.train();
+      tf.tidy(() => {
+        const x = tf.tensor4d(images.slice(from * pixels * 3, to * pixels * 3), [to - from, H, W, 3]);
+        const shardLabels = labels.slice(from * pixels, to * pixels);
+        total += softmaxCrossEntropy(copy.forward(x), shardLabels, { reduction: 'sum' }).dataSync()[0]!;
+        count += shardLabels.filter((l) => l !== 255).length;
+      });
+      const state = copy.stateDict();
+      means.push(state['bn.runningMean']!.dataSync() as Float32Array);
+      variances.push(state['bn.runningVar']!.dataSync() as Float32Array);
+      copy.dispose();
+    }
+    expect(result.loss).toBeCloseTo(total / count, 5);
+    const state = model.stateDict();
+    const mean = state['bn.runningMean']!.dataSync();
+    const variance = state['bn.runningVar']!.dataSync();
+    for (let c = 0; c < mean.length; c++) {
+      expect(mean[c]).toBeCloseTo((means[0]![c]! + means[1]![c]!) / 2, 6);
+      expect(variance[c]).toBeCloseTo((variances[0]![c]! + variances[1]![c]!) / 2, 6);
+    }
+    model.dispose();
+  });
+
+  it("fails naming the thread that died, the main thread's weights untouched", async () => {
+    // Five images in two shards: 2 and 3; the thread with 3 exits while the other waits at the barrier.
+    const model = build({ exitOnBatchOf: 3 });
+    const before = weightsOf(model);
+    const trainer = await ParallelTrainer.create({
+      model,
+      ...recipe(),
+      threads: 2,
+      architecture: { name: NAME, config: { ...model.config } },
+      plugins: [PARALLEL_PLUGIN],
+    });
+    try {
+      const { images, labels } = batch(400, 5);
+      const error = await trainer.trainStep(images, labels, [5, H, W]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ReplicaError);
+      expect((error as Error).message).toMatch(
+        /^replica thread 2 of 2 \(semseg-replica-2\) exited with code 7/,
+      );
+      expect(trainer.step).toBe(0);
+      expect(weightsOf(model)).toEqual(before);
+      await expect(trainer.trainStep(images, labels, [5, H, W])).rejects.toThrow(/replica thread 2 of 2/);
+    } finally {
+      await trainer.close();
+      trainer.dispose();
+      model.dispose();
+    }
   });
 });
