@@ -1,2 +1,9 @@
-// Node-only entry (the onnxruntime-node path lives here; owned by the runtime work of issue 23).
-export {};
+// Node entry: the onnxruntime-node inference path (an optional dependency, loaded on demand).
+export {
+  type NodeRuntimeOptions,
+  loadOnnxRuntimeNode,
+  nodeRuntime,
+  onnxModelFromFile,
+  onnxModelFromModel,
+  ONNXRUNTIME_INSTALL_HINT,
+} from './runtime.js';
