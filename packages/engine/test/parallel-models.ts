@@ -25,6 +25,8 @@ const configSchema = z.object({
   aux: z.boolean().default(false),
   /** In a replica thread, exit the thread on a batch of this many images (a thread that dies). */
   exitOnBatchOf: z.number().int().default(0),
+  /** ... at this forward call of the thread (default: the first). */
+  exitAtCall: z.number().int().default(1),
 });
 type Config = z.infer<typeof configSchema>;
 
@@ -38,6 +40,7 @@ export class ParallelNet extends Module implements SegmentationModel {
   private readonly drop: Dropout | null;
   private readonly score: Conv2d;
   private readonly auxScore: Conv2d | null;
+  private calls = 0;
   constructor(config: Config, rng: Rng) {
     super();
     this.config = config;
@@ -62,7 +65,9 @@ export class ParallelNet extends Module implements SegmentationModel {
       : null;
   }
   private features(x: tf.Tensor4D): tf.Tensor4D {
-    if (!isMainThread && x.shape[0] === this.config.exitOnBatchOf) process.exit(7);
+    this.calls++;
+    const { exitOnBatchOf, exitAtCall } = this.config;
+    if (!isMainThread && x.shape[0] === exitOnBatchOf && this.calls >= exitAtCall) process.exit(7);
     let f = this.conv.forward(x);
     if (this.bn) f = this.bn.forward(f);
     f = tf.relu(f);

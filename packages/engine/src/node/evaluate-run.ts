@@ -14,6 +14,9 @@ import {
 import { Evaluator } from '../evaluate.js';
 import { modelFromCheckpoint } from '../model.js';
 import type { CrfOption, InferenceOptions } from '../types.js';
+import { evaluateOnReplicas } from './parallel/evaluate.js';
+import { effectiveThreads, requirePlugins } from './parallel/index.js';
+import { ReplicaPool } from './parallel/pool.js';
 
 export interface EvaluationSummary extends EvalScores {
   /** Mean milliseconds per image by stage. */
@@ -24,6 +27,8 @@ export interface DatasetEvaluationOptions extends Omit<InferenceOptions, 'normal
   normalization: Normalization;
   crf?: CrfOption | null;
   onImage?: (done: number, total: number, id: string) => void;
+  /** Replica threads holding copies of `model`: images are spread over them (same scores). */
+  replicas?: ReplicaPool;
 }
 
 /** Evaluates a model on every image of a dataset split (or shard), with and without the CRF. */
@@ -32,6 +37,7 @@ export async function evaluateDataset(
   dataset: SegmentationDataset,
   options: DatasetEvaluationOptions,
 ): Promise<EvaluationSummary> {
+  if (options.replicas) return evaluateInParallel(options.replicas, dataset, options);
   const evaluator = new Evaluator(model, options);
   let network = 0;
   let crf = 0;
@@ -60,12 +66,38 @@ export async function evaluateDataset(
   return summary;
 }
 
-export interface EvaluationRunOptions extends Omit<DatasetEvaluationOptions, 'normalization'> {
+async function evaluateInParallel(
+  pool: ReplicaPool,
+  dataset: SegmentationDataset,
+  options: DatasetEvaluationOptions,
+): Promise<EvaluationSummary> {
+  const { replicas: _replicas, onImage, ...inference } = options;
+  const result = await evaluateOnReplicas(pool, dataset, inference, onImage);
+  const total = dataset.ids.length;
+  const summary: EvaluationSummary = {
+    images: total,
+    matrix: result.matrix.toJSON(),
+    metrics: result.matrix.compute(),
+    timings: { network: total ? result.network / total : 0 },
+  };
+  if (result.crfMatrix) {
+    summary.crfMatrix = result.crfMatrix.toJSON();
+    summary.crfMetrics = result.crfMatrix.compute();
+    summary.timings.crf = total ? result.crf / total : 0;
+  }
+  return summary;
+}
+
+export interface EvaluationRunOptions extends Omit<DatasetEvaluationOptions, 'normalization' | 'replicas'> {
   /** Checkpoint folder (or its model.json). */
   checkpoint: string;
   data: string;
   split?: string;
   shard?: ShardSpec;
+  /** Threads to spread the images over (replicas on the wasm and cpu backends; default 1). */
+  threads?: number;
+  /** Modules a replica thread imports to register the checkpoint's model (its package). */
+  plugins?: readonly string[];
 }
 
 /** Loads a checkpoint's model (its package must be imported) and evaluates it on a split. */
@@ -82,8 +114,27 @@ export async function runEvaluation(
       palette: meta.palette,
       ...(options.shard ? { shard: options.shard } : {}),
     });
-    const summary = await evaluateDataset(model, dataset, { ...options, normalization: meta.normalization });
-    return { ...summary, meta, checkpointSha256: hash };
+    const threads = Math.min(effectiveThreads(options.threads), Math.max(1, dataset.ids.length));
+    const pool =
+      threads > 1
+        ? await ReplicaPool.start({
+            threads,
+            model,
+            architecture: meta.architecture,
+            plugins: requirePlugins(options, meta.architecture),
+          })
+        : null;
+    try {
+      const { threads: _threads, plugins: _plugins, ...rest } = options;
+      const summary = await evaluateDataset(model, dataset, {
+        ...rest,
+        normalization: meta.normalization,
+        ...(pool ? { replicas: pool } : {}),
+      });
+      return { ...summary, meta, checkpointSha256: hash };
+    } finally {
+      await pool?.close();
+    }
   } finally {
     model.dispose();
   }

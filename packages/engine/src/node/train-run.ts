@@ -21,8 +21,9 @@ import {
 } from '@semseg/voc-data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type RecipeEntry, describeRecipe } from '../train/recipe.js';
-import { Trainer } from '../train/trainer.js';
 import { type EvaluationSummary, evaluateDataset } from './evaluate-run.js';
+import { closeTrainer, createTrainer } from './parallel/index.js';
+import { ParallelTrainer } from './parallel/trainer.js';
 import {
   BEST,
   type BestRecord,
@@ -119,8 +120,14 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const palette = dataset.palette.slice(0, classes.length) as Rgb[];
   const { model, definition, state, optimizerTensors } = await runModel(options, files, classes.length, seed);
   const normalization: Normalization = model.normalization ?? IMAGENET_NORMALIZATION;
-  const trainer = new Trainer({
+  const trainer = await createTrainer({
     model,
+    architecture: {
+      name: definition.name,
+      config: { ...(model.config ?? {}), numClasses: model.numClasses },
+    },
+    ...(options.threads ? { threads: options.threads } : {}),
+    ...(options.plugins ? { plugins: options.plugins } : {}),
     optimizer: options.optimizer,
     schedule: { ...options.schedule, maxSteps: options.steps },
     ...(definition.parameterGroup ? { parameterGroup: definition.parameterGroup } : {}),
@@ -198,7 +205,11 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
       classes,
       palette: dataset.palette,
     });
-    const summary = await evaluateDataset(model, valDataset, { normalization, crf: options.evalCrf ?? null });
+    const summary = await evaluateDataset(model, valDataset, {
+      normalization,
+      crf: options.evalCrf ?? null,
+      ...(trainer instanceof ParallelTrainer ? { replicas: trainer.pool } : {}),
+    });
     model.train();
     evaluations.push({ step: trainer.step, summary });
     options.onEvent?.({ type: 'eval', step: trainer.step, summary });
@@ -268,6 +279,10 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
         position = next;
       },
     });
+  } catch (e) {
+    // A failed step (a replica thread that died, a non-finite loss) keeps the last checkpoint.
+    await closeTrainer(trainer);
+    throw e;
   } finally {
     await pipeline.close();
   }
@@ -276,6 +291,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   if (loop.reason === 'finished' && options.evalEvery) await evaluate();
   options.onEvent?.({ type: 'stopped', step: trainer.step, reason: loop.reason });
   await files.log({ event: 'stopped', step: trainer.step, reason: loop.reason });
+  await closeTrainer(trainer);
   trainer.dispose();
   model.dispose();
   return { step: trainer.step, finalCheckpoint, lastLoss: loop.lastLoss, reason: loop.reason, evaluations };

@@ -59,6 +59,13 @@ export interface TrainRunOptions {
   evalCrf?: CrfOption | null;
   logEvery?: number;
   workers?: number;
+  /**
+   * Threads for the training steps and evaluations (data-parallel replicas on the wasm and cpu
+   * backends; default 1). The same seed and thread count give bit-identical runs.
+   */
+  threads?: number;
+  /** Modules a replica thread imports to register the model (its package), for `threads` > 1. */
+  plugins?: readonly string[];
   /** The backend the run uses, for the log. */
   backend?: string;
   /** Where each setting came from (default, preset, config, flag, resumed run), for the recipe. */
