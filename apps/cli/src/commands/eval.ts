@@ -11,12 +11,13 @@ import { readUserFile } from '../io/files.js';
 import { option } from '../options/commander.js';
 import '../models.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
-import { collect, evaluateModels, loadModels, readProposals } from './ensemble.js';
+import { collect, evaluateModels, readProposals } from './ensemble.js';
 import { formatMetrics } from './eval-report.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
 import { writeAtomically } from './predict-outputs.js';
+import { type RuntimeFlags, describeRuntime, loadModelsOn, runtimeOption } from './runtime-option.js';
 
-interface EvalFlags extends InferenceFlags {
+interface EvalFlags extends InferenceFlags, RuntimeFlags {
   checkpoint?: string[];
   proposals?: string;
   data?: string;
@@ -84,7 +85,7 @@ async function evaluate(flags: EvalFlags): Promise<void> {
     if (tty) process.stderr.write(`\revaluating ${done}/${total}${done === total ? '\n' : ''}`);
   };
   const proposals = await readProposals(flags.proposals);
-  const loaded = await loadModels(flags.checkpoint);
+  const loaded = await loadModelsOn(flags, flags.checkpoint);
   try {
     await checkClasses(flags.classes, loaded.meta.classes, loaded.modelJson[0]!);
     // An ensemble's CRF is the first checkpoint's model's.
@@ -101,7 +102,7 @@ async function evaluate(flags: EvalFlags): Promise<void> {
     const classes = summary.meta.classes;
     const shardText = flags.shard ? ` shard ${flags.shard.index}/${flags.shard.count}` : '';
     process.stdout.write(
-      `${flags.split}${shardText}: ${summary.images} images on ${backend.name}\n${formatMetrics(summary.metrics, classes, 'text')}\n`,
+      `${flags.split}${shardText}: ${summary.images} images on ${flags.runtime === 'tfjs' ? backend.name : describeRuntime(flags)}\n${formatMetrics(summary.metrics, classes, 'text')}\n`,
     );
     if (summary.crfMetrics)
       process.stdout.write(
@@ -171,6 +172,7 @@ export function evalCommand(): Command {
       "the classes expected (labelmap.txt, one name per line, or a comma list): must equal the checkpoint's",
     )
     .addOption(backendOption())
+    .addOption(runtimeOption())
     .option('--quiet', 'no backend line or progress on stderr');
   addInferenceOptions(command);
   command.addHelpText(

@@ -11,11 +11,12 @@ import { labelPng } from '../io/label-png.js';
 import '../models.js';
 import { renderOverlay } from '../render/overlay.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
-import { collect, loadModels, predictWith, readProposals } from './ensemble.js';
+import { collect, predictWith, readProposals } from './ensemble.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
 import { checkOutputs, writeAtomically } from './predict-outputs.js';
+import { type RuntimeFlags, describeRuntime, loadModelsOn, runtimeOption } from './runtime-option.js';
 
-interface PredictFlags extends InferenceFlags {
+interface PredictFlags extends InferenceFlags, RuntimeFlags {
   checkpoint: string[];
   proposals?: string;
   out: string;
@@ -48,12 +49,13 @@ async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
   );
   const backend = await activateBackend(flags.backend);
   const proposals = await readProposals(flags.proposals);
-  const models = await loadModels(flags.checkpoint);
+  const models = await loadModelsOn(flags, flags.checkpoint);
   const { meta } = models;
   // An ensemble's CRF is the first checkpoint's model's.
   const crf = crfFor(meta.architecture);
   if (!flags.quiet) {
     process.stdout.write(`backend: ${describeSelection(backend)}\n`);
+    if (flags.runtime !== 'tfjs') process.stdout.write(`runtime: ${describeRuntime(flags)}\n`);
     if (crf) process.stdout.write(`crf: ${crf.description}\n`);
   }
   const palette = completePalette(meta.palette);
@@ -138,6 +140,7 @@ export function predictCommand(): Command {
     .option('--overlay', 'also write the image blended with the colours, with a legend')
     .option('--probs', 'also write the probabilities as .npy (H x W x C float32)')
     .addOption(backendOption())
+    .addOption(runtimeOption())
     .option('--quiet', 'print nothing per image');
   addInferenceOptions(command);
   command.addHelpText(
