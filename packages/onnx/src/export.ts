@@ -1,29 +1,183 @@
-import type { SegmentationModel } from '@semseg/core';
+// exportOnnx: trace one forward of a model, translate each tfjs kernel, write the ModelProto.
+import { ConfigError, type SegmentationModel } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { Converter, ExportError } from './convert/context.js';
+import { KERNELS } from './convert/kernels.js';
+import { DataType, type Graph, GraphBuilder, type Node, int } from './ir.js';
+import { encodeModel } from './proto/write.js';
+import { traceKernels } from './trace.js';
 
-/** The ONNX opset the exporter writes by default (and the oldest it accepts). */
+/** The ONNX opset the exporter writes by default. */
 export const ONNX_OPSET = 17;
+/** The newest opset the exporter writes (onnx.proto 1.12's checker knows up to 17). */
+export const ONNX_MAX_OPSET = 18;
 
 export interface ExportOnnxOptions {
-  /** Height and width of the traced input. */
+  /** Height and width of the traced input: the exported graph takes exactly this size. */
   height: number;
   width: number;
-  /** A fixed batch size, or 'dynamic' (default) for a symbolic batch dimension. */
+  /** A fixed batch size, or 'dynamic' (default): a symbolic batch run sample by sample (ONNX Scan). */
   batch?: number | 'dynamic';
-  /** ONNX default-domain opset, 17 or newer. Default ONNX_OPSET. */
+  /** ONNX default-domain opset, 17 (default) or 18. */
   opset?: number;
-  /** Extra metadata_props (the checkpoint's classes, normalisation, ...). */
+  /** Extra metadata_props (the checkpoint's classes, architecture, ...). */
   metadata?: Record<string, string>;
-  /** Keep batch norms as BatchNormalization nodes instead of folding them into the convs. */
+  /**
+   * Keep batch norms (and biases) as separate element-wise nodes instead of folding them into the
+   * preceding convolutions (the default folds them).
+   */
   keepBatchNorm?: boolean;
+  /** Append a softmax over classes: output `probabilities` instead of `logits`. */
+  softmax?: boolean;
+  /** Input channels (default: the model config's `inChannels`, else 3). */
+  channels?: number;
+}
+
+/** Names of the exported graph's input and output. */
+export const ONNX_INPUT = 'images';
+export const ONNX_OUTPUT = { logits: 'logits', probabilities: 'probabilities' } as const;
+
+function checkOptions(o: ExportOnnxOptions): void {
+  for (const [what, v] of [
+    ['height', o.height],
+    ['width', o.width],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new ConfigError(`onnx export: ${what} must be a positive integer, got ${v}`);
+  }
+  if (o.batch !== undefined && o.batch !== 'dynamic' && !(Number.isInteger(o.batch) && o.batch >= 1)) {
+    throw new ConfigError(`onnx export: batch must be a positive integer or 'dynamic', got ${o.batch}`);
+  }
+  const opset = o.opset ?? ONNX_OPSET;
+  if (!Number.isInteger(opset) || opset < ONNX_OPSET || opset > ONNX_MAX_OPSET) {
+    throw new ConfigError(`onnx export: opset must be ${ONNX_OPSET} to ${ONNX_MAX_OPSET}, got ${o.opset}`);
+  }
+}
+
+/** Drops nodes whose outputs nothing reads, and initializers no node reads. */
+function pruneGraph(nodes: Node[], outputs: string[]): Node[] {
+  const live = new Set(outputs);
+  const kept: Node[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if (!n.outputs.some((o) => live.has(o))) continue;
+    kept.push(n);
+    for (const name of n.inputs) if (name !== '') live.add(name);
+  }
+  return kept.reverse();
+}
+
+function usedNames(nodes: Node[]): Set<string> {
+  const used = new Set<string>();
+  for (const n of nodes) {
+    for (const name of n.inputs) used.add(name);
+    for (const a of Object.values(n.attributes)) {
+      if (a.kind === 'graph') for (const name of usedNames(a.value.nodes)) used.add(name);
+    }
+  }
+  return used;
 }
 
 /**
- * Traces one forward of `model` on a height x width input and returns the ONNX ModelProto bytes:
- * graph input `images` (N x H x W x 3 float32, normalised as the model expects) and output `logits`
- * (N x H x W x C).
+ * Traces one forward of `model` (in eval mode) on a height x width input and returns the ONNX
+ * ModelProto bytes. Graph input `images`: N x H x W x C float32 (NHWC, normalised as the model
+ * expects); output `logits` (or `probabilities`): N x H x W x classes, as `model.forward` gives.
  */
 export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions): Uint8Array {
-  void model;
-  void options;
-  throw new Error('exportOnnx: not implemented yet');
+  checkOptions(options);
+  const batch = options.batch ?? 'dynamic';
+  const opset = options.opset ?? ONNX_OPSET;
+  const configChannels = (model.config as { inChannels?: unknown } | undefined)?.inChannels;
+  const channels = options.channels ?? (typeof configChannels === 'number' ? configChannels : 3);
+  const { height, width } = options;
+  const traceBatch = batch === 'dynamic' ? 1 : batch;
+
+  const wasTraining = model.training;
+  model.eval();
+  const x = tf.zeros([traceBatch, height, width, channels]) as tf.Tensor4D;
+  let trace: ReturnType<typeof traceKernels>;
+  try {
+    trace = traceKernels(x, (input) => model.forward(input));
+  } finally {
+    x.dispose();
+    if (wasTraining) model.train();
+  }
+
+  const b = new GraphBuilder();
+  const c = new Converter(b, trace, opset, !options.keepBatchNorm);
+  const sample = 'image';
+  if (batch === 'dynamic') c.names.set(trace.input.id, b.node('Unsqueeze', [sample, b.int64([0])]));
+  else c.names.set(trace.input.id, ONNX_INPUT);
+  for (const k of trace.kernels) {
+    if (!k.inputs.some(([, t]) => c.isDependent(t))) continue; // constant: folded from the trace
+    const handler = KERNELS[k.kernel];
+    if (!handler) {
+      throw new ExportError(`onnx export: the tfjs kernel '${k.kernel}' has no ONNX translation yet`);
+    }
+    const names = handler(k, c);
+    k.outputs.forEach((t, i) => {
+      if (!c.names.has(t.id)) c.names.set(t.id, names[i]!);
+    });
+  }
+  let result = c.value(trace.output);
+  const outputName = options.softmax ? ONNX_OUTPUT.probabilities : ONNX_OUTPUT.logits;
+  const classes = trace.output.shape[3]!;
+  const [, outH, outW] = trace.output.shape as [number, number, number, number];
+  if (options.softmax) result = b.node('Softmax', [result], { axis: int(3) });
+
+  let graph: Graph;
+  if (batch === 'dynamic') {
+    const bodyOut = 'sample_out';
+    b.node('Squeeze', [result, b.int64([0])], {}, [bodyOut]);
+    const body: Graph = {
+      name: 'sample',
+      nodes: pruneGraph(b.nodes, [bodyOut]),
+      initializers: [],
+      inputs: [{ name: sample, dataType: DataType.FLOAT, dims: [height, width, channels] }],
+      outputs: [{ name: bodyOut, dataType: DataType.FLOAT, dims: [outH, outW, classes] }],
+    };
+    const scan: Node = {
+      opType: 'Scan',
+      name: 'per_sample',
+      inputs: [ONNX_INPUT],
+      outputs: [outputName],
+      attributes: { body: { kind: 'graph', value: body }, num_scan_inputs: int(1) },
+    };
+    graph = { name: 'semseg', nodes: [scan], initializers: [], inputs: [], outputs: [] };
+  } else {
+    b.node('Identity', [result], {}, [outputName]);
+    graph = {
+      name: 'semseg',
+      nodes: pruneGraph(b.nodes, [outputName]),
+      initializers: [],
+      inputs: [],
+      outputs: [],
+    };
+  }
+  const used = usedNames(graph.nodes);
+  graph.initializers = b.initializers.filter((i) => used.has(i.name));
+  const n = batch === 'dynamic' ? 'batch' : batch;
+  graph.inputs = [{ name: ONNX_INPUT, dataType: DataType.FLOAT, dims: [n, height, width, channels] }];
+  graph.outputs = [{ name: outputName, dataType: DataType.FLOAT, dims: [n, outH, outW, classes] }];
+
+  const metadata: Record<string, string> = {
+    'semseg.input': `${ONNX_INPUT}: NHWC float32 [${n}, ${height}, ${width}, ${channels}], normalised as semseg.normalization`,
+    'semseg.output': `${outputName}: NHWC float32 [${n}, ${outH}, ${outW}, ${classes}]`,
+    'semseg.input_size': `${height}x${width}`,
+    'semseg.dynamic_size':
+      'false: the graph is traced at this input size (shapes, pooling pads and interpolation weights are constants); tile or resize other sizes, or export again',
+    'semseg.batch': String(n),
+    'semseg.num_classes': String(classes),
+    'semseg.batch_norm': options.keepBatchNorm ? 'kept' : 'folded into the convolutions',
+  };
+  if (model.normalization) metadata['semseg.normalization'] = JSON.stringify(model.normalization);
+  if (model.config) metadata['semseg.config'] = JSON.stringify(model.config);
+  Object.assign(metadata, options.metadata ?? {});
+  return encodeModel(graph, {
+    opset,
+    producerName: 'semseg.js',
+    producerVersion: '0.1.0',
+    docString: 'Exported by @semseg/onnx from a trace of the tfjs forward pass.',
+    metadata,
+  });
 }

@@ -1,6 +1,7 @@
 // @semseg/onnx: ONNX export of a registered semseg.js model by tracing the kernels tfjs runs.
-export { exportOnnx, ONNX_OPSET } from './export.js';
+export { exportOnnx, ONNX_INPUT, ONNX_MAX_OPSET, ONNX_OPSET, ONNX_OUTPUT } from './export.js';
 export type { ExportOnnxOptions } from './export.js';
+export { ExportError } from './convert/context.js';
 // The onnxruntime inference path (runtime-agnostic part; onnxruntime-node is under ./node).
 export {
   OnnxSegmentationModel,
