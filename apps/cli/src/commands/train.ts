@@ -29,9 +29,11 @@ import {
   parseUnitInterval,
   parseWidth,
 } from '../options/numbers.js';
+import { threadsOption } from '../options/threads.js';
 import { TrainProgress, formatDuration } from '../progress.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { interruptSignal } from './interrupt.js';
+import { replicaPlugins } from './replica-plugins.js';
 
 type TrainFlags = TrainSettings & {
   preset?: string;
@@ -39,6 +41,7 @@ type TrainFlags = TrainSettings & {
   resume?: boolean;
   backend: BackendChoice;
   evalCrf?: string | true;
+  threads: number;
 };
 
 function parseScaleRange(text: string): [number, number] {
@@ -101,6 +104,7 @@ async function train(command: Command): Promise<void> {
     debug: _debug,
     modelConfig: modelConfigFlag,
     evalCrf: evalCrfFlag,
+    threads: _threads,
     ...typedSettings
   } = typed as TrainFlags & { debug?: boolean };
   if (!flags.out) throw new UsageError('--out <run dir> is required');
@@ -186,6 +190,8 @@ async function train(command: Command): Promise<void> {
       resume: Boolean(flags.resume),
       backend: backend.name,
       settingOrigins: origins,
+      threads: flags.threads,
+      plugins: replicaPlugins(),
       signal: interrupt.signal,
       onEvent: (event) => {
         if (event.type === 'start')
@@ -245,6 +251,7 @@ export function trainCommand(): Command {
       'settings as JSON, keys as the flags in camelCase (batchSize, lrPolicy, ...)',
     )
     .addOption(backendOption())
+    .addOption(threadsOption())
     .addOption(option('--width <w>', 'VGG16 channel multiplier, e.g. 1/8 (1 = the paper)', parseWidth))
     .addOption(
       option('--model-config <json>', 'more model config, e.g. \'{"alignment":"compact"}\'', parseJsonObject),

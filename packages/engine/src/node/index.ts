@@ -22,3 +22,16 @@ export {
 export { type RunRecord, settingsFromRun, toRunOptions } from './train/options.js';
 export { resolveCheckpointPath } from './train/model-setup.js';
 export { loadModel } from './load-model.js';
+export {
+  ParallelTrainer,
+  type ParallelTrainerOptions,
+  ReplicaError,
+  ReplicaPool,
+  type ReplicaPoolOptions,
+  type ThreadsOptions,
+  closeTrainer,
+  createTrainer,
+  effectiveThreads,
+  evaluateOnReplicas,
+  replicaBackend,
+} from './parallel/index.js';
