@@ -3,8 +3,9 @@
 // result on screen.
 import { type SegmentationModel, selectBackend } from '@semseg/core';
 import type { PresetName } from '@semseg/crf';
-import { completePalette, encodeLabelPng } from '@semseg/voc-data';
+import { completePalette, encodeLabelPng, overlayPicture } from '@semseg/voc-data';
 import type { RgbImage } from '@semseg/voc-data';
+import { encodeNpy } from '@semseg/weights';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendChoice, describeSelection } from './backend-choice.js';
 import { type DeviceFacts, browserLoaders } from './backends.js';
@@ -18,12 +19,17 @@ import { CrfCancelled, CrfClient, type WorkerLike } from './crf-client.js';
 import { type CrfForm, formFromPreset, settingsFromForm } from './crf-settings.js';
 import { deviceBudget } from './device-budget.js';
 import { loadImage } from './image-input.js';
+import { type InferenceForm, inferenceSettings } from './inference-settings.js';
 import { type LoadedModel, loadCheckpointModel } from './load-checkpoint.js';
+import { ModelStore } from './model-store.js';
 import { DEMO_CHECKPOINT_URL } from './samples.js';
 import { segment } from './segment.js';
 import { type AppState, type CompareMode, Store, initialState, recordRun, shownMap } from './state.js';
 import { nextPaint } from './ui/dom.js';
 import { userMessage } from './user-message.js';
+import { type ImportWorkerLike, WeightsImportClient } from './weights-import/client.js';
+import { ImportCancelled } from './weights-import/convert.js';
+import type { ArchitectureFit } from './weights-import/match.js';
 
 export class App {
   readonly store: Store;
@@ -38,9 +44,20 @@ export class App {
   /** Serialises actions: a click while one runs waits for it. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(backendChoice: BackendChoice, createWorker: () => WorkerLike) {
+  private readonly importer: WeightsImportClient | null;
+  private readonly models: ModelStore;
+  private pendingChoice: ((architecture: string | null) => void) | null = null;
+
+  constructor(
+    backendChoice: BackendChoice,
+    createWorker: () => WorkerLike,
+    createImportWorker?: () => ImportWorkerLike,
+    models: ModelStore = new ModelStore(),
+  ) {
     this.store = new Store(initialState(backendChoice));
     this.crf = new CrfClient(createWorker);
+    this.importer = createImportWorker ? new WeightsImportClient(createImportWorker) : null;
+    this.models = models;
   }
 
   private get state(): AppState {
@@ -64,6 +81,11 @@ export class App {
   /** The model the page runs now and its checkpoint metadata (the fine-tune panel copies it). */
   currentModel(): LoadedModel | null {
     return this.loaded;
+  }
+
+  /** Shows a failure of something outside the action queue (the camera). */
+  showError(error: unknown, what: string): void {
+    this.fail(error, what);
   }
 
   dismissError(): void {
@@ -92,12 +114,14 @@ export class App {
         await this.activateBackend('auto');
         this.set({ error: reason, backendChoice: 'auto' });
       }
-      try {
-        this.busy('Loading the demo checkpoint…');
-        await this.adoptCheckpoint(await checkpointFromUrl(DEMO_CHECKPOINT_URL, fetch, document.baseURI));
-      } catch (error) {
-        this.fail(error, 'Loading the demo checkpoint');
-        return;
+      if (!(await this.adoptStoredModel())) {
+        try {
+          this.busy('Loading the demo checkpoint…');
+          await this.adoptCheckpoint(await checkpointFromUrl(DEMO_CHECKPOINT_URL, fetch, document.baseURI));
+        } catch (error) {
+          this.fail(error, 'Loading the demo checkpoint');
+          return;
+        }
       }
       if (firstImage) {
         try {
@@ -121,7 +145,7 @@ export class App {
       await this.activateBackend(choice);
       if (!this.files) return;
       try {
-        this.buildModel(this.files);
+        this.buildModel(this.files, this.state.checkpoint?.imported ?? null);
       } catch (error) {
         this.fail(error, 'Loading the checkpoint on this backend');
         return;
@@ -164,6 +188,168 @@ export class App {
       }
       await this.runNetwork();
     });
+  }
+
+  /** The model kept from the last visit, if there is one and it still loads (else it is dropped). */
+  private async adoptStoredModel(): Promise<boolean> {
+    let stored: Awaited<ReturnType<ModelStore['load']>> = null;
+    try {
+      stored = await this.models.load();
+    } catch (error) {
+      console.warn('IndexedDB unavailable', error);
+      return false;
+    }
+    if (!stored) return false;
+    try {
+      this.busy(`Loading the kept model ${stored.source}…`);
+      await this.adoptCheckpoint(stored, false);
+      this.set({ stored: { source: stored.source, savedAt: stored.savedAt } });
+      return true;
+    } catch (error) {
+      this.fail(error, `Loading the kept model ${stored.source} (forgotten; the demo model runs)`);
+      await this.models.forget().catch(() => undefined);
+      return false;
+    }
+  }
+
+  /** Deletes the kept model; the page keeps running the current one until the next visit. */
+  forgetStoredModel(): Promise<void> {
+    return this.enqueue(async () => {
+      try {
+        await this.models.forget();
+        this.set({ stored: null, status: { kind: 'ready', text: 'The kept model is forgotten' } });
+      } catch (error) {
+        this.fail(error, 'Forgetting the kept model');
+      }
+    });
+  }
+
+  /**
+   * A PyTorch (.pth, .safetensors) or Caffe (.caffemodel) file: read and converted in the import
+   * worker, then run as any checkpoint. On failure the last model stays.
+   */
+  openWeightsFile(file: Blob, name: string): Promise<void> {
+    this.crf.cancel();
+    return this.enqueue(async () => {
+      const importer = this.importer;
+      if (!importer) {
+        this.fail(new Error('this page was built without the import worker'), `Importing ${name}`);
+        return;
+      }
+      let files: CheckpointFiles;
+      let summary: NonNullable<AppState['checkpoint']>['imported'];
+      try {
+        this.set({ importing: { file: name, stage: 'reading', bytesRead: 0, size: file.size } });
+        this.busy(`Reading ${name}…`);
+        const converted = await importer.convert(file, name, this.budget(), {
+          progress: (stage, bytesRead, size) => {
+            this.set({ importing: { file: name, stage, bytesRead, size } });
+            this.busy(`${stage[0]!.toUpperCase()}${stage.slice(1)} ${name}…`);
+          },
+          choose: (fits) => this.askArchitecture(name, fits),
+        });
+        summary = converted.summary;
+        files = {
+          source: `${name} (${summary.architecture})`,
+          modelJsonText: converted.modelJsonText,
+          weights: converted.weights,
+        };
+        this.busy(`Loading ${summary.architecture} on ${this.state.backend?.name ?? 'the backend'}…`);
+        await this.adoptCheckpoint(files, true, summary);
+      } catch (error) {
+        this.set({ importing: null, choice: null });
+        if (error instanceof ImportCancelled) {
+          this.set({ status: { kind: 'ready', text: `Import of ${name} cancelled; the last model stays` } });
+          return;
+        }
+        this.fail(error, `Importing ${name}`);
+        return;
+      }
+      this.set({ importing: null });
+      await this.runNetwork();
+    });
+  }
+
+  private askArchitecture(file: string, fits: ArchitectureFit[]): Promise<string | null> {
+    return new Promise((resolve) => {
+      this.pendingChoice = resolve;
+      this.set({
+        choice: { file, fits: fits.map((f) => ({ name: f.name, description: f.description, map: f.map })) },
+        status: { kind: 'idle', text: `Which architecture is ${file}?` },
+      });
+    });
+  }
+
+  /** The user's answer to the architecture question (null: cancel the import). */
+  resolveChoice(architecture: string | null): void {
+    const resolve = this.pendingChoice;
+    this.pendingChoice = null;
+    this.set({ choice: null });
+    resolve?.(architecture);
+  }
+
+  /** The current checkpoint's two files, to save (model.json + weights.bin, as the CLI writes). */
+  checkpointDownload(): Array<{ bytes: Uint8Array; name: string; type: string }> | null {
+    const files = this.files;
+    if (!files) return null;
+    return [
+      { bytes: new TextEncoder().encode(files.modelJsonText), name: 'model.json', type: 'application/json' },
+      { bytes: files.weights, name: 'weights.bin', type: 'application/octet-stream' },
+    ];
+  }
+
+  /** The overlay picture with its legend (@semseg/voc-data's, as `semseg predict --overlay`). */
+  overlay(): { picture: ReturnType<typeof overlayPicture>; name: string } | null {
+    const shown = shownMap(this.state);
+    const checkpoint = this.state.checkpoint;
+    const image = this.state.image;
+    if (!shown || !checkpoint || !image) return null;
+    const picture = overlayPicture(
+      { width: image.width, height: image.height, data: image.pixels },
+      shown.map.labels,
+      checkpoint.classes,
+      completePalette(checkpoint.palette),
+    );
+    const stem = image.name.replace(/\.[^.]+$/, '');
+    return { picture, name: `${stem}${shown.refined ? '.crf' : ''}.overlay.png` };
+  }
+
+  /** The shown probabilities (the CRF's marginals when refined) as .npy, H x W x C float32. */
+  probabilitiesNpy(): { bytes: Uint8Array; name: string } | null {
+    const shown = shownMap(this.state);
+    const image = this.state.image;
+    if (!shown || !image || !Number.isFinite(shown.map.probabilities[0] ?? Number.NaN)) return null;
+    const { width, height, numClasses } = shown.map;
+    const stem = image.name.replace(/\.[^.]+$/, '');
+    return {
+      bytes: encodeNpy(shown.map.probabilities, [height, width, numClasses]),
+      name: `${stem}${shown.refined ? '.crf' : ''}.npy`,
+    };
+  }
+
+  setInferenceForm(form: InferenceForm): void {
+    this.store.update((s) => ({ ...s, inference: { ...s.inference, form } }));
+  }
+
+  /** Runs the current image again with the inference form's settings. */
+  applyInference(): Promise<void> {
+    this.crf.cancel();
+    return this.enqueue(() => this.runNetwork());
+  }
+
+  /** A camera frame: segmented as an image (serialised with the other actions). */
+  segmentFrame(image: { width: number; height: number; data: Uint8Array }, name: string): Promise<void> {
+    return this.enqueue(async () => {
+      this.image = image;
+      this.decodeMs = 0;
+      this.inputVersion++;
+      this.set({ image: { name, pixels: image.data, width: image.width, height: image.height } });
+      await this.runNetwork();
+    });
+  }
+
+  setCamera(camera: Partial<AppState['camera']>): void {
+    this.store.update((s) => ({ ...s, camera: { ...s.camera, ...camera } }));
   }
 
   loadDemoCheckpoint(): Promise<void> {
@@ -264,17 +450,37 @@ export class App {
   private decodeMs = 0;
 
   /** Makes a checkpoint current; the previous model stays until the new one has loaded. */
-  private async adoptCheckpoint(files: CheckpointFiles): Promise<void> {
+  private async adoptCheckpoint(
+    files: CheckpointFiles,
+    keep = files.source !== new URL(DEMO_CHECKPOINT_URL, document.baseURI).href,
+    imported?: NonNullable<AppState['checkpoint']>['imported'],
+  ): Promise<void> {
     await nextPaint();
-    this.buildModel(files);
+    this.buildModel(files, imported ?? null);
     this.files = files;
     this.inputVersion++;
+    if (keep && this.models.available) {
+      try {
+        await this.models.save(files);
+        this.set({ stored: { source: files.source, savedAt: new Date().toISOString() } });
+      } catch (error) {
+        // Not kept (private mode, storage full): the model runs all the same.
+        console.warn(`not kept in IndexedDB: ${userMessage(error)}`);
+      }
+    }
   }
 
-  private buildModel(files: CheckpointFiles): void {
+  private budget() {
     const backend = this.state.backend?.name ?? tf.engine().backendName ?? 'cpu';
     const memory = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
-    const loaded = loadCheckpointModel(files, deviceBudget(memory, backend, this.facts));
+    return deviceBudget(memory, backend, this.facts);
+  }
+
+  private buildModel(
+    files: CheckpointFiles,
+    imported: NonNullable<AppState['checkpoint']>['imported'] | null,
+  ): void {
+    const loaded = loadCheckpointModel(files, this.budget());
     this.disposeModel();
     this.loaded = loaded;
     const { meta } = loaded;
@@ -285,6 +491,9 @@ export class App {
         classes: meta.classes,
         palette: meta.palette,
         weightBytes: loaded.weightBytes,
+        parameters: loaded.model.numParameters(),
+        normalization: meta.normalization,
+        ...(imported ? { imported } : {}),
       },
     });
   }
@@ -307,7 +516,17 @@ export class App {
     this.busy(`Segmenting on ${backend}…`);
     await nextPaint();
     try {
-      const result = await segment(loaded.model, loaded.meta, image, backend, this.decodeMs);
+      const settings = inferenceSettings(this.state.inference.form, image);
+      if ('errors' in settings) {
+        this.store.update((s) => ({
+          ...s,
+          inference: { ...s.inference, errors: settings.errors },
+          status: { kind: 'error', text: 'Check the inference settings' },
+        }));
+        return;
+      }
+      this.store.update((s) => ({ ...s, inference: { ...s.inference, errors: [] } }));
+      const result = await segment(loaded.model, loaded.meta, image, backend, this.decodeMs, settings);
       const sameInput = this.lastRunVersion === this.inputVersion;
       this.lastRunVersion = this.inputVersion;
       this.store.update((s) => ({
@@ -322,7 +541,8 @@ export class App {
       this.fail(error, `Segmenting on ${backend}`);
       return;
     }
-    if (this.state.crf.enabled) await this.runCrf();
+    // Camera frames come too fast for the CRF: it runs on still images.
+    if (this.state.crf.enabled && !this.state.camera.on) await this.runCrf();
   }
 
   private async runCrf(): Promise<void> {

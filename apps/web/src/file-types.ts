@@ -49,3 +49,8 @@ export class ImageFileError extends Error {
 export function isCheckpointPart(fileName: string): boolean {
   return /\.json$/i.test(fileName) || /\.bin$/i.test(fileName);
 }
+
+/** Whether a file is another framework's trained weights (PyTorch, safetensors, Caffe) by its name. */
+export function isWeightsFile(fileName: string): boolean {
+  return /\.(pth|pt|safetensors|caffemodel)$/i.test(fileName);
+}

@@ -1,10 +1,12 @@
-// Reading the user's image: check it is one, decode it with the browser, and scale down images too
-// large to segment quickly (the network and the CRF grow with the pixel count).
+// Reading the user's image: check it is one, decode it with the browser, and scale down only images
+// beyond what the page can hold (H x W x C probabilities and the CRF grow with the pixel count):
+// large ones run tiled (inference-settings.ts), at their own size.
 import { type RgbImage, decodeImageWithPlatform, rgbaToRgb } from '@semseg/voc-data';
 import { requireImage } from './file-types.js';
 
-/** Images are processed at most this many pixels on their longer side. */
-export const MAX_SIDE = 512;
+/** Images are processed at most this many pixels on their longer side (21-class probabilities
+ * of 2048 x 2048 are 352 MB). */
+export const MAX_SIDE = 2048;
 
 export interface LoadedImage {
   image: RgbImage;

@@ -8,14 +8,16 @@ import {
   initialBackendChoice,
   isBackendChoice,
 } from './backend-choice.js';
+import { startCamera } from './camera.js';
 import { CRF_PRESET_NAMES, type CrfForm } from './crf-settings.js';
-import { isCheckpointPart } from './file-types.js';
+import { isCheckpointPart, isWeightsFile } from './file-types.js';
 import { mountFinetune } from './finetune/panel.js';
 import { pointerToPixel, readPixel } from './hover.js';
 import { listModels } from './models.js';
 import { SAMPLE_IMAGES } from './samples.js';
 import { shownMap } from './state.js';
-import { byId, element } from './ui/dom.js';
+import { byId, download, element } from './ui/dom.js';
+import { overlayPng } from './ui/overlay-png.js';
 import { renderAll } from './ui/views.js';
 import { userMessage } from './user-message.js';
 
@@ -47,6 +49,7 @@ function setUp(): void {
   const app = new App(
     choice,
     () => new Worker(new URL('./crf.worker.ts', import.meta.url), { type: 'module' }),
+    () => new Worker(new URL('./weights.worker.ts', import.meta.url), { type: 'module' }),
   );
   let hoveredClass: number | null = null;
   const draw = () => renderAll(app.store.state, hoveredClass);
@@ -99,7 +102,9 @@ function setUp(): void {
     event.preventDefault();
     const files = [...(event.dataTransfer?.files ?? [])];
     if (files.length === 0) return;
-    if (files.some((f) => isCheckpointPart(f.name))) void app.openCheckpointFiles(files);
+    const weights = files.find((f) => isWeightsFile(f.name));
+    if (weights) void app.openWeightsFile(weights, weights.name);
+    else if (files.some((f) => isCheckpointPart(f.name))) void app.openCheckpointFiles(files);
     else void app.openImage(files[0]!, files[0]!.name);
   });
 
@@ -116,6 +121,58 @@ function setUp(): void {
     if (url.trim()) void app.openCheckpointUrl(url);
   });
   byId('demo-checkpoint').addEventListener('click', () => void app.loadDemoCheckpoint());
+  const weightsInput = byId<HTMLInputElement>('weights-input');
+  weightsInput.addEventListener('change', () => {
+    const file = weightsInput.files?.[0];
+    if (file) void app.openWeightsFile(file, file.name);
+    weightsInput.value = '';
+  });
+  byId('choice-ok').addEventListener('click', () =>
+    app.resolveChoice(byId<HTMLSelectElement>('choice-select').value),
+  );
+  byId('choice-cancel').addEventListener('click', () => app.resolveChoice(null));
+  byId('download-checkpoint').addEventListener('click', () => {
+    for (const file of app.checkpointDownload() ?? []) download(file.bytes, file.name, file.type);
+  });
+  byId('forget-model').addEventListener('click', () => void app.forgetStoredModel());
+
+  // Inference settings.
+  const inferenceFields = {
+    mode: byId<HTMLSelectElement>('inference-mode'),
+    crop: byId<HTMLInputElement>('inference-crop'),
+    stride: byId<HTMLInputElement>('inference-stride'),
+    scales: byId<HTMLInputElement>('inference-scales'),
+    flip: byId<HTMLInputElement>('inference-flip'),
+  };
+  const inferenceForm = app.store.state.inference.form;
+  inferenceFields.mode.value = inferenceForm.mode;
+  inferenceFields.crop.value = String(inferenceForm.crop);
+  inferenceFields.stride.value = String(inferenceForm.stride);
+  inferenceFields.scales.value = inferenceForm.scales;
+  inferenceFields.flip.checked = inferenceForm.flip;
+  byId('inference-apply').addEventListener('click', () => {
+    app.setInferenceForm({
+      mode: inferenceFields.mode.value === 'slide' ? 'slide' : 'whole',
+      crop: Number(inferenceFields.crop.value),
+      stride: Number(inferenceFields.stride.value),
+      scales: inferenceFields.scales.value,
+      flip: inferenceFields.flip.checked,
+    });
+    void app.applyInference();
+  });
+
+  // Camera.
+  const cameraToggle = byId<HTMLInputElement>('camera-toggle');
+  let stopCamera: (() => void) | null = null;
+  cameraToggle.addEventListener('change', async () => {
+    if (!cameraToggle.checked) {
+      stopCamera?.();
+      stopCamera = null;
+      return;
+    }
+    stopCamera = await startCamera(app, byId<HTMLVideoElement>('camera-video'));
+    if (!stopCamera) cameraToggle.checked = false;
+  });
 
   // View: opacity, compare, hover, download.
   const opacity = byId<HTMLInputElement>('opacity');
@@ -158,13 +215,15 @@ function setUp(): void {
   });
   byId('download-labels').addEventListener('click', () => {
     const png = app.labelPng();
-    if (!png) return;
-    const url = URL.createObjectURL(new Blob([png.bytes as BlobPart], { type: 'image/png' }));
-    const link = element('a', { attributes: { href: url, download: png.name } });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    if (png) download(png.bytes, png.name, 'image/png');
+  });
+  byId('download-overlay').addEventListener('click', async () => {
+    const overlay = app.overlay();
+    if (overlay) download(await overlayPng(overlay.picture), overlay.name, 'image/png');
+  });
+  byId('download-probabilities').addEventListener('click', () => {
+    const npy = app.probabilitiesNpy();
+    if (npy) download(npy.bytes, npy.name, 'application/octet-stream');
   });
 
   // CRF panel.

@@ -1,10 +1,11 @@
-// One network pass through @semseg/engine's inference path, the one `semseg predict` uses
-// (whole image, scale 1, no flip: the CLI's defaults). The read-back is asynchronous on every
+// One network pass through @semseg/engine's inference path, the one `semseg predict` uses (whole
+// image or sliding window, at one or more scales, with or without flip). The read-back is asynchronous on every
 // backend: tfjs-backend-webgpu 4.22's synchronous read returns wrong values in recent Chromium
 // (measured: 9.4% of the labels changed), and on WebGL it stalls the page.
 import type { CheckpointMeta, SegmentationModel } from '@semseg/core';
 import { predictImageAsync } from '@semseg/engine';
 import type { RgbImage } from '@semseg/voc-data';
+import type { InferenceSettings } from './inference-settings.js';
 import type { NetworkResult } from './state.js';
 
 export async function segment(
@@ -13,9 +14,11 @@ export async function segment(
   image: RgbImage,
   backend: string,
   decodeMs: number,
+  settings?: InferenceSettings,
 ): Promise<NetworkResult> {
   const start = performance.now();
-  const prediction = await predictImageAsync(model, image, { normalization: meta.normalization });
+  const { description, ...options } = settings ?? { description: 'whole image, scale 1' };
+  const prediction = await predictImageAsync(model, image, { ...options, normalization: meta.normalization });
   const total = performance.now() - start;
   const preprocess = prediction.timings.preprocess;
   return {
@@ -25,6 +28,7 @@ export async function segment(
     labels: prediction.labels,
     probabilities: prediction.probabilities,
     backend,
+    inference: description,
     timings: {
       decode: decodeMs,
       preprocess,

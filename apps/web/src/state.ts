@@ -1,10 +1,12 @@
 // The page's state and the pure rules that change it. The DOM views read it; app.ts changes it.
-import type { Rgb } from '@semseg/core';
+import type { Normalization, Rgb } from '@semseg/core';
 import type { BackendChoice } from './backend-choice.js';
 import type { CrfResult } from './crf-client.js';
 import { type CrfForm, DEFAULT_CRF_PRESET, formFromPreset } from './crf-settings.js';
 import { agreement } from './format.js';
 import type { LabelMap } from './hover.js';
+import { DEFAULT_INFERENCE, type InferenceForm } from './inference-settings.js';
+import type { ImportStage, ImportSummary } from './weights-import/convert.js';
 
 export type Status = { kind: 'idle' | 'busy' | 'ready' | 'error'; text: string };
 
@@ -14,6 +16,25 @@ export interface CheckpointInfo {
   classes: string[];
   palette: Rgb[];
   weightBytes: number;
+  /** Scalars in the model's parameters (buffers such as batch-norm statistics excluded). */
+  parameters: number;
+  normalization: Normalization;
+  /** Set when the checkpoint was converted from a foreign weights file on this page. */
+  imported?: ImportSummary;
+}
+
+/** A foreign weights file being read and converted by the import worker. */
+export interface ImportProgress {
+  file: string;
+  stage: ImportStage;
+  bytesRead: number;
+  size: number;
+}
+
+/** Several architectures fit a file's names: the page asks which it is. */
+export interface ArchitectureChoice {
+  file: string;
+  fits: Array<{ name: string; description: string; map: string }>;
 }
 
 export interface ImageInfo {
@@ -29,6 +50,8 @@ export interface ImageInfo {
 /** One network pass: what ran where and how long each stage took. */
 export interface NetworkResult extends LabelMap {
   backend: string;
+  /** How the network was applied (whole image, sliding window, scales, flip). */
+  inference: string;
   timings: { decode: number; preprocess: number; network: number; total: number };
 }
 
@@ -73,6 +96,12 @@ export interface AppState {
   runs: RunRecord[];
   crf: CrfState;
   view: { opacity: number; compare: CompareMode; split: number };
+  inference: { form: InferenceForm; errors: string[] };
+  importing: ImportProgress | null;
+  choice: ArchitectureChoice | null;
+  /** The model kept in IndexedDB for the next visit, if any. */
+  stored: { source: string; savedAt: string } | null;
+  camera: { on: boolean; fps: number; frames: number };
 }
 
 export function initialState(backendChoice: BackendChoice): AppState {
@@ -99,6 +128,11 @@ export function initialState(backendChoice: BackendChoice): AppState {
       result: null,
     },
     view: { opacity: 0.6, compare: 'after', split: 0.5 },
+    inference: { form: { ...DEFAULT_INFERENCE }, errors: [] },
+    importing: null,
+    choice: null,
+    stored: null,
+    camera: { on: false, fps: 0, frames: 0 },
   };
 }
 

@@ -59,10 +59,11 @@ describe('formatting and messages', () => {
     expect(() => agreement(new Uint8Array(2), new Uint8Array(3))).toThrow(RangeError);
   });
 
-  it('scales large images to 512 px on the longer side and leaves small ones', () => {
+  it('scales images over 2048 px on the longer side and leaves the others', () => {
     expect(processingSize(300, 200)).toEqual({ width: 300, height: 200 });
-    expect(processingSize(2048, 1536)).toEqual({ width: 512, height: 384 });
-    expect(processingSize(1000, 4000)).toEqual({ width: 128, height: 512 });
+    expect(processingSize(2048, 1536)).toEqual({ width: 2048, height: 1536 });
+    expect(processingSize(4096, 3072)).toEqual({ width: 2048, height: 1536 });
+    expect(processingSize(1000, 4000)).toEqual({ width: 512, height: 2048 });
   });
 
   it('explains out-of-memory failures and passes other messages on', () => {

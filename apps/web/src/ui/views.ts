@@ -2,7 +2,7 @@
 import type { Rgb } from '@semseg/core';
 import { classShares, completePalette, formatShare } from '@semseg/voc-data';
 import { BACKEND_LABELS, type PageBackend } from '../backend-choice.js';
-import { formatMs } from '../format.js';
+import { formatBytes, formatMs } from '../format.js';
 import { overlayPixels, splitLabels } from '../overlay.js';
 import { type AppState, crfChanges, shownMap } from '../state.js';
 import { byId, element } from './dom.js';
@@ -47,6 +47,71 @@ export function renderInputs(state: AppState): void {
   byId('checkpoint-info').textContent = checkpoint
     ? `Checkpoint: ${checkpoint.architecture}, ${checkpoint.classes.length} classes, ${(checkpoint.weightBytes / 1e6).toFixed(2)} MB (${checkpoint.source})`
     : 'No checkpoint loaded';
+  const facts = byId('model-facts');
+  if (checkpoint) {
+    const n = checkpoint.normalization;
+    const imported = checkpoint.imported
+      ? `Converted from ${checkpoint.imported.format} (${checkpoint.imported.map}): ${checkpoint.imported.tensors} tensors. `
+      : '';
+    facts.textContent = `${imported}${checkpoint.parameters.toLocaleString('en-US')} parameters; input ${n.channelOrder.toUpperCase()}, ${n.scale === 1 ? '0..1' : '0..255'}, mean ${n.mean.join('/')}, std ${n.std.join('/')}`;
+    facts.dataset.parameters = String(checkpoint.parameters);
+    facts.dataset.architecture = checkpoint.architecture;
+  } else facts.textContent = '';
+  byId<HTMLButtonElement>('download-checkpoint').disabled = !checkpoint;
+  byId<HTMLButtonElement>('forget-model').disabled = !state.stored;
+  byId('stored-info').textContent = state.stored
+    ? `Kept in this browser for the next visit: ${state.stored.source}`
+    : 'No model kept in this browser: the next visit opens with the demo model.';
+  byId('stored-info').dataset.stored = String(Boolean(state.stored));
+}
+
+export function renderImport(state: AppState): void {
+  const box = byId('import-progress');
+  const importing = state.importing;
+  box.hidden = !importing;
+  if (importing) {
+    const bar = byId<HTMLProgressElement>('import-bar');
+    const reading = importing.stage === 'reading';
+    if (reading && importing.size > 0) {
+      bar.max = importing.size;
+      bar.value = importing.bytesRead;
+    } else bar.removeAttribute('value');
+    byId('import-text').textContent =
+      `${importing.file}: ${importing.stage}${reading ? ` ${formatBytes(importing.bytesRead)} of ${formatBytes(importing.size)}` : '…'}`;
+  }
+  const dialog = byId('architecture-choice');
+  const choice = state.choice;
+  dialog.hidden = !choice;
+  if (choice) {
+    byId('choice-text').textContent =
+      `${choice.file} fits ${choice.fits.length} architectures of this page by its tensor names; which is it?`;
+    const select = byId<HTMLSelectElement>('choice-select');
+    if (select.dataset.file !== choice.file || select.options.length !== choice.fits.length) {
+      select.replaceChildren(
+        ...choice.fits.map((f) =>
+          element('option', {
+            text: `${f.name}: ${f.description}`,
+            attributes: { value: f.name, title: f.map },
+          }),
+        ),
+      );
+      select.dataset.file = choice.file;
+    }
+  }
+}
+
+export function renderInference(state: AppState): void {
+  byId('inference-errors').textContent = state.inference.errors.join('; ');
+  byId('inference-used').textContent = state.network ? `Last run: ${state.network.inference}` : '';
+}
+
+export function renderCamera(state: AppState): void {
+  byId<HTMLInputElement>('camera-toggle').checked = state.camera.on;
+  const line = byId('camera-state');
+  line.textContent = state.camera.on
+    ? `${state.camera.frames} frames segmented, ${state.camera.fps.toFixed(1)} fps`
+    : '';
+  line.dataset.frames = String(state.camera.frames);
 }
 
 export function renderCrf(state: AppState): void {
@@ -164,6 +229,7 @@ export function renderTimings(state: AppState): void {
   const rows: Array<[string, string, string]> = [
     ['decode image', formatMs(net.timings.decode), 'browser'],
     ['preprocess', formatMs(net.timings.preprocess), backend],
+    ['inference', net.inference, ''],
     ['network', formatMs(net.timings.network), backend],
     ['CRF', state.crf.enabled ? formatMs(crf) : 'off', crfWhere(state.crf.result?.engine)],
     ['total', formatMs(net.timings.total + (crf ?? 0)), ''],
@@ -179,6 +245,10 @@ export function renderTimings(state: AppState): void {
   );
   byId('timings').dataset.backend = net.backend;
   byId<HTMLButtonElement>('download-labels').disabled = false;
+  byId<HTMLButtonElement>('download-overlay').disabled = false;
+  byId<HTMLButtonElement>('download-probabilities').disabled = Boolean(
+    state.crf.enabled && state.crf.running,
+  );
 }
 
 export function renderAll(state: AppState, hoveredClass: number | null): void {
@@ -189,4 +259,7 @@ export function renderAll(state: AppState, hoveredClass: number | null): void {
   renderCanvas(state);
   renderLegend(state, hoveredClass);
   renderTimings(state);
+  renderImport(state);
+  renderInference(state);
+  renderCamera(state);
 }
