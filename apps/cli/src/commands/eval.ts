@@ -9,12 +9,14 @@ import type { BackendChoice } from '../backends/index.js';
 import { UsageError } from '../errors.js';
 import { readUserFile } from '../io/files.js';
 import { option } from '../options/commander.js';
+import { threadsOption } from '../options/threads.js';
 import '../models.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { collect, evaluateModels, readProposals } from './ensemble.js';
 import { formatMetrics } from './eval-report.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
 import { writeAtomically } from './predict-outputs.js';
+import { replicaPlugins } from './replica-plugins.js';
 import { type RuntimeFlags, describeRuntime, loadModelsOn, runtimeOption } from './runtime-option.js';
 
 interface EvalFlags extends InferenceFlags, RuntimeFlags {
@@ -29,6 +31,7 @@ interface EvalFlags extends InferenceFlags, RuntimeFlags {
   classes?: string;
   backend: BackendChoice;
   quiet?: boolean;
+  threads: number;
 }
 
 /** `--classes` must name exactly the classes the checkpoint (or the shards) were trained on. */
@@ -90,11 +93,22 @@ async function evaluate(flags: EvalFlags): Promise<void> {
     await checkClasses(flags.classes, loaded.meta.classes, loaded.modelJson[0]!);
     // An ensemble's CRF is the first checkpoint's model's.
     const crf = crfFor(loaded.meta.architecture);
+    // One tfjs checkpoint spreads the images over replica threads (the engine's evaluateDataset
+    // reads these from the options it is given); onnx takes --threads as its own.
+    const replicated =
+      flags.runtime === 'tfjs' && flags.checkpoint.length === 1 && !proposals
+        ? {
+            ...inference,
+            threads: flags.threads,
+            plugins: replicaPlugins(),
+            architecture: loaded.meta.architecture,
+          }
+        : inference;
     const summary = await evaluateModels(loaded, {
       data: flags.data,
       split: flags.split,
       ...(flags.shard ? { shard: flags.shard } : {}),
-      inference,
+      inference: replicated,
       crf: crf?.option ?? null,
       proposals,
       onImage,
@@ -173,6 +187,7 @@ export function evalCommand(): Command {
     )
     .addOption(backendOption())
     .addOption(runtimeOption())
+    .addOption(threadsOption())
     .option('--quiet', 'no backend line or progress on stderr');
   addInferenceOptions(command);
   command.addHelpText(

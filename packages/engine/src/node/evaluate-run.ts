@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type CheckpointMeta, InputError, type Normalization, type SegmentationModel } from '@semseg/core';
+import {
+  type ArchitectureSpec,
+  type CheckpointMeta,
+  InputError,
+  type Normalization,
+  type SegmentationModel,
+} from '@semseg/core';
 import { loadCheckpoint } from '@semseg/core/node';
 import type { ShardSpec } from '@semseg/voc-data';
 import { type SegmentationDataset, openVocDataset } from '@semseg/voc-data/node';
@@ -29,6 +35,13 @@ export interface DatasetEvaluationOptions extends Omit<InferenceOptions, 'normal
   onImage?: (done: number, total: number, id: string) => void;
   /** Replica threads holding copies of `model`: images are spread over them (same scores). */
   replicas?: ReplicaPool;
+  /**
+   * Or threads to start for this evaluation (wasm and cpu backends), with the model's registered
+   * `architecture` and the `plugins` that register it in a fresh thread.
+   */
+  threads?: number;
+  plugins?: readonly string[];
+  architecture?: ArchitectureSpec;
 }
 
 /** Evaluates a model on every image of a dataset split (or shard), with and without the CRF. */
@@ -38,6 +51,20 @@ export async function evaluateDataset(
   options: DatasetEvaluationOptions,
 ): Promise<EvaluationSummary> {
   if (options.replicas) return evaluateInParallel(options.replicas, dataset, options);
+  const threads = Math.min(effectiveThreads(options.threads), Math.max(1, dataset.ids.length));
+  if (threads > 1 && options.architecture) {
+    const pool = await ReplicaPool.start({
+      threads,
+      model,
+      architecture: options.architecture,
+      plugins: requirePlugins(options, options.architecture),
+    });
+    try {
+      return await evaluateInParallel(pool, dataset, options);
+    } finally {
+      await pool.close();
+    }
+  }
   const evaluator = new Evaluator(model, options);
   let network = 0;
   let crf = 0;
@@ -71,7 +98,7 @@ async function evaluateInParallel(
   dataset: SegmentationDataset,
   options: DatasetEvaluationOptions,
 ): Promise<EvaluationSummary> {
-  const { replicas: _replicas, onImage, ...inference } = options;
+  const { replicas: _r, threads: _t, plugins: _p, architecture: _a, onImage, ...inference } = options;
   const result = await evaluateOnReplicas(pool, dataset, inference, onImage);
   const total = dataset.ids.length;
   const summary: EvaluationSummary = {
@@ -88,16 +115,13 @@ async function evaluateInParallel(
   return summary;
 }
 
-export interface EvaluationRunOptions extends Omit<DatasetEvaluationOptions, 'normalization' | 'replicas'> {
+export interface EvaluationRunOptions
+  extends Omit<DatasetEvaluationOptions, 'normalization' | 'replicas' | 'architecture'> {
   /** Checkpoint folder (or its model.json). */
   checkpoint: string;
   data: string;
   split?: string;
   shard?: ShardSpec;
-  /** Threads to spread the images over (replicas on the wasm and cpu backends; default 1). */
-  threads?: number;
-  /** Modules a replica thread imports to register the checkpoint's model (its package). */
-  plugins?: readonly string[];
 }
 
 /** Loads a checkpoint's model (its package must be imported) and evaluates it on a split. */
@@ -114,27 +138,12 @@ export async function runEvaluation(
       palette: meta.palette,
       ...(options.shard ? { shard: options.shard } : {}),
     });
-    const threads = Math.min(effectiveThreads(options.threads), Math.max(1, dataset.ids.length));
-    const pool =
-      threads > 1
-        ? await ReplicaPool.start({
-            threads,
-            model,
-            architecture: meta.architecture,
-            plugins: requirePlugins(options, meta.architecture),
-          })
-        : null;
-    try {
-      const { threads: _threads, plugins: _plugins, ...rest } = options;
-      const summary = await evaluateDataset(model, dataset, {
-        ...rest,
-        normalization: meta.normalization,
-        ...(pool ? { replicas: pool } : {}),
-      });
-      return { ...summary, meta, checkpointSha256: hash };
-    } finally {
-      await pool?.close();
-    }
+    const summary = await evaluateDataset(model, dataset, {
+      ...options,
+      normalization: meta.normalization,
+      architecture: meta.architecture,
+    });
+    return { ...summary, meta, checkpointSha256: hash };
   } finally {
     model.dispose();
   }
