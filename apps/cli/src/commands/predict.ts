@@ -9,6 +9,7 @@ import { EXIT_FAILURE, UsageError, describeFailure } from '../errors.js';
 import { collectImages, outputStem } from '../io/image-inputs.js';
 import { labelPng } from '../io/label-png.js';
 import '../models.js';
+import { threadsOption } from '../options/threads.js';
 import { renderOverlay } from '../render/overlay.js';
 import { activateBackend, backendOption, describeSelection } from './backend-option.js';
 import { collect, predictWith, readProposals } from './ensemble.js';
@@ -141,6 +142,7 @@ export function predictCommand(): Command {
     .option('--probs', 'also write the probabilities as .npy (H x W x C float32)')
     .addOption(backendOption())
     .addOption(runtimeOption())
+    .addOption(threadsOption())
     .option('--quiet', 'print nothing per image');
   addInferenceOptions(command);
   command.addHelpText(
