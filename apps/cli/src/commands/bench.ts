@@ -1,6 +1,6 @@
 import { Rng, createModel } from '@semseg/core';
 import { runDenseCrf, unaryFromProbabilities } from '@semseg/crf';
-import { Trainer } from '@semseg/engine';
+import { closeTrainer, createTrainer, effectiveThreads } from '@semseg/engine/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../backends/index.js';
@@ -9,7 +9,9 @@ import { writeOutput } from '../io/files.js';
 import '../models.js';
 import { option } from '../options/commander.js';
 import { parsePositiveInt, parseWidth } from '../options/numbers.js';
+import { threadsOption } from '../options/threads.js';
 import { activateBackend } from './backend-option.js';
+import { replicaPlugins } from './replica-plugins.js';
 
 interface BenchFlags {
   backends: BackendChoice[];
@@ -18,6 +20,7 @@ interface BenchFlags {
   width: number;
   repeats: number;
   json?: string;
+  threads: number;
 }
 
 interface BenchRow {
@@ -70,11 +73,16 @@ async function modelSuite(backend: BackendChoice, flags: BenchFlags): Promise<Be
   const images = new Float32Array(batch * size * size * 3);
   rng.fillNormal(images);
   const labels = new Uint8Array(batch * size * size).map((_, i) => (i * 7) % 21);
-  const trainer = new Trainer({
+  // Training steps over --threads replica threads on wasm and cpu (one on the other backends).
+  const trainer = await createTrainer({
     model,
+    architecture: { name: 'fcn8s', config: { ...(model.config ?? {}), numClasses: 21 } },
+    threads: flags.threads,
+    plugins: replicaPlugins(),
     optimizer: { type: 'sgd', momentum: 0.9 },
     schedule: { policy: 'fixed', baseLr: 1e-3, maxSteps: 1 },
   });
+  const threads = effectiveThreads(flags.threads);
   try {
     const x = tf.tensor4d(images, [batch, size, size, 3]);
     const forward = await time(async () => {
@@ -99,12 +107,13 @@ async function modelSuite(backend: BackendChoice, flags: BenchFlags): Promise<Be
       {
         suite: 'model',
         backend: selection.name,
-        case: `train step ${name}`,
+        case: `train step ${name}${threads > 1 ? ` (${threads} threads)` : ''}`,
         medianMs: step,
         perImageMs: step / batch,
       },
     ];
   } finally {
+    await closeTrainer(trainer);
     trainer.dispose();
     model.dispose();
   }
@@ -173,6 +182,7 @@ export function benchCommand(): Command {
     .addOption(option('--batch <n>', 'images per forward/step', parsePositiveInt).default(4))
     .addOption(option('--width <w>', 'VGG16 channel multiplier', parseWidth).default(0.125, '1/8'))
     .addOption(option('--repeats <n>', 'timed runs per case', parsePositiveInt).default(3))
+    .addOption(threadsOption())
     .option('--json <file>', 'also write the rows as JSON');
   command.action(() => bench(command.opts<BenchFlags>()));
   return command;
