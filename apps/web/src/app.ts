@@ -334,7 +334,11 @@ export class App {
   /** Runs the current image again with the inference form's settings. */
   applyInference(): Promise<void> {
     this.crf.cancel();
-    return this.enqueue(() => this.runNetwork());
+    return this.enqueue(() => {
+      // Other settings, other labels: the backend comparison starts again.
+      this.inputVersion++;
+      return this.runNetwork();
+    });
   }
 
   /** A camera frame: segmented as an image (serialised with the other actions). */

@@ -31,20 +31,28 @@ const ARCH = 'lraspp-mobilenetv3-large';
 const SLIDE = { crop: 64, stride: 48, scales: '0.75,1', flip: true };
 const log = (line: string) => console.log(`[e2e bring-model] ${line}`);
 
+// Batch norm is calibrated on the sample and noise (train mode, cumulative averages), so that
+// the random network's labels vary over the image (15 classes) instead of one class everywhere.
 const TORCH_SCRIPT = `
 import sys, os, torch
+import numpy as np
+from PIL import Image
 from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 out = sys.argv[1]
 torch.manual_seed(7)
 model = lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21)
+rgb = np.asarray(Image.open(${JSON.stringify(SAMPLE_PATH)}).convert('RGB'), dtype=np.float32) / 255
+x = torch.tensor((rgb - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225], dtype=torch.float32).permute(2, 0, 1)[None]
 with torch.no_grad():
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.3, 0.3)
-            m.running_var.uniform_(0.5, 2.0)
+            m.reset_running_stats()
+            m.momentum = None
             m.weight.uniform_(0.6, 1.4)
             m.bias.uniform_(-0.3, 0.3)
-model.eval()
+    model.train()
+    model(torch.cat([x[:, :, :96, :96], torch.randn(4, 3, 96, 96)]))
+    model.eval()
 torch.save(model.state_dict(), os.path.join(out, 'lraspp.pth'))
 small = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Conv2d(8, 2, 1))
 torch.save(small.state_dict(), os.path.join(out, 'small-net.pth'))
