@@ -1,0 +1,86 @@
+// exportOnnx's options on one small model (U-Net, same padding, batch norm): a fixed batch, kept
+// batch norms, softmax output and opset 18 all run in onnxruntime to the tfjs values; bad options
+// and untranslatable kernels fail with one clear message; the model's mode is restored.
+import '@tensorflow/tfjs-backend-cpu';
+import '@semseg/unet';
+import { ConfigError, Rng, type SegmentationModel, createModel } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ExportError, exportOnnx } from '../src/index.js';
+import { checkModels, maxAbsDiff, onnxCheckerSkipReason, runOnnx, softmaxLast } from './helpers.js';
+import { calibrateBatchNorm, randomizeWeights } from './random-weights.js';
+
+const [H, W, N, C] = [29, 35, 3, 4];
+
+describe.skipIf(onnxCheckerSkipReason() !== null)('exportOnnx options', () => {
+  let model: SegmentationModel;
+  let x: tf.Tensor4D;
+  let logits: Float32Array;
+  let input: Float32Array;
+
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    model = createModel(
+      'unet',
+      { padding: 'same', batchNorm: true, width: 1 / 8, depth: 3, numClasses: C },
+      { rng: new Rng(1) },
+    ) as SegmentationModel;
+    randomizeWeights(model, 2);
+    x = tf.randomNormal([N, H, W, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    calibrateBatchNorm(model, x);
+    logits = tf.tidy(() => model.forward(x)).dataSync() as Float32Array;
+    input = x.dataSync() as Float32Array;
+  });
+
+  afterAll(() => {
+    x.dispose();
+    for (const e of model.namedEntries()) e.variable.dispose();
+  });
+
+  test('fixed batch, kept batch norm, softmax and opset 18 agree with tfjs', async () => {
+    const probabilities = softmaxLast(logits, C);
+    const folded = exportOnnx(model, { height: H, width: W, batch: N });
+    const kept = exportOnnx(model, { height: H, width: W, batch: N, keepBatchNorm: true });
+    const soft = exportOnnx(model, { height: H, width: W, softmax: true });
+    const opset18 = exportOnnx(model, { height: H, width: W, opset: 18 });
+    for (const bytes of [folded, kept, opset18]) {
+      const out = await runOnnx(bytes, input, [N, H, W, 3]);
+      expect(maxAbsDiff(softmaxLast(out.data, C), probabilities)).toBeLessThan(1e-4);
+    }
+    const out = await runOnnx(soft, input, [N, H, W, 3]);
+    expect(maxAbsDiff(out.data, probabilities)).toBeLessThan(1e-4);
+    // Folding removes the batch norms' element-wise nodes (and their constants) from the file.
+    expect(kept.length).toBeGreaterThan(folded.length);
+    const checks = await checkModels({ folded, kept, soft });
+    for (const r of Object.values(checks)) expect(r.error).toBeUndefined();
+  }, 60_000);
+
+  test('the model goes back to training mode when it was training', () => {
+    model.train();
+    exportOnnx(model, { height: H, width: W, batch: 1 });
+    expect(model.training).toBe(true);
+    model.eval();
+  });
+
+  test('bad options are ConfigErrors naming the option', () => {
+    expect(() => exportOnnx(model, { height: 0, width: W })).toThrow(ConfigError);
+    expect(() => exportOnnx(model, { height: H, width: 2.5 })).toThrow(/width must be a positive integer/);
+    expect(() => exportOnnx(model, { height: H, width: W, opset: 13 })).toThrow(/opset must be 17 to 18/);
+    expect(() => exportOnnx(model, { height: H, width: W, batch: 0 })).toThrow(/batch must be/);
+  });
+
+  test('a kernel with no translation is one ExportError naming it', () => {
+    const odd = {
+      numClasses: 2,
+      training: false,
+      eval() {},
+      train() {},
+      forward: (images: tf.Tensor4D) =>
+        tf.tidy(() => tf.tile(tf.cumsum(images, 3), [1, 1, 1, 1]) as tf.Tensor4D),
+    } as unknown as SegmentationModel;
+    expect(() => exportOnnx(odd, { height: 3, width: 3 })).toThrow(ExportError);
+    expect(() => exportOnnx(odd, { height: 3, width: 3 })).toThrow(
+      "the tfjs kernel 'Cumsum' has no ONNX translation",
+    );
+  });
+});
