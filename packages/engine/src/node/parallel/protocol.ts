@@ -60,6 +60,8 @@ export type ReplicaReply =
       loss: number;
       /** Trainable entries the loss does not depend on (no gradient). */
       noGradient: string[];
+      /** Milliseconds: weights read from shared memory, forward + backward, gradients written. */
+      timings: { read: number; compute: number; write: number };
     }
   | {
       type: 'predicted';

@@ -34,6 +34,7 @@ async function start(message: ReplicaInit): Promise<void> {
 function step(request: StepRequest): ReplicaReply {
   const setup = init!;
   const replica = model!;
+  const t0 = performance.now();
   readState(replica, setup.layout, setup.state);
   replica.loadGeneratorStates(request.generators);
   replica.train();
@@ -44,6 +45,7 @@ function step(request: StepRequest): ReplicaReply {
   const x = tf.tensor4d(request.images, [n, h, w, 3]);
   const y = tf.tensor3d(Int32Array.from(request.labels), [n, h, w], 'int32');
   const weights = request.pixelWeights ? tf.tensor3d(request.pixelWeights, [n, h, w]) : undefined;
+  const t1 = performance.now();
   try {
     const { value, grads } = tf.variableGrads(
       () =>
@@ -56,6 +58,7 @@ function step(request: StepRequest): ReplicaReply {
     );
     try {
       const loss = value.dataSync()[0]!;
+      const t2 = performance.now();
       const noGradient: string[] = [];
       for (const [i, entry] of trainable.entries()) {
         const view = entryView(setup.gradients, entry);
@@ -73,7 +76,8 @@ function step(request: StepRequest): ReplicaReply {
           byName.get(entry.name)!.dataSync() as Float32Array | Int32Array,
         );
       }
-      return { type: 'stepped', loss, noGradient };
+      const timings = { read: t1 - t0, compute: t2 - t1, write: performance.now() - t2 };
+      return { type: 'stepped', loss, noGradient, timings };
     } finally {
       tf.dispose([value, ...Object.values(grads)]);
     }

@@ -44,6 +44,8 @@ export function shardGenerators(states: Record<string, RngState>, shard: number)
  */
 export class ParallelTrainer extends Trainer {
   readonly threads: number;
+  /** Milliseconds of the last step by stage (main: publish, wait, apply; slowest thread: read, compute, write). */
+  lastTimings: Record<'publish' | 'wait' | 'apply' | 'read' | 'compute' | 'write', number> | null = null;
   private constructor(
     options: ParallelTrainerOptions,
     readonly pool: ReplicaPool,
@@ -79,7 +81,9 @@ export class ParallelTrainer extends Trainer {
     // Fewer images than threads: the extra threads get no shard this step.
     const parts = Math.min(this.threads, n);
     const generators = this.model.generatorStates();
+    const t0 = performance.now();
     pool.publishWeights();
+    const t1 = performance.now();
     pool.sequence++;
     const pixels = h * w;
     const replies = await Promise.all(
@@ -101,6 +105,7 @@ export class ParallelTrainer extends Trainer {
         return pool.request(k, request, 'stepped', transfer);
       }),
     );
+    const t2 = performance.now();
     let loss = 0;
     for (let k = 0; k < parts; k++) loss += replies[k]!.loss;
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.step + 1, loss);
@@ -109,6 +114,15 @@ export class ParallelTrainer extends Trainer {
       replies.map((r) => new Set(r.noGradient)),
       lr,
     );
+    const slowest = (key: 'read' | 'compute' | 'write') => Math.max(...replies.map((r) => r.timings[key]));
+    this.lastTimings = {
+      publish: t1 - t0,
+      wait: t2 - t1,
+      apply: performance.now() - t2,
+      read: slowest('read'),
+      compute: slowest('compute'),
+      write: slowest('write'),
+    };
     // The next step's shards draw new masks.
     advanceGenerators(this.model);
     this.step++;
