@@ -144,6 +144,8 @@ describe('the page in Chromium', () => {
     );
     expect(Buffer.from(Uint8Array.from(canvas)).equals(Buffer.from(shared))).toBe(true);
     // Hovering reads a pixel's class and probability.
+    // The controls above may have scrolled the canvas out of view (the CRF toggle is far down).
+    await page.locator('#overlay-canvas').scrollIntoViewIfNeeded();
     const box = (await page.locator('#overlay-canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     expect(await page.locator('#hover-readout').textContent()).toMatch(/^\(\d+, \d+\) \S.*, p = \d+\.\d%$/);
@@ -171,6 +173,8 @@ describe('the page in Chromium', () => {
     // Before/after compare: the split view shows the network's labels left of the divider.
     await page.check('input[name="compare"][value="split"]');
     expect(await page.locator('#overlay-canvas').getAttribute('data-labels-shown')).toBe('crf');
+    // The controls above may have scrolled the canvas out of view (the CRF toggle is far down).
+    await page.locator('#overlay-canvas').scrollIntoViewIfNeeded();
     const box = (await page.locator('#overlay-canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.62, box.y + box.height * 0.4);
     expect(await page.locator('#hover-readout').textContent()).toMatch(/\(CRF\)$/);
