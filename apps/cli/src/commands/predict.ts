@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type Prediction, refineWithCrf } from '@semseg/engine';
+import { ReplicaPool, effectiveThreads } from '@semseg/engine/node';
 import { completePalette } from '@semseg/voc-data';
 import { readImageFile } from '@semseg/voc-data/node';
 import { encodeNpy } from '@semseg/weights';
@@ -15,6 +16,7 @@ import { activateBackend, backendOption, describeSelection } from './backend-opt
 import { collect, predictWith, readProposals } from './ensemble.js';
 import { type InferenceFlags, addInferenceOptions, inferenceSettings } from './inference-options.js';
 import { checkOutputs, writeAtomically } from './predict-outputs.js';
+import { replicaPlugins } from './replica-plugins.js';
 import { type RuntimeFlags, describeRuntime, loadModelsOn, runtimeOption } from './runtime-option.js';
 
 interface PredictFlags extends InferenceFlags, RuntimeFlags {
@@ -61,8 +63,23 @@ async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
   }
   const palette = completePalette(meta.palette);
   let failed = 0;
+  // One tfjs checkpoint: images over --threads replica threads (the CRF in the same thread), as
+  // many in flight as threads; outputs are the single-thread ones.
+  const threads =
+    flags.runtime === 'tfjs' && flags.checkpoint.length === 1 && !proposals
+      ? Math.min(effectiveThreads(flags.threads), images.length)
+      : 1;
+  const pool =
+    threads > 1
+      ? await ReplicaPool.start({
+          threads,
+          model: models.model,
+          architecture: meta.architecture,
+          plugins: replicaPlugins(),
+        })
+      : null;
   try {
-    for (const file of images) {
+    const one = async (file: string): Promise<void> => {
       let image: Awaited<ReturnType<typeof readImageFile>>;
       try {
         image = await readImageFile(file);
@@ -72,16 +89,32 @@ async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
         if (unexpected) throw error;
         process.stderr.write(`semseg: ${line}\n`);
         failed++;
-        continue;
+        return;
       }
       const start = performance.now();
-      const prediction: Prediction = await predictWith(models, image, inference, proposals?.(file) ?? null);
-      let labels = prediction.labels;
-      let probabilities = prediction.probabilities;
-      if (crf) {
-        const refined = refineWithCrf(image, prediction, crf.option);
-        labels = refined.labels;
-        probabilities = refined.q;
+      let labels: Uint8Array;
+      let probabilities: Float32Array;
+      let numClasses: number;
+      if (pool) {
+        const reply = await pool.predict(
+          image,
+          { ...inference, normalization: models.normalization },
+          crf?.option ?? null,
+          { probabilities: Boolean(flags.probs) },
+        );
+        labels = reply.crfLabels ?? reply.labels;
+        probabilities = reply.q ?? reply.probabilities ?? new Float32Array(0);
+        numClasses = reply.numClasses;
+      } else {
+        const prediction: Prediction = await predictWith(models, image, inference, proposals?.(file) ?? null);
+        labels = prediction.labels;
+        probabilities = prediction.probabilities;
+        numClasses = prediction.numClasses;
+        if (crf) {
+          const refined = refineWithCrf(image, prediction, crf.option);
+          labels = refined.labels;
+          probabilities = refined.q;
+        }
       }
       const written = outputsOf(file, flags);
       const [labelPath, ...extra] = written;
@@ -96,13 +129,19 @@ async function predict(inputs: string[], flags: PredictFlags): Promise<void> {
       if (flags.probs)
         await writeAtomically(
           extra[next++]!,
-          encodeNpy(probabilities, [image.height, image.width, prediction.numClasses]),
+          encodeNpy(probabilities, [image.height, image.width, numClasses]),
           overwrite,
         );
       const ms = performance.now() - start;
       if (!flags.quiet) process.stdout.write(`${file} -> ${written.join(', ')} (${ms.toFixed(0)} ms)\n`);
-    }
+    };
+    let next = 0;
+    const runner = async () => {
+      while (next < images.length) await one(images[next++]!);
+    };
+    await Promise.all(Array.from({ length: threads }, runner));
   } finally {
+    await pool?.close();
     models.dispose();
   }
   if (failed > 0) {

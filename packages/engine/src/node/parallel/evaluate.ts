@@ -2,7 +2,6 @@ import { ConfusionMatrix } from '@semseg/metrics';
 import type { SegmentationDataset } from '@semseg/voc-data/node';
 import type { CrfOption, InferenceOptions } from '../../types.js';
 import type { ReplicaPool } from './pool.js';
-import type { PredictRequest } from './protocol.js';
 
 export interface ReplicaEvaluation {
   matrix: ConfusionMatrix;
@@ -31,25 +30,18 @@ export async function evaluateOnReplicas(
   const crfMatrix = crf ? new ConfusionMatrix(numClasses, { ignoreIndex }) : null;
   const { crf: _crf, ignoreIndex: _ignore, ...inference } = options;
   pool.publishWeights();
-  // Each thread re-reads the weights with its first image (they may have changed since its last).
-  const fresh = new Array<boolean>(pool.threads).fill(true);
   const total = dataset.ids.length;
   let next = 0;
   let done = 0;
   const result: ReplicaEvaluation = { matrix, crfMatrix, network: 0, crf: 0 };
-  const runThread = async (k: number): Promise<void> => {
+  // As many images in flight as threads: each runner reads the next image and predicts it on the
+  // least busy thread.
+  const runner = async (): Promise<void> => {
     while (next < total) {
       const i = next++;
       const sample = await dataset.read(i);
-      const request: PredictRequest = {
-        type: 'predict',
-        image: { width: sample.width, height: sample.height, data: sample.image },
-        options: inference,
-        crf,
-        reload: fresh[k]!,
-      };
-      fresh[k] = false;
-      const reply = await pool.request(k, request, 'predicted');
+      const image = { width: sample.width, height: sample.height, data: sample.image };
+      const reply = await pool.predict(image, inference, crf);
       matrix.update(reply.labels, sample.label);
       if (crfMatrix && reply.crfLabels) crfMatrix.update(reply.crfLabels, sample.label);
       result.network += reply.timings.network + reply.timings.preprocess;
@@ -57,6 +49,6 @@ export async function evaluateOnReplicas(
       onImage?.(++done, total, sample.id);
     }
   };
-  await Promise.all(Array.from({ length: pool.threads }, (_, k) => runThread(k)));
+  await Promise.all(Array.from({ length: pool.threads }, runner));
   return result;
 }

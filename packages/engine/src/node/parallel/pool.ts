@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import type { ArchitectureSpec, LossReduction, SegmentationModel } from '@semseg/core';
 import { ConfigError, SemsegError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
+import type { CrfOption, InferenceOptions, RgbImage } from '../../types.js';
 import { barrierBuffer } from './barrier.js';
 import { type StateLayout, stateLayout, writeState } from './layout.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './protocol.js';
@@ -64,6 +65,10 @@ export class ReplicaPool {
   private closed = false;
   /** Steps run (the barrier's generation). */
   sequence = 0;
+  /** Times the weights were published, and the last publication each thread has read. */
+  private published = 0;
+  private readonly loaded: number[] = [];
+  private readonly inFlight: number[] = [];
 
   private constructor(
     options: ReplicaPoolOptions,
@@ -95,6 +100,8 @@ export class ReplicaPool {
       const worker = spawnReplicaWorker(`semseg-replica-${k + 1}`);
       this.workers.push(worker);
       this.pending.push([]);
+      this.loaded.push(0);
+      this.inFlight.push(0);
       worker.on('message', (reply: ReplicaReply) => this.answer(k, reply));
       worker.on('error', (error) => this.fail(k, `failed: ${error.message}`));
       worker.on('exit', (code) => {
@@ -138,6 +145,35 @@ export class ReplicaPool {
   /** Copies the main thread's current weights and buffers into the shared state. */
   publishWeights(): void {
     writeState(this.model, this.layout, this.state);
+    this.published++;
+  }
+
+  /**
+   * Predicts one image on the least busy thread (its weights re-read first if they were
+   * published since): the labels, with `probabilities` the probabilities too, and with `crf` the
+   * refined labels (and marginals) from a CRF run in that thread. Call `publishWeights()` first.
+   */
+  async predict(
+    image: RgbImage,
+    options: InferenceOptions,
+    crf: CrfOption | null = null,
+    { probabilities = false }: { probabilities?: boolean } = {},
+  ): Promise<Extract<ReplicaReply, { type: 'predicted' }>> {
+    if (this.published === 0) this.publishWeights();
+    let k = 0;
+    for (let i = 1; i < this.threads; i++) if (this.inFlight[i]! < this.inFlight[k]!) k = i;
+    const reload = this.loaded[k] !== this.published;
+    this.loaded[k] = this.published;
+    this.inFlight[k]!++;
+    try {
+      return await this.request(
+        k,
+        { type: 'predict', image, options, crf, reload, probabilities },
+        'predicted',
+      );
+    } finally {
+      this.inFlight[k]!--;
+    }
   }
 
   /** Sends a request to thread k and resolves with its reply (of the expected type). */

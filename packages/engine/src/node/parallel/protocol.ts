@@ -48,6 +48,8 @@ export interface PredictRequest {
   crf: CrfOption | null;
   /** Re-read the weights from the shared state first (they changed since the last request). */
   reload: boolean;
+  /** Also return the probabilities (and the CRF's marginals). */
+  probabilities?: boolean;
 }
 
 export type ReplicaRequest = StepRequest | PredictRequest | { type: 'close' };
@@ -66,7 +68,11 @@ export type ReplicaReply =
   | {
       type: 'predicted';
       labels: Uint8Array;
+      numClasses: number;
+      probabilities?: Float32Array;
       crfLabels?: Uint8Array;
+      /** The CRF's marginals Q (H x W x C), with `probabilities`. */
+      q?: Float32Array;
       timings: { preprocess: number; network: number; crf?: number };
     }
   | { type: 'error'; message: string; name?: string; code?: string; stack?: string };

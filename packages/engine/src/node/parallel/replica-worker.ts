@@ -91,12 +91,18 @@ async function predict(request: PredictRequest): Promise<ReplicaReply> {
   if (request.reload) readState(replica, init!.layout, init!.state);
   replica.eval();
   const prediction = await predictImageAsync(replica, request.image, request.options);
-  if (!request.crf) return { type: 'predicted', labels: prediction.labels, timings: prediction.timings };
+  const base = {
+    type: 'predicted' as const,
+    labels: prediction.labels,
+    numClasses: prediction.numClasses,
+    ...(request.probabilities ? { probabilities: prediction.probabilities } : {}),
+  };
+  if (!request.crf) return { ...base, timings: prediction.timings };
   const refined = refineWithCrf(request.image, prediction, request.crf);
   return {
-    type: 'predicted',
-    labels: prediction.labels,
+    ...base,
     crfLabels: refined.labels,
+    ...(request.probabilities ? { q: refined.q } : {}),
     timings: { ...prediction.timings, crf: refined.milliseconds },
   };
 }
