@@ -7,8 +7,18 @@ import { loadCheckpoint } from '@semseg/core/node';
 import { generateSyntheticVoc } from '@semseg/voc-data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { Rng, createModel } from '@semseg/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TrainRunOptions, readTrainLog, runEvaluation, runTraining } from '../src/node/index.js';
+import { refineWithCrf } from '../src/inference/crf.js';
+import { predictImageAsync } from '../src/inference/predict.js';
+import {
+  ReplicaPool,
+  type TrainRunOptions,
+  readTrainLog,
+  runEvaluation,
+  runTraining,
+} from '../src/node/index.js';
+import { PLAIN, randomImage } from './helpers.js';
 import { PARALLEL_PLUGIN } from './parallel-models.js';
 
 let dir: string;
@@ -92,5 +102,40 @@ describe('runEvaluation with threads', () => {
     expect(two.matrix).toEqual(one.matrix);
     expect(two.crfMatrix).toEqual(one.crfMatrix);
     expect(two.metrics).toEqual(one.metrics);
+  });
+});
+
+describe('ReplicaPool.predict', () => {
+  it('returns the single-thread labels, probabilities and CRF marginals bit for bit', async () => {
+    const model = createModel('parallel-test-net', { numClasses: 3, batchNorm: true }, { rng: new Rng(8) });
+    const pool = await ReplicaPool.start({
+      threads: 2,
+      model,
+      architecture: { name: 'parallel-test-net', config: { ...model.config } },
+      plugins: [PARALLEL_PLUGIN],
+    });
+    try {
+      const images = [
+        randomImage(20, 17, new Rng(1)),
+        randomImage(24, 24, new Rng(2)),
+        randomImage(9, 13, new Rng(3)),
+      ];
+      const options = { normalization: PLAIN };
+      const replies = await Promise.all(
+        images.map((image) => pool.predict(image, options, 'deeplabV1', { probabilities: true })),
+      );
+      model.eval();
+      for (const [i, image] of images.entries()) {
+        const local = await predictImageAsync(model, image, options);
+        const refined = refineWithCrf(image, local, 'deeplabV1');
+        expect(replies[i]!.labels).toEqual(local.labels);
+        expect(replies[i]!.probabilities).toEqual(local.probabilities);
+        expect(replies[i]!.crfLabels).toEqual(refined.labels);
+        expect(replies[i]!.q).toEqual(refined.q);
+      }
+    } finally {
+      await pool.close();
+      model.dispose();
+    }
   });
 });
