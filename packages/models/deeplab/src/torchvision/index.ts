@@ -11,4 +11,10 @@ export {
 export { DeepLabV3MobileNet, DeepLabV3ResNet } from './deeplabv3.js';
 export { DECODER_LOW_LEVEL_CHANNELS, DeepLabV3PlusHead, DeepLabV3PlusResNet } from './deeplabv3plus.js';
 export { LRASPPHead, LRASPPMobileNet } from './lraspp.js';
+export {
+  DEEPLAB_V3PLUS_PRESETS,
+  TORCHVISION_DEEPLAB_PRESETS,
+  deeplabV3PlusPreset,
+  registerTorchvisionDeepLabPresets,
+} from './presets.js';
 export { registerTorchvisionDeepLabModels } from './register.js';

@@ -6,6 +6,7 @@ import {
   ignoreAuxWhenAbsent,
   probeTorchNameMap,
   resnetBackbonePretrained,
+  torchvisionParameterGroup,
   torchvisionResNetSegConfigSchema,
 } from '@semseg/fcn';
 import { torchNameMap } from '@semseg/layers';
@@ -21,6 +22,7 @@ import {
 import { DeepLabV3MobileNet, DeepLabV3ResNet } from './deeplabv3.js';
 import { DeepLabV3PlusResNet } from './deeplabv3plus.js';
 import { LRASPPMobileNet } from './lraspp.js';
+import { registerTorchvisionDeepLabPresets } from './presets.js';
 
 /**
  * `--pretrained` for the MobileNetV3 models: torchvision's ImageNet mobilenet_v3_large file, whose
@@ -46,7 +48,8 @@ function mobilenetBackbonePretrained<M extends DeepLabV3MobileNet | LRASPPMobile
 
 /**
  * Registers torchvision's DeepLabV3 (ResNet-50/101, MobileNetV3-Large), LR-ASPP (MobileNetV3-Large)
- * and DeepLab v3+ on ResNet-50/101, with PyTorch name maps and ImageNet initialisation.
+ * and DeepLab v3+ on ResNet-50/101, with PyTorch name maps, ImageNet initialisation, torchvision's
+ * optimiser groups (auxiliary head at lr x10, decay on every parameter) and the training presets.
  */
 export function registerTorchvisionDeepLabModels(): void {
   for (const depth of [50, 101] as const) {
@@ -57,6 +60,7 @@ export function registerTorchvisionDeepLabModels(): void {
       configSchema: torchvisionResNetSegConfigSchema,
       create: (config, { rng }) => create(config, rng),
       pretrained: resnetBackbonePretrained<DeepLabV3ResNet>(depth),
+      parameterGroup: torchvisionParameterGroup,
       weightMaps: (config) => [
         probeTorchNameMap(create, config, `torchvision's deeplabv3_resnet${depth} state_dict`, {
           ...ignoreAuxWhenAbsent(config),
@@ -88,6 +92,7 @@ export function registerTorchvisionDeepLabModels(): void {
     configSchema: torchvisionMobileNetSegConfigSchema,
     create: (config, { rng }) => createMobile(config, rng),
     pretrained: mobilenetBackbonePretrained<DeepLabV3MobileNet>(),
+    parameterGroup: torchvisionParameterGroup,
     weightMaps: (config) => [
       probeTorchNameMap(
         createMobile,
@@ -105,8 +110,10 @@ export function registerTorchvisionDeepLabModels(): void {
     configSchema: lrasppConfigSchema,
     create: (config, { rng }) => createLraspp(config, rng),
     pretrained: mobilenetBackbonePretrained<LRASPPMobileNet>(),
+    parameterGroup: torchvisionParameterGroup,
     weightMaps: (config) => [
       probeTorchNameMap(createLraspp, config, "torchvision's lraspp_mobilenet_v3_large state_dict"),
     ],
   });
+  registerTorchvisionDeepLabPresets();
 }

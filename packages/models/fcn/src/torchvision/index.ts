@@ -16,3 +16,9 @@ export {
 } from './config.js';
 export { FcnResNet, parseResNetSegConfig, segmentationResNet } from './fcn-resnet.js';
 export { ignoreAuxWhenAbsent, registerTorchvisionFcnModels, resnetBackbonePretrained } from './register.js';
+export {
+  FCN_RESNET_PRESETS,
+  type TorchvisionRecipeOptions,
+  torchvisionParameterGroup,
+  torchvisionPreset,
+} from './recipe.js';

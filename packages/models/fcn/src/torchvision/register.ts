@@ -1,9 +1,16 @@
-import { type PretrainedInit, type Rng, type SegmentationModel, registerModel } from '@semseg/core';
+import {
+  type PretrainedInit,
+  type Rng,
+  type SegmentationModel,
+  registerModel,
+  registerTrainPreset,
+} from '@semseg/core';
 import { loadTorchWeights, resnetWeightMap } from '@semseg/resnet';
 import type { ResNet } from '@semseg/resnet';
 import { type ProbeOptions, RESNET_PROBE_WIDTH, probeTorchNameMap } from './base.js';
 import { type TorchvisionResNetSegConfig, torchvisionResNetSegConfigSchema } from './config.js';
 import { FcnResNet } from './fcn-resnet.js';
+import { FCN_RESNET_PRESETS, torchvisionParameterGroup } from './recipe.js';
 
 /** `--pretrained`: torchvision's ImageNet ResNet file into a model's `backbone` (its `fc` ignored). */
 export function resnetBackbonePretrained<M extends SegmentationModel & { backbone: ResNet }>(
@@ -21,7 +28,10 @@ export function ignoreAuxWhenAbsent(config: { auxLoss?: boolean }): ProbeOptions
   return config.auxLoss === false ? { ignore: (key) => key.startsWith('aux_classifier.') } : {};
 }
 
-/** Registers `fcn-resnet50` and `fcn-resnet101` (torchvision's architectures and state_dict names). */
+/**
+ * Registers `fcn-resnet50` and `fcn-resnet101` (torchvision's architectures and state_dict names)
+ * and their torchvision training presets.
+ */
 export function registerTorchvisionFcnModels(): void {
   for (const depth of [50, 101] as const) {
     const create = (config: TorchvisionResNetSegConfig, rng: Rng) => new FcnResNet(depth, config, rng);
@@ -31,6 +41,7 @@ export function registerTorchvisionFcnModels(): void {
       configSchema: torchvisionResNetSegConfigSchema,
       create: (config, { rng }) => create(config, rng),
       pretrained: resnetBackbonePretrained<FcnResNet>(depth),
+      parameterGroup: torchvisionParameterGroup,
       weightMaps: (config) => [
         probeTorchNameMap(create, config, `torchvision's fcn_resnet${depth} state_dict`, {
           ...ignoreAuxWhenAbsent(config),
@@ -39,4 +50,5 @@ export function registerTorchvisionFcnModels(): void {
       ],
     });
   }
+  for (const preset of FCN_RESNET_PRESETS) registerTrainPreset(preset);
 }
