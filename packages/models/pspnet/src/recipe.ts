@@ -21,7 +21,7 @@ export function pspnetVocPreset(depth: PspnetDepth): TrainPreset {
     name: `pspnet-resnet${depth}-voc`,
     model: `pspnet-resnet${depth}`,
     modelConfig: { numClasses: 21 },
-    source: `hszhao/semseg config/voc2012/voc2012_pspnet${depth}.yaml and tool/train.py; Zhao et al. 2017, section 5.1`,
+    source: `hszhao/semseg config/voc2012/voc2012_pspnet${depth}.yaml and tool/train.py; Zhao et al. 2017 (CVPR), section 4.1 (implementation details: lr 0.01, poly 0.9, momentum 0.9, weight decay 1e-4, batch 16, 30K VOC iterations) and 4.2 (auxiliary loss weight 0.4)`,
     notes:
       'SGD momentum 0.9, weight decay 1e-4 on every parameter, poly lr 0.01 power 0.9, new layers (ppm, cls, aux) at lr x10, ' +
       `batch ${BATCH}, crop 473x473, random scale 0.5-2 and mirror, SBD train_aug, ${EPOCHS} epochs ` +
