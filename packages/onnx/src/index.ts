@@ -4,8 +4,12 @@ export type { ExportOnnxOptions } from './export.js';
 export { ExportError } from './convert/context.js';
 // The onnxruntime inference path (runtime-agnostic part; onnxruntime-node is under ./node).
 export {
+  type ModelOnRuntimeOptions,
   OnnxSegmentationModel,
   type OrtRuntime,
+  type OrtSessionLike,
+  type OrtTensorLike,
+  onnxModelOn,
   SEMSEG_METADATA_KEY,
   checkpointMetadata,
   readCheckpointMetadata,

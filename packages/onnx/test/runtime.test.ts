@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointMetadata, readCheckpointMetadata, readMetadataProps } from '../src/index.js';
-import { loadOnnxRuntimeNode, onnxModelFromFile } from '../src/node/index.js';
+import { loadOnnxRuntimeNode, onnxModelFromFile, onnxModelFromModel } from '../src/node/index.js';
 
 const CLASSES = 4;
 const HIDDEN = 6;
@@ -146,6 +146,34 @@ describe('checkpoint metadata in metadata_props', () => {
     expect(() => readMetadataProps(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f]), 'x.onnx')).toThrow(
       InputError,
     );
+  });
+});
+
+describe('the onnxruntime path on graphs our exporter writes per input size', () => {
+  it("gives the tfjs model's probabilities at every size it meets, sessions cached", async () => {
+    await tf.setBackend('cpu');
+    const rng = new Rng(12);
+    const net = new SmallNet(rng);
+    const before = tf.memory().numTensors;
+    const onnx = await onnxModelFromModel(net, { threads: 1, cacheSize: 2 });
+    try {
+      const normalization = META.normalization;
+      for (const [w, h] of [
+        [30, 22],
+        [17, 25],
+        [30, 22],
+        [41, 19],
+      ] as const) {
+        const picture = image(w, h, rng);
+        const reference = predictImage(net, picture, { normalization });
+        const outside = await predictImageAsync(onnx, picture, { normalization });
+        expect(maxDiff(outside.probabilities, reference.probabilities)).toBeLessThan(1e-5);
+      }
+    } finally {
+      await onnx.release();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    net.dispose();
   });
 });
 

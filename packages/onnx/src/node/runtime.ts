@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { BackendError, type CheckpointMeta, InputError, type SegmentationModel } from '@semseg/core';
-import { exportOnnx } from '../export.js';
+import { type ModelOnRuntimeOptions, onnxModelOn } from '../runtime/from-model.js';
 import { readCheckpointMetadata } from '../runtime/metadata.js';
 import { readMetadataProps } from '../runtime/model-proto.js';
 import {
-  ExportedGraphs,
   FileGraph,
   OnnxSegmentationModel,
   type OrtRuntime,
@@ -103,26 +102,10 @@ export async function onnxModelFromFile(
   return { model, meta };
 }
 
-/**
- * A model in memory run in onnxruntime: exported (`exportOnnx`) once per input size it meets, at
- * batch 1 (windows run one after another; onnxruntime's threads split each operator), the last `cacheSize` sessions kept (default 2). The tfjs model is not disposed
- * with it (its weights are only read at export).
- */
+/** A model in memory with its network on onnxruntime-node (see `onnxModelOn`). */
 export async function onnxModelFromModel(
   model: SegmentationModel,
-  options: NodeRuntimeOptions & { cacheSize?: number; source?: string } = {},
+  options: NodeRuntimeOptions & ModelOnRuntimeOptions = {},
 ): Promise<OnnxSegmentationModel> {
-  const runtime = await nodeRuntime(options);
-  const graphs = new ExportedGraphs(
-    runtime,
-    (height, width) => exportOnnx(model, { height, width, batch: 1 }),
-    options.source ?? 'model',
-    options.cacheSize ?? 2,
-  );
-  return new OnnxSegmentationModel(runtime, graphs, {
-    numClasses: model.numClasses,
-    ...(model.normalization ? { normalization: model.normalization } : {}),
-    ...(model.config ? { config: model.config } : {}),
-    ...(model.outputSize ? { outputSize: (size) => model.outputSize!(size) } : {}),
-  });
+  return onnxModelOn(await nodeRuntime(options), model, options);
 }

@@ -1,4 +1,5 @@
 export { SEMSEG_METADATA_KEY, checkpointMetadata, readCheckpointMetadata } from './metadata.js';
+export { type ModelOnRuntimeOptions, onnxModelOn } from './from-model.js';
 export { readMetadataProps } from './model-proto.js';
 export {
   ExportedGraphs,

@@ -1,0 +1,34 @@
+import type { SegmentationModel } from '@semseg/core';
+import { exportOnnx } from '../export.js';
+import { ExportedGraphs, OnnxSegmentationModel, type OrtRuntime } from './network.js';
+
+export interface ModelOnRuntimeOptions {
+  /** Sessions kept, one per input size (default 2). */
+  cacheSize?: number;
+  /** What errors call the model (a checkpoint path). */
+  source?: string;
+}
+
+/**
+ * A model in memory with its network on `runtime` (onnxruntime-node or -web): exported
+ * (`exportOnnx`) once per input size it meets, at batch 1 (windows run one after another; the
+ * runtime's threads split each operator). The tfjs model is only read at export, not disposed.
+ */
+export function onnxModelOn(
+  runtime: OrtRuntime,
+  model: SegmentationModel,
+  options: ModelOnRuntimeOptions = {},
+): OnnxSegmentationModel {
+  const graphs = new ExportedGraphs(
+    runtime,
+    (height, width) => exportOnnx(model, { height, width, batch: 1 }),
+    options.source ?? 'model',
+    options.cacheSize ?? 2,
+  );
+  return new OnnxSegmentationModel(runtime, graphs, {
+    numClasses: model.numClasses,
+    ...(model.normalization ? { normalization: model.normalization } : {}),
+    ...(model.config ? { config: model.config } : {}),
+    ...(model.outputSize ? { outputSize: (size) => model.outputSize!(size) } : {}),
+  });
+}
