@@ -114,11 +114,16 @@ async function train(command: Command): Promise<void> {
   const layers: SettingsLayer[] = [];
   const runFile = join(flags.out, 'run.json');
   let backendChoice = flags.backend;
+  let threads = flags.threads;
   if (flags.resume) {
     const recorded = await readJsonFile(runFile, 'run record (needed by --resume)');
     layers.push({ origin: `resumed run ${flags.out}`, settings: settingsFromRun(recorded, runFile) });
     // The run's own backend unless --backend says otherwise: kernels differ in their last bits.
     if (command.getOptionValueSource('backend') !== 'cli') backendChoice = recordedBackend(recorded, runFile);
+    // And its thread count: the shards of a batch, hence the summation order, depend on it.
+    const recordedThreads = Number((recorded as { threads?: unknown } | null)?.threads ?? 1);
+    if (command.getOptionValueSource('threads') !== 'cli')
+      threads = Number.isInteger(recordedThreads) && recordedThreads > 0 ? recordedThreads : 1;
   } else if (existsSync(runFile)) {
     // A second run in the same folder would mix its log and checkpoints with the first one's.
     throw new UsageError(
@@ -190,7 +195,7 @@ async function train(command: Command): Promise<void> {
       resume: Boolean(flags.resume),
       backend: backend.name,
       settingOrigins: origins,
-      threads: flags.threads,
+      threads,
       plugins: replicaPlugins(),
       signal: interrupt.signal,
       onEvent: (event) => {
