@@ -144,7 +144,14 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     throw new ConfigError(`--save-best ${options.saveBest} needs evaluations (--eval-every <steps>)`);
   let best: BestRecord | null = options.saveBest ? await readBestRecord(files, options.saveBest) : null;
 
-  const { signal: _signal, onEvent: _onEvent, stopAfter: _stopAfter, ...runRecord } = options;
+  // Plugins are this machine's module paths, not a setting of the run.
+  const {
+    signal: _signal,
+    onEvent: _onEvent,
+    stopAfter: _stopAfter,
+    plugins: _plugins,
+    ...runRecord
+  } = options;
   const record: RunRecord = state?.run ?? runRecord;
   const recipe: RecipeEntry[] = describeRecipe(
     options,

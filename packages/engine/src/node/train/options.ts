@@ -81,7 +81,7 @@ export interface TrainRunOptions {
 }
 
 /** The options a run records in run.json and its checkpoints (what `--resume` continues). */
-export type RunRecord = Omit<TrainRunOptions, 'signal' | 'onEvent' | 'stopAfter'>;
+export type RunRecord = Omit<TrainRunOptions, 'signal' | 'onEvent' | 'stopAfter' | 'plugins'>;
 
 export type TrainEvent =
   | {
