@@ -5,8 +5,8 @@
 // softmax probabilities), they say nothing about GPU speed.
 //
 // `npm run bench` (after a build; the page bundles the packages' dist) times the three models on all
-// three backends: about half an hour, most of it deeplabv3-resnet50 on cpu and on SwiftShader (one
-// run each). Environment:
+// three backends: 45 minutes on the loaded 2-core machine, 36 of them deeplabv3-resnet50 on cpu and
+// on SwiftShader (one run each). Environment:
 //   SEMSEG_BENCH_MODELS   comma-separated registry names (default: the four above)
 //   SEMSEG_BENCH_SIZE     image side (default 512)
 //   SEMSEG_BENCH_RUNS     timed wasm runs per model after one warm-up (default 3, ResNet models 1)
