@@ -142,6 +142,7 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
 
   for (const c of CASES) {
     test(`${c.id} ${c.size.join('x')}: onnxruntime matches tfjs`, async () => {
+      const start = tf.memory().numTensors;
       const model = createModel(c.model, c.config, { rng: new Rng(7) }) as SegmentationModel;
       randomizeWeights(model, 11);
       const [h, w] = c.size;
@@ -169,6 +170,7 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
       } finally {
         x.dispose();
         for (const e of model.namedEntries()) e.variable.dispose();
+        expect(tf.memory().numTensors).toBe(start);
       }
     }, 60_000);
   }

@@ -54,7 +54,7 @@ export function calibrateBatchNorm(
   visit(model);
   model.train();
   try {
-    tf.tidy(() => model.forward(x));
+    tf.dispose(tf.tidy(() => model.forward(x)));
   } finally {
     for (const [bn, momentum] of changed) {
       bn.momentum = momentum;
