@@ -90,7 +90,10 @@ export class FinetuneClient {
       worker.terminate();
       if (this.worker === worker) this.worker = null;
       const run = this.current;
-      if (run?.where === 'worker') this.runOnMainThread(run, `the worker failed (${event.message})`);
+      const where = event.filename ? ` at ${event.filename}:${event.lineno}` : '';
+      const problem = `the worker failed (${event.message ?? 'no message'}${where})`;
+      console.warn(problem);
+      if (run?.where === 'worker') this.runOnMainThread(run, problem);
     };
     this.worker = worker;
     return worker;

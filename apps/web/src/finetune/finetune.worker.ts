@@ -16,6 +16,12 @@ function post(run: number, event: WorkerEvent): void {
   scope.postMessage({ run, event }, transfer);
 }
 
+// A failure outside a step (a backend's uncaptured error) is the run's error, not a silent stop.
+self.addEventListener('unhandledrejection', (event) => {
+  const reason = (event as PromiseRejectionEvent).reason;
+  post(run, { type: 'error', message: reason instanceof Error ? reason.message : String(reason) });
+});
+
 let job: FinetuneJob | null = null;
 let run = 0;
 let backend: string | null = null;

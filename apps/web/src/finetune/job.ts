@@ -11,6 +11,7 @@ import {
 } from '@semseg/core';
 import { Trainer, modelFromCheckpoint, predictImageAsync } from '@semseg/engine';
 import { normalizeImage } from '@semseg/voc-data';
+import './gradients.js';
 import { chooseTrainable } from './head.js';
 import type { CheckpointBytes, FinetuneEvent, FinetuneInput } from './protocol.js';
 

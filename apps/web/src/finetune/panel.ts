@@ -158,6 +158,8 @@ export function mountFinetune(
   let losses: number[] = [];
   let plannedSteps = 0;
   let step = 0;
+  /** Milliseconds of each training step (forward, backward, update; not the previews). */
+  let stepMs: number[] = [];
   let exported: CheckpointBytes | null = null;
 
   const image = () => page.store.state.image;
@@ -240,7 +242,12 @@ export function mountFinetune(
     state.dataset.step = String(step);
     state.dataset.losses = JSON.stringify(losses);
     const last = losses.at(-1);
-    const lossText = last === undefined ? '' : `, loss ${last.toFixed(4)}`;
+    const lastMs = stepMs.at(-1);
+    const lossText =
+      last === undefined || lastMs === undefined
+        ? ''
+        : `, loss ${last.toFixed(4)} (${(lastMs / 1000).toFixed(2)} s/step)`;
+    state.dataset.stepMs = JSON.stringify(stepMs.map(Math.round));
     state.textContent = {
       idle: 'Mark some pixels, then fine-tune.',
       starting: 'Copying the model…',
@@ -360,6 +367,7 @@ export function mountFinetune(
     } else if (event.type === 'step') {
       step = event.step;
       losses = [...losses, event.loss];
+      stepMs = [...stepMs, event.milliseconds];
     } else if (event.type === 'prediction') {
       prediction = event.labels;
       canvas.dataset.predictionStep = String(event.step);
@@ -408,6 +416,7 @@ export function mountFinetune(
     if (typeof settings === 'string') return fail(new Error(settings), 'Fine-tuning');
     runState = 'starting';
     losses = [];
+    stepMs = [];
     step = 0;
     plannedSteps = settings.steps;
     exported = null;
