@@ -141,6 +141,13 @@ describe('ParallelTrainer', () => {
     expect(abs / scale).toBeLessThan(1e-6);
   });
 
+  it('takes batches smaller than the thread count (idle threads still meet at the barrier)', async () => {
+    const { single, parallel, losses } = await trainBoth({ aux: true }, 2, 2, 3);
+    expect(losses[1]![1]).toBeCloseTo(losses[1]![0]!, 6);
+    const { abs, scale } = maxDifference(single, parallel);
+    expect(abs / scale).toBeLessThan(1e-6);
+  });
+
   it('agrees with one thread to float rounding after 100 steps', async () => {
     const { single, parallel, losses } = await trainBoth({}, 100, 4, 2);
     const { abs, scale } = maxDifference(single, parallel);

@@ -24,6 +24,8 @@ export function exchangeCounts(
 ): number[] {
   const control = new Int32Array(buffer, 0, HEADER_WORDS);
   const all = new Float64Array(buffer, HEADER_WORDS * 4, replicas * MAX_TERMS);
+  // A replica with no images this step arrives with no counts: its slots must read as zeros.
+  all.fill(0, index * MAX_TERMS, (index + 1) * MAX_TERMS);
   for (let t = 0; t < counts.length; t++) all[index * MAX_TERMS + t] = counts[t]!;
   Atomics.add(control, 0, 1);
   Atomics.notify(control, 0);

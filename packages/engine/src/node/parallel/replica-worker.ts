@@ -39,6 +39,12 @@ function step(request: StepRequest): ReplicaReply {
   replica.loadGeneratorStates(request.generators);
   replica.train();
   const [n, h, w] = request.shape;
+  if (n === 0) {
+    // Fewer images than threads: nothing to compute, but the others wait for this thread's counts.
+    if (setup.loss.reduction === 'mean')
+      exchangeCounts(setup.barrier, setup.replicas, setup.index, request.sequence, []);
+    return { type: 'stepped', loss: 0, noGradient: [], timings: { read: 0, compute: 0, write: 0 } };
+  }
   const trainable = setup.gradLayout.entries.filter((e) => e.trainable);
   const byName = new Map(replica.namedEntries().map((e) => [e.name, e.variable]));
   const variables = trainable.map((e) => byName.get(e.name)!);
