@@ -40,7 +40,9 @@ const MODELS: Record<string, { config: Record<string, unknown>; size: number; le
   // fc6 (7x7, valid) needs pool5 >= 7x7.
   deconvnet: { config: {}, size: 224, least: 224 },
 };
-const CHOSEN = (process.env.SEMSEG_BENCH_MODELS?.split(',') ?? Object.keys(MODELS)).map((m) => m.trim());
+const CHOSEN = (process.env.SEMSEG_BENCH_MODELS?.split(',') ?? Object.keys(MODELS))
+  .map((m) => m.trim())
+  .filter(Boolean);
 const RUNS = Number(process.env.SEMSEG_BENCH_RUNS ?? 2);
 const IMAGES = Number(process.env.SEMSEG_BENCH_IMAGES ?? 50);
 const CLI_MODEL = process.env.SEMSEG_BENCH_CLI_MODEL ?? 'deeplab-v1';
