@@ -63,6 +63,21 @@ describe('convertWeightsFile', () => {
     model.dispose();
   });
 
+  it('takes a torchvision state_dict saved without its auxiliary head', async () => {
+    const definition = getModelDefinition('deeplabv3-mobilenetv3-large');
+    const model = definition.create(definition.configSchema.parse({ auxLoss: false }), { rng: new Rng(4) });
+    const bytes = await exportWeights(model, definition, { to: 'pth' });
+    model.dispose();
+    const file = await readWeights({ name: 'deeplabv3.pth', data: bytes });
+    expect([...file.tensors.keys()].some((k) => k.startsWith('aux_classifier.'))).toBe(false);
+    const converted = await convertWeightsFile(file, { budget: BUDGET, choose: noChoice });
+    expect(converted.summary.architecture).toBe('deeplabv3-mobilenetv3-large');
+    expect(JSON.parse(converted.modelJsonText).architecture.config).toMatchObject({
+      auxLoss: false,
+      numClasses: 21,
+    });
+  });
+
   it('says which architecture came closest when none fits', async () => {
     const { bytes, model } = await lrasppFile(21);
     model.dispose();

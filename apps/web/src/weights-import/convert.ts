@@ -107,14 +107,14 @@ export async function convertWeightsFile(file: WeightFile, options: ConvertOptio
 
   options.progress?.('converting');
   const definition = getModelDefinition(fit.name);
-  let config = validateModelConfig(fit.name, {});
+  let config = validateModelConfig(fit.name, fit.options);
   let model = definition.create(config, { rng: new Rng(0) });
   try {
     // The file says how many classes it was trained for (score layers, classifier).
     const classCount = numClassesInFile(model, candidateMaps(model, definition, file), file);
     if (classCount !== null && classCount !== model.numClasses) {
       model.dispose();
-      config = validateModelConfig(fit.name, { numClasses: classCount });
+      config = validateModelConfig(fit.name, { ...fit.options, numClasses: classCount });
       model = definition.create(config, { rng: new Rng(0) });
     }
     const report = await importWeights(model, definition, file);

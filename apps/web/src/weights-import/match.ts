@@ -18,6 +18,11 @@ export interface ArchitectureFit {
   description: string;
   /** The name map that fits best (its description). */
   map: string;
+  /**
+   * Config options the file needs beyond the defaults (`{ auxLoss: false }` for a torchvision
+   * state_dict saved without its auxiliary head), applied when the model is built at full size.
+   */
+  options: Record<string, unknown>;
   missing: string[];
   unexpected: string[];
   /** Float32 bytes of the file's tensors the model would take, and its largest one. */
@@ -32,11 +37,14 @@ function producerOf(file: WeightFile): 'pytorch' | 'caffe' | null {
 }
 
 /** The configs to probe an architecture at: PROBE_WIDTHS where it takes a width, then its defaults. */
-function probeConfigs(definition: ModelDefinition): Array<Record<string, unknown>> {
+function probeConfigs(
+  definition: ModelDefinition,
+  options: Record<string, unknown>,
+): Array<Record<string, unknown>> {
   const configs: Array<Record<string, unknown>> = [];
   for (const config of [...PROBE_WIDTHS.map((width) => ({ width })), {}]) {
     try {
-      configs.push(validateModelConfig(definition.name, config));
+      configs.push(validateModelConfig(definition.name, { ...options, ...config }));
     } catch {
       // no width option, or a config of its own needed
     }
@@ -44,11 +52,26 @@ function probeConfigs(definition: ModelDefinition): Array<Record<string, unknown
   return configs;
 }
 
+/**
+ * The option sets worth trying: the defaults, and the other value of an auxiliary-head switch
+ * (files are saved with and without torchvision's aux_classifier).
+ */
+function optionVariants(definition: ModelDefinition): Array<Record<string, unknown>> {
+  const variants: Array<Record<string, unknown>> = [{}];
+  try {
+    const defaults = validateModelConfig(definition.name, {});
+    if (typeof defaults.auxLoss === 'boolean') variants.push({ auxLoss: !defaults.auxLoss });
+  } catch {
+    // no defaults: probeConfigs skips it
+  }
+  return variants;
+}
+
 function fitOf(
   file: WeightFile,
   names: readonly string[],
   map: WeightNameMap,
-): Omit<ArchitectureFit, 'name' | 'description'> {
+): Omit<ArchitectureFit, 'name' | 'description' | 'options'> {
   const missing: string[] = [];
   const used = new Set<string>();
   let bytes = 0;
@@ -82,22 +105,27 @@ export function rankArchitectures(file: WeightFile, definitions = listModels()):
   const fits: ArchitectureFit[] = [];
   for (const definition of definitions) {
     let best: ArchitectureFit | null = null;
-    for (const config of probeConfigs(definition)) {
-      const maps = (definition.weightMaps?.(config) ?? []).filter((m) => m.format === producer);
-      if (maps.length === 0) break;
-      const probe = definition.create(config, { rng: new Rng(0) });
-      let names: string[];
-      try {
-        names = Object.keys(probe.stateDict());
-      } finally {
-        probe.dispose();
+    for (const options of optionVariants(definition)) {
+      let variant: ArchitectureFit | null = null;
+      for (const config of probeConfigs(definition, options)) {
+        const maps = (definition.weightMaps?.(config) ?? []).filter((m) => m.format === producer);
+        if (maps.length === 0) break;
+        const probe = definition.create(config, { rng: new Rng(0) });
+        let names: string[];
+        try {
+          names = Object.keys(probe.stateDict());
+        } finally {
+          probe.dispose();
+        }
+        const fit = maps
+          .map((map) => fitOf(file, names, map))
+          .sort((a, b) => problemCount(a) - problemCount(b))[0]!;
+        variant = { name: definition.name, description: definition.description, options, ...fit };
+        const taken = file.tensors.size - fit.unexpected.length;
+        if (problemCount(fit) === 0 || taken < file.tensors.size / 2) break;
       }
-      const fit = maps
-        .map((map) => fitOf(file, names, map))
-        .sort((a, b) => problemCount(a) - problemCount(b))[0]!;
-      best = { name: definition.name, description: definition.description, ...fit };
-      const taken = file.tensors.size - fit.unexpected.length;
-      if (problemCount(fit) === 0 || taken < file.tensors.size / 2) break;
+      if (variant && (!best || problemCount(variant) < problemCount(best))) best = variant;
+      if (best && problemCount(best) === 0) break;
     }
     if (best) fits.push(best);
   }

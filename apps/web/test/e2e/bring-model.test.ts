@@ -13,12 +13,18 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { useNodeBackend } from '@semseg/core/node';
+import { predictImage } from '@semseg/engine';
+import { loadModel } from '@semseg/engine/node';
+import '@semseg/fcn';
 import { runTorchScriptAsync } from '@semseg/tooling/python';
 import { decodeLabelPng, overlayLayout } from '@semseg/voc-data';
 import { decodeNpy } from '@semseg/weights';
+import { decode, encode } from 'fast-png';
 import { type BrowserContext, type Download, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreement } from '../../src/format.js';
+import { DEMO_CHECKPOINT } from './reference.js';
 import { APP_DIR, type PreviewServer, ensureBuilt, startPreview } from './server.js';
 
 const run = promisify(execFile);
@@ -357,5 +363,65 @@ describe('the kept model and the camera', () => {
     await page.uncheck('#camera-toggle');
     await page.waitForFunction(() => document.querySelector('#camera-state')?.textContent === '');
     expect(browserErrors).toEqual([]);
+  });
+});
+
+describe('an image larger than whole-image inference takes', () => {
+  it('runs at its own size, tiled, with the labels Node gives for the same windows', async () => {
+    // A strip just over the 1024 px limit (the sample repeated across, 1107 x 127): 3 windows, so
+    // that the cpu reference stays quick.
+    const sample = decode(await readFile(SAMPLE_PATH));
+    const repeats = 9;
+    const width = sample.width * repeats;
+    const height = sample.height;
+    const data = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++)
+      for (let r = 0; r < repeats; r++) {
+        const from = y * sample.width * 3;
+        data.set(sample.data.subarray(from, from + sample.width * 3), (y * width + r * sample.width) * 3);
+      }
+    await page.goto(`${server!.url}?backend=wasm`);
+    await waitForStatus(['ready', 'error']);
+    if ((await architecture()) !== 'fcn8s') {
+      await page.click('#demo-checkpoint');
+      await page.waitForFunction(
+        () => document.querySelector('#model-facts')?.getAttribute('data-architecture') === 'fcn8s',
+      );
+      await waitForStatus(['ready']);
+    }
+    // Tiles of 256, stride 192 (the form's crop and stride are what tiling uses).
+    await page.fill('#inference-crop', '256');
+    await page.fill('#inference-stride', '192');
+    await page.click('#inference-apply');
+    await waitForStatus(['ready']);
+    const path = join(work, 'large.png');
+    await writeFile(path, encode({ width, height, data, channels: 3, depth: 8 }));
+    await page.setInputFiles('#image-input', path);
+    await page.waitForFunction(() =>
+      document.querySelector('#image-info')?.textContent?.startsWith('large.png'),
+    );
+    await waitForStatus(['ready'], 300_000);
+    expect(await page.locator('#image-info').textContent()).toBe(`large.png: ${width}×${height}`);
+    expect(await page.locator('#inference-used').textContent()).toBe(
+      'Last run: sliding window 256×256, stride 192, scale 1 (tiled: over 1024 px for whole-image inference)',
+    );
+    await useNodeBackend('wasm');
+    const { model, meta } = await loadModel(DEMO_CHECKPOINT(APP_DIR));
+    let reference: Uint8Array;
+    try {
+      model.eval();
+      reference = predictImage(
+        model,
+        { width, height, data },
+        { normalization: meta.normalization, mode: 'slide', crop: [256, 256], stride: [192, 192] },
+      ).labels;
+    } finally {
+      model.dispose();
+    }
+    const same = agreement(await pageLabels(), reference);
+    log(
+      `${width}x${height} tiled: labels equal to Node's predictImage (wasm, slide 256/192) on ${(same * 100).toFixed(3)}%`,
+    );
+    expect(same).toBeGreaterThanOrEqual(0.99);
   });
 });
