@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { predictImage } from '@semseg/engine';
 import { loadModel } from '@semseg/engine/node';
 import '@semseg/fcn';
-import { decodeLabelPng } from '@semseg/voc-data';
+import { decodeLabelPng, encodeLabelPng } from '@semseg/voc-data';
 import * as tf from '@tensorflow/tfjs-core';
 import { decode, encode } from 'fast-png';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
@@ -285,6 +285,26 @@ describe('fine-tuning in the page', () => {
     expect(run.marks[Math.floor(h * 0.5) * w + Math.floor(w * 0.5)]).toBe(255);
     await checkRun('wasm', run, sample, WASM_STEPS);
     wasmCheckpoint = run.checkpointDir;
+    // The marks' PNG read back through the panel's file input gives the same marks; a PNG of
+    // another size is a message naming it, and the marks stay.
+    const count = Number(await page.getAttribute('#ft-marked', 'data-marked'));
+    await page.click('#ft-clear');
+    expect(await page.getAttribute('#ft-marked', 'data-marked')).toBe('0');
+    await page.setInputFiles('#ft-label-input', join(run.checkpointDir, 'synthetic-1.marks.png'));
+    await page.waitForFunction(
+      (n) => document.querySelector('#ft-marked')?.getAttribute('data-marked') === String(n),
+      count,
+    );
+    await page.setInputFiles('#ft-label-input', {
+      name: 'small.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from(encodeLabelPng(new Uint8Array(16), 4, 4)),
+    });
+    await page.waitForFunction(() => document.querySelector('#ft-error')?.textContent?.includes('small.png'));
+    expect(await page.textContent('#ft-error')).toBe(
+      `Reading small.png: small.png: the label PNG is 4x4 but the image is ${w}x${h}`,
+    );
+    expect(await page.getAttribute('#ft-marked', 'data-marked')).toBe(String(count));
   });
 
   it('fine-tunes on WebGPU (SwiftShader) in a worker', async () => {
