@@ -1,11 +1,39 @@
 // exportOnnx: trace one forward of a model, translate each tfjs kernel, write the ModelProto.
 import { ConfigError, type SegmentationModel } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { Converter, ExportError } from './convert/context.js';
+import { Converter, ExportError, NotBatchGeneric } from './convert/context.js';
 import { KERNELS } from './convert/kernels.js';
 import { DataType, type Graph, GraphBuilder, type Node, int } from './ir.js';
 import { encodeModel } from './proto/write.js';
-import { traceKernels } from './trace.js';
+import { type Trace, traceKernels } from './trace.js';
+
+/**
+ * Which dims of each tensor of `one` (traced at batch 1) follow the batch, from the same forward
+ * traced at batch 2: those that doubled. Null when the two runs differ otherwise (then the batch
+ * is made dynamic with a Scan over samples).
+ */
+function pairTraces(one: Trace, two: Trace): Map<number, boolean[]> | null {
+  if (one.kernels.length !== two.kernels.length) return null;
+  const dims = new Map<number, boolean[]>();
+  const pair = (a: { id: number; shape: number[] }, b: { shape: number[] }): boolean => {
+    if (a.shape.length !== b.shape.length) return false;
+    const scaled = a.shape.map((d, i) => b.shape[i] !== d);
+    if (a.shape.some((d, i) => scaled[i] && b.shape[i] !== 2 * d)) return false;
+    const known = dims.get(a.id);
+    if (known?.some((s, i) => s !== scaled[i])) return false;
+    dims.set(a.id, scaled);
+    return true;
+  };
+  if (!pair(one.input, two.input)) return null;
+  for (let i = 0; i < one.kernels.length; i++) {
+    const [a, b] = [one.kernels[i]!, two.kernels[i]!];
+    if (a.kernel !== b.kernel || a.inputs.length !== b.inputs.length || a.outputs.length !== b.outputs.length)
+      return null;
+    for (let j = 0; j < a.inputs.length; j++) if (!pair(a.inputs[j]![1], b.inputs[j]![1])) return null;
+    for (let j = 0; j < a.outputs.length; j++) if (!pair(a.outputs[j]!, b.outputs[j]!)) return null;
+  }
+  return dims;
+}
 
 /** The ONNX opset the exporter writes by default. */
 export const ONNX_OPSET = 17;
@@ -16,7 +44,11 @@ export interface ExportOnnxOptions {
   /** Height and width of the traced input: the exported graph takes exactly this size. */
   height: number;
   width: number;
-  /** A fixed batch size, or 'dynamic' (default): a symbolic batch run sample by sample (ONNX Scan). */
+  /**
+   * A fixed batch size, or 'dynamic' (default): a symbolic batch. The graph is traced at batch 1
+   * and 2 and the dims that follow the batch are computed from the input's shape at run time;
+   * where a shape cannot follow it, the batch-1 graph runs per sample inside an ONNX Scan.
+   */
   batch?: number | 'dynamic';
   /** ONNX default-domain opset, 17 (default) or 18. */
   opset?: number;
@@ -94,39 +126,59 @@ export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions)
 
   const wasTraining = model.training;
   model.eval();
-  const x = tf.zeros([traceBatch, height, width, channels]) as tf.Tensor4D;
-  let trace: ReturnType<typeof traceKernels>;
+  const traceAt = (n: number) => {
+    const x = tf.zeros([n, height, width, channels]) as tf.Tensor4D;
+    try {
+      return traceKernels(x, (input) => model.forward(input));
+    } finally {
+      x.dispose();
+    }
+  };
+  let trace: Trace;
+  let batchDims: Map<number, boolean[]> | null = null;
   try {
-    trace = traceKernels(x, (input) => model.forward(input));
+    trace = traceAt(traceBatch);
+    // A dynamic batch: a second trace at batch 2 says which dims follow the batch.
+    if (batch === 'dynamic') batchDims = pairTraces(trace, traceAt(2));
   } finally {
-    x.dispose();
     if (wasTraining) model.train();
   }
 
-  const b = new GraphBuilder();
-  const c = new Converter(b, trace, opset, !options.keepBatchNorm);
-  const sample = 'image';
-  if (batch === 'dynamic') c.names.set(trace.input.id, b.node('Unsqueeze', [sample, b.int64([0])]));
-  else c.names.set(trace.input.id, ONNX_INPUT);
-  for (const k of trace.kernels) {
-    if (!k.inputs.some(([, t]) => c.isDependent(t))) continue; // constant: folded from the trace
-    const handler = KERNELS[k.kernel];
-    if (!handler) {
-      throw new ExportError(`onnx export: the tfjs kernel '${k.kernel}' has no ONNX translation yet`);
-    }
-    const names = handler(k, c);
-    k.outputs.forEach((t, i) => {
-      if (!c.names.has(t.id)) c.names.set(t.id, names[i]!);
-    });
-  }
-  let result = c.value(trace.output);
   const outputName = options.softmax ? ONNX_OUTPUT.probabilities : ONNX_OUTPUT.logits;
   const classes = trace.output.shape[3]!;
   const [, outH, outW] = trace.output.shape as [number, number, number, number];
-  if (options.softmax) result = b.node('Softmax', [result], { axis: int(3) });
-
-  let graph: Graph;
-  if (batch === 'dynamic') {
+  const translate = (mode: 'fixed' | 'generic' | 'scan') => {
+    const b = new GraphBuilder();
+    const c = new Converter(b, trace, opset, !options.keepBatchNorm);
+    const sample = 'image';
+    c.inputName = ONNX_INPUT;
+    if (mode === 'generic') c.batchDims = batchDims;
+    if (mode === 'scan') c.names.set(trace.input.id, b.node('Unsqueeze', [sample, b.int64([0])]));
+    else c.names.set(trace.input.id, ONNX_INPUT);
+    for (const k of trace.kernels) {
+      if (!k.inputs.some(([, t]) => c.isDependent(t))) continue; // constant: folded from the trace
+      const handler = KERNELS[k.kernel];
+      if (!handler) {
+        throw new ExportError(`onnx export: the tfjs kernel '${k.kernel}' has no ONNX translation yet`);
+      }
+      const names = handler(k, c);
+      k.outputs.forEach((t, i) => {
+        if (!c.names.has(t.id)) c.names.set(t.id, names[i]!);
+      });
+    }
+    let result = c.value(trace.output);
+    if (options.softmax) result = b.node('Softmax', [result], { axis: int(3) });
+    if (mode !== 'scan') {
+      b.node('Identity', [result], {}, [outputName]);
+      const graph: Graph = {
+        name: 'semseg',
+        nodes: pruneGraph(b.nodes, [outputName]),
+        initializers: [],
+        inputs: [],
+        outputs: [],
+      };
+      return { graph, b };
+    }
     const bodyOut = 'sample_out';
     b.node('Squeeze', [result, b.int64([0])], {}, [bodyOut]);
     const body: Graph = {
@@ -143,17 +195,22 @@ export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions)
       outputs: [outputName],
       attributes: { body: { kind: 'graph', value: body }, num_scan_inputs: int(1) },
     };
-    graph = { name: 'semseg', nodes: [scan], initializers: [], inputs: [], outputs: [] };
-  } else {
-    b.node('Identity', [result], {}, [outputName]);
-    graph = {
-      name: 'semseg',
-      nodes: pruneGraph(b.nodes, [outputName]),
-      initializers: [],
-      inputs: [],
-      outputs: [],
+    return {
+      graph: { name: 'semseg', nodes: [scan], initializers: [], inputs: [], outputs: [] } as Graph,
+      b,
     };
+  };
+  let batchMode: 'fixed' | 'generic' | 'scan' =
+    batch !== 'dynamic' ? 'fixed' : batchDims ? 'generic' : 'scan';
+  let built: ReturnType<typeof translate>;
+  try {
+    built = translate(batchMode);
+  } catch (error) {
+    if (!(error instanceof NotBatchGeneric)) throw error;
+    batchMode = 'scan';
+    built = translate(batchMode);
   }
+  const { graph, b } = built;
   const used = usedNames(graph.nodes);
   graph.initializers = b.initializers.filter((i) => used.has(i.name));
   const n = batch === 'dynamic' ? 'batch' : batch;
@@ -166,7 +223,10 @@ export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions)
     'semseg.input_size': `${height}x${width}`,
     'semseg.dynamic_size':
       'false: the graph is traced at this input size (shapes, pooling pads and interpolation weights are constants); tile or resize other sizes, or export again',
-    'semseg.batch': String(n),
+    'semseg.batch':
+      batchMode === 'fixed'
+        ? String(n)
+        : `dynamic (${batchMode === 'generic' ? 'one graph for any batch' : 'an ONNX Scan over the samples'})`,
     'semseg.num_classes': String(classes),
     'semseg.batch_norm': options.keepBatchNorm ? 'kept' : 'folded into the convolutions',
   };

@@ -181,6 +181,11 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
     expect(failed).toEqual([]);
     expect(Object.keys(checks).sort()).toEqual(Object.keys(exported).sort());
     for (const r of Object.values(checks)) expect(r.opset).toBe(17);
+    // Every architecture exports as one batch-generic graph (no per-sample Scan fallback).
+    const scanned = Object.entries(checks).filter(
+      ([, r]) => !r.meta?.['semseg.batch']?.includes('one graph for any batch'),
+    );
+    expect(scanned.map(([n]) => n)).toEqual([]);
   }, 120_000);
 
   test('no tensor is left behind', () => {

@@ -55,6 +55,37 @@ describe.skipIf(onnxCheckerSkipReason() !== null)('exportOnnx options', () => {
     for (const r of Object.values(checks)) expect(r.error).toBeUndefined();
   }, 60_000);
 
+  test('a forward that branches on the batch size falls back to a Scan over samples', async () => {
+    // One slice per sample: the batch-1 and batch-2 traces run different kernel lists.
+    const perSample = {
+      numClasses: 3,
+      training: false,
+      eval() {},
+      train() {},
+      forward: (images: tf.Tensor4D) =>
+        tf.tidy(() => {
+          const [n, h, w, c] = images.shape;
+          const parts = Array.from({ length: n }, (_, i) =>
+            tf.mul(tf.slice(images, [i, 0, 0, 0], [1, h, w, c]), i + 2),
+          );
+          return tf.concat(parts, 0) as tf.Tensor4D;
+        }),
+    } as unknown as SegmentationModel;
+    const bytes = exportOnnx(perSample, { height: 5, width: 7 });
+    const data = Float32Array.from({ length: 3 * 5 * 7 * 3 }, (_, i) => i / 10);
+    const out = await runOnnx(bytes, data, [3, 5, 7, 3]);
+    // The batch-1 graph (times 2) runs on each sample.
+    expect(
+      maxAbsDiff(
+        out.data,
+        data.map((v) => v * 2),
+      ),
+    ).toBeLessThan(1e-6);
+    const { scan } = await checkModels({ scan: bytes });
+    expect(scan?.error).toBeUndefined();
+    expect(scan?.meta?.['semseg.batch']).toContain('Scan');
+  }, 60_000);
+
   test('the model goes back to training mode when it was training', () => {
     model.train();
     exportOnnx(model, { height: H, width: W, batch: 1 });

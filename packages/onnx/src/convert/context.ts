@@ -28,6 +28,15 @@ export interface FoldableConv {
   node: { inputs: string[] };
 }
 
+/**
+ * Thrown while translating a batch-generic graph when a shape cannot follow the batch (the
+ * exporter then falls back to a Scan over samples).
+ */
+export class NotBatchGeneric extends Error {}
+
+/** Far past any axis: a Slice end that keeps the rest of a batch-sized axis. */
+const TO_END = 2 ** 62;
+
 export const TO_NCHW = [0, 3, 1, 2];
 export const TO_NHWC = [0, 2, 3, 1];
 
@@ -43,6 +52,12 @@ export class Converter {
   private readonly constants = new Map<number, string>();
   /** Converted constants (a filter in OIHW), by tensor id and transform. */
   readonly converted = new Map<string, Initializer>();
+
+  /** Per traced tensor id: which dims scale with the batch (from a second trace at batch 2). */
+  batchDims: Map<number, boolean[]> | null = null;
+  /** The graph input's name, whose leading dim is the runtime batch. */
+  inputName = '';
+  private batchValue: string | null = null;
 
   constructor(
     readonly b: GraphBuilder,
@@ -86,17 +101,67 @@ export class Converter {
     return name;
   }
 
+  /** Dims of a traced tensor that scale with the batch (none in a fixed-batch export). */
+  scaled(t: TracedTensor): boolean[] {
+    return this.batchDims?.get(t.id) ?? t.shape.map(() => false);
+  }
+
+  /** The runtime batch as an int64 [1] (Shape of the input, first entry). */
+  private batch(): string {
+    this.batchValue ??= this.b.node('Slice', [
+      this.b.node('Shape', [this.inputName]),
+      this.b.int64([0]),
+      this.b.int64([1]),
+    ]);
+    return this.batchValue;
+  }
+
+  /** An int64 shape: the traced one, with the dims marked as scaled multiplied by the runtime batch. */
+  shape(dims: readonly number[], scaled: readonly boolean[]): string {
+    if (!scaled.some((x) => x)) return this.b.int64(dims);
+    const parts: string[] = [];
+    let run: number[] = [];
+    dims.forEach((d, i) => {
+      if (!scaled[i]) {
+        run.push(d);
+        return;
+      }
+      if (run.length > 0) parts.push(this.b.int64(run));
+      run = [];
+      parts.push(d === 1 ? this.batch() : this.b.node('Mul', [this.batch(), this.b.int64([d])]));
+    });
+    if (run.length > 0) parts.push(this.b.int64(run));
+    return this.b.node('Concat', parts, { axis: { kind: 'int', value: 0 } });
+  }
+
+  /** The shape of a traced tensor, batch-generic where the trace says so. */
+  shapeOf(t: TracedTensor): string {
+    return this.shape(t.shape, this.scaled(t));
+  }
+
+  /** Slice ends: begin + size, or "to the end" on batch-sized axes that the slice keeps whole. */
+  sliceEnds(x: TracedTensor, begin: readonly number[], ends: readonly number[]): number[] {
+    const scaled = this.scaled(x);
+    return ends.map((e, i) => {
+      if (!scaled[i]) return e;
+      if (begin[i] !== 0 || e !== x.shape[i]) throw new NotBatchGeneric('a slice of part of the batch axis');
+      return TO_END;
+    });
+  }
+
   private constant(t: TracedTensor): string {
     const data = this.data(t);
     const type = onnxType(t.dtype);
-    if (data.length > UNIFORM_AS_NODE && data.every((v) => v === data[0])) {
+    const scaled = this.scaled(t).some((x) => x);
+    if (scaled && !data.every((v) => v === data[0])) throw new NotBatchGeneric('a batch-sized constant');
+    if (scaled || (data.length > UNIFORM_AS_NODE && data.every((v) => v === data[0]))) {
       const one =
         t.dtype === 'float32'
           ? Float32Array.of(data[0]!)
           : t.dtype === 'int32'
             ? Int32Array.of(data[0]!)
             : Uint8Array.of(data[0]!);
-      return this.b.node('ConstantOfShape', [this.b.int64(t.shape)], {
+      return this.b.node('ConstantOfShape', [this.shapeOf(t)], {
         value: { kind: 'tensor', value: { name: 'value', dataType: type, dims: [1], data: one } },
       });
     }

@@ -4,7 +4,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DataType, float, int, ints, str } from '../ir.js';
 import type { TracedKernel, TracedTensor } from '../trace.js';
-import { type Converter, ExportError, type FoldableConv, onnxType } from './context.js';
+import { type Converter, ExportError, type FoldableConv, NotBatchGeneric, onnxType } from './context.js';
+
+function failBatch(): never {
+  throw new NotBatchGeneric('a strided slice along the batch axis');
+}
 import { convGeometry, poolGeometry } from './geometry.js';
 
 /** Returns the ONNX names of the kernel's outputs, in order. */
@@ -315,9 +319,7 @@ function pool(op: 'MaxPool' | 'AveragePool'): KernelHandler {
 
 // ---- shapes and data movement ------------------------------------------------------------------
 
-const reshape: KernelHandler = (k, c) => [
-  c.b.node('Reshape', [c.value(k.inputs[0]![1]), c.b.int64(out(k).shape)]),
-];
+const reshape: KernelHandler = (k, c) => [c.b.node('Reshape', [c.value(k.inputs[0]![1]), c.shapeOf(out(k))])];
 
 const identity: KernelHandler = (k, c) => [c.value(k.inputs[0]![1])];
 
@@ -366,7 +368,13 @@ const slice: KernelHandler = (k, c) => {
     c.b.node('Slice', [
       c.value(x),
       c.b.int64(begin),
-      c.b.int64(begin.map((b, i) => b + shape[i]!)),
+      c.b.int64(
+        c.sliceEnds(
+          x,
+          begin,
+          begin.map((b, i) => b + shape[i]!),
+        ),
+      ),
       c.b.int64(axes),
     ]),
   ];
@@ -390,11 +398,15 @@ const stridedSlice: KernelHandler = (k, c) => {
   const sliced = c.b.node('Slice', [
     c.value(x),
     c.b.int64(info.begin),
-    c.b.int64(ends),
+    c.b.int64(
+      info.strides.some((st, i) => st !== 1 && c.scaled(x)[i])
+        ? failBatch()
+        : c.sliceEnds(x, info.begin, ends),
+    ),
     c.b.int64(x.shape.map((_, i) => i)),
     c.b.int64(info.strides),
   ]);
-  return [c.b.node('Reshape', [sliced, c.b.int64(out(k).shape)])];
+  return [c.b.node('Reshape', [sliced, c.shapeOf(out(k))])];
 };
 
 const concat: KernelHandler = (k, c) => {
@@ -421,7 +433,8 @@ const pack: KernelHandler = (k, c) => {
   const axis = normaliseAxis(attr<number>(k, 'axis'), shape.length);
   const one = [...shape];
   one[axis] = 1;
-  const parts = k.inputs.map(([, t]) => c.b.node('Reshape', [c.value(t), c.b.int64(one)]));
+  const scaled = [...c.scaled(out(k))];
+  const parts = k.inputs.map(([, t]) => c.b.node('Reshape', [c.value(t), c.shape(one, scaled)]));
   return [c.b.node('Concat', parts, { axis: int(axis) })];
 };
 
@@ -465,9 +478,12 @@ const spaceToBatch: KernelHandler = (k, c) => {
   const [n, , , ch] = x.shape as [number, number, number, number];
   const padded = padNode(c, x, [[0, 0], paddings[0]!, paddings[1]!, [0, 0]], 'constant');
   const [, oh, ow] = out(k).shape as [number, number, number, number];
-  const blocks = c.b.node('Reshape', [padded, c.b.int64([n, oh, bh, ow, bw, ch])]);
+  const blocks = c.b.node('Reshape', [
+    padded,
+    c.shape([n, oh, bh, ow, bw, ch], [c.scaled(x)[0]!, false, false, false, false, false]),
+  ]);
   const moved = c.b.node('Transpose', [blocks], { perm: ints([2, 4, 0, 1, 3, 5]) });
-  return [c.b.node('Reshape', [moved, c.b.int64(out(k).shape)])];
+  return [c.b.node('Reshape', [moved, c.shapeOf(out(k))])];
 };
 
 const batchToSpace: KernelHandler = (k, c) => {
@@ -476,9 +492,16 @@ const batchToSpace: KernelHandler = (k, c) => {
   const crops = attr<Array<[number, number]>>(k, 'crops');
   const [b, h, w, ch] = x.shape as [number, number, number, number];
   const n = b / (bh * bw);
-  const blocks = c.b.node('Reshape', [c.value(x), c.b.int64([bh, bw, n, h, w, ch])]);
+  const batchScaled = c.scaled(x)[0]!;
+  const blocks = c.b.node('Reshape', [
+    c.value(x),
+    c.shape([bh, bw, n, h, w, ch], [false, false, batchScaled, false, false, false]),
+  ]);
   const moved = c.b.node('Transpose', [blocks], { perm: ints([2, 3, 0, 4, 1, 5]) });
-  const full = c.b.node('Reshape', [moved, c.b.int64([n, h * bh, w * bw, ch])]);
+  const full = c.b.node('Reshape', [
+    moved,
+    c.shape([n, h * bh, w * bw, ch], [batchScaled, false, false, false]),
+  ]);
   const [top, left] = [crops[0]![0], crops[1]![0]];
   const [, oh, ow] = out(k).shape as [number, number, number, number];
   if (top === 0 && left === 0 && oh === h * bh && ow === w * bw) return [full];
@@ -536,7 +559,7 @@ function filled(value: number): KernelHandler {
           ? Int32Array.of(value)
           : Uint8Array.of(value);
     return [
-      c.b.node('ConstantOfShape', [c.b.int64(o.shape)], {
+      c.b.node('ConstantOfShape', [c.shapeOf(o)], {
         value: { kind: 'tensor', value: { name: 'value', dataType: onnxType(o.dtype), dims: [1], data } },
       }),
     ];
@@ -562,7 +585,11 @@ function resize(mode: 'linear' | 'nearest'): KernelHandler {
       coordinate_transformation_mode: str(transform),
     };
     if (mode === 'nearest') attrs.nearest_mode = str(alignCorners ? 'round_prefer_ceil' : 'floor');
-    const y = c.b.node('Resize', [c.toNchw(c.value(x)), '', '', c.b.int64([n, ch, oh, ow])], attrs);
+    const y = c.b.node(
+      'Resize',
+      [c.toNchw(c.value(x)), '', '', c.shape([n, ch, oh, ow], [c.scaled(x)[0]!, false, false, false])],
+      attrs,
+    );
     return [c.fromNchw(y)];
   };
 }
