@@ -54,7 +54,11 @@ async function scoreOnMarks(checkpointDir: string, image: RgbImage, marks: Uint8
       loss -= Math.log(Math.max(prediction.probabilities[p * prediction.numClasses + marks[p]!]!, 1e-30));
       marked++;
     }
-    return { loss: loss / marked, agreement: agreementOnMarks(marks, prediction.labels) };
+    return {
+      loss: loss / marked,
+      agreement: agreementOnMarks(marks, prediction.labels),
+      labels: prediction.labels,
+    };
   } finally {
     model.dispose();
   }
@@ -321,6 +325,20 @@ describe('fine-tuning in the page', () => {
     expect(await brushMarks(crop)).toBeGreaterThan(100);
     const run = await fineTune('webgpu', WEBGPU_STEPS, false);
     await checkRun('webgpu', run, crop, WEBGPU_STEPS);
+    // "Use in the page": the page segments the image with the fine-tuned model, as Node does.
+    await page.click('#ft-use');
+    await page.waitForFunction(() =>
+      document.querySelector('#checkpoint-info')?.textContent?.includes('(model.json + weights.bin)'),
+    );
+    await page.waitForFunction(() => document.body.dataset.status === 'ready', null, { timeout: 150_000 });
+    const labelsPath = await saveDownload('#download-labels', run.checkpointDir);
+    const shown = decodeLabelPng(new Uint8Array(await readFile(labelsPath)), labelsPath).indices;
+    const node = await scoreOnMarks(run.checkpointDir, crop, run.marks);
+    const same = shown.filter((label, i) => label === node.labels[i]).length / shown.length;
+    log(
+      `webgpu: the page's labels with the fine-tuned model equal Node's on ${(same * 100).toFixed(3)}% of pixels`,
+    );
+    expect(same).toBeGreaterThanOrEqual(0.99);
     expect(browserErrors).toEqual([]);
   }, 400_000);
 
