@@ -15,12 +15,14 @@ export function randomizeWeights(model: Module, seed: number): void {
         const positive = /running_?var|weight/i.test(name);
         // The last batch norm of each residual branch small (trained ResNets' are; torchvision's
         // zero_init_residual): otherwise 50-101 random blocks amplify float32 rounding past 1e-4.
-        if (/layer\d+\.\d+\.bn3\.weight$/.test(name)) v.assign(tf.randomUniform(v.shape, 0.05, 0.25, 'float32', s));
-        else v.assign(
-          positive
-            ? tf.randomUniform(v.shape, 0.5, 1.5, 'float32', s)
-            : tf.randomNormal(v.shape, 0, 0.2, 'float32', s),
-        );
+        if (/layer\d+\.\d+\.bn3\.weight$/.test(name))
+          v.assign(tf.randomUniform(v.shape, 0.05, 0.25, 'float32', s));
+        else
+          v.assign(
+            positive
+              ? tf.randomUniform(v.shape, 0.5, 1.5, 'float32', s)
+              : tf.randomNormal(v.shape, 0, 0.2, 'float32', s),
+          );
       } else {
         const fanIn = v.shape.slice(0, -1).reduce((a, b) => a * b, 1);
         v.assign(tf.randomNormal(v.shape, 0, Math.sqrt(2 / Math.max(1, fanIn)), 'float32', s));
