@@ -2,6 +2,7 @@ import type { ParameterOptions, Rng } from '@semseg/core';
 import { ConfigError, InputError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Initializer, torchDefault } from '../init.js';
+import { trainableDepthwiseConv2d } from '../ops/depthwise.js';
 import { type Pair, type PairLike, toPair, toPositivePair } from '../ops/geometry.js';
 import { makeBias } from './conv-parameters.js';
 import { Layer } from './layer.js';
@@ -28,7 +29,8 @@ export interface DepthwiseConv2dOptions {
  * Depthwise convolution (PyTorch Conv2d with groups = in = out channels), NHWC. The weight is
  * [kh, kw, 1, C]: PyTorch's [C, 1, kh, kw] in the same OIHW -> HWIO layout as every other conv, so
  * torchvision files load with the `conv` layout. Dilation runs as space-to-batch, a dense depthwise
- * conv and batch-to-space (exact), because tfjs's depthwise gradient rejects dilation > 1.
+ * conv and batch-to-space (exact), because tfjs's depthwise gradient rejects dilation > 1. The
+ * gradients are forward ops (ops/depthwise.ts), so it trains on wasm, which lacks tfjs's.
  */
 export class DepthwiseConv2d extends Layer {
   readonly channels: number;
@@ -85,7 +87,7 @@ export class DepthwiseConv2d extends Layer {
                 [0, 0],
               ])
             : x;
-        y = tf.depthwiseConv2d(padded, filter, this.stride, 'valid');
+        y = trainableDepthwiseConv2d(padded, filter, this.stride);
       } else {
         // Pad to a multiple of the rate, convolve each phase densely, interleave, crop the extra.
         const extraH = (rh - ((h + 2 * ph) % rh)) % rh;
@@ -98,7 +100,7 @@ export class DepthwiseConv2d extends Layer {
             [pw, pw + extraW],
           ],
         );
-        const dense = tf.depthwiseConv2d(phases as tf.Tensor4D, filter, 1, 'valid');
+        const dense = trainableDepthwiseConv2d(phases as tf.Tensor4D, filter, [1, 1]);
         y = tf.batchToSpaceND(
           dense,
           [rh, rw],
