@@ -4,16 +4,13 @@
 // statistics), so it trains on 64x64 (4x4 logits); and torchvision's MobileNetV3 batch-norm
 // momentum 0.01 leaves the running averages far behind the weights after tens of steps (eval 0.83
 // where batch statistics gave 0.97), so the scoring settles them on the batch first.
-// cpu backend: wasm has no depthwise-convolution gradients.
-import '@tensorflow/tfjs-backend-cpu';
-import * as tf from '@tensorflow/tfjs-core';
+// wasm backend: @semseg/layers' depthwise convolution has forward-op gradients that train there.
 import { beforeAll, describe, it } from 'vitest';
 import '../src/index.js';
 import { overfitTorchvision } from './overfit-torchvision.js';
+import { useWasm } from './wasm.js';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+beforeAll(useWasm);
 
 describe('width-reduced MobileNetV3 models learn (eval mode)', () => {
   it('deeplabv3-mobilenetv3-large width 1/4, 64x64, main + auxiliary loss', async () => {

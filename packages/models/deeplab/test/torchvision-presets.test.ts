@@ -122,9 +122,8 @@ describe('torchvision and DeepLab v3+ presets', () => {
 
   for (const preset of ALL) {
     it(`${preset.name}: one step of a width-reduced model through the Trainer${preset.modelConfig.auxLoss ? ', auxiliary loss x0.5' : ''}`, async () => {
-      // wasm trains @semseg/layers' convolutions fast; MobileNetV3's depthwise gradients need cpu.
-      if (preset.model.includes('mobilenet')) await tf.setBackend('cpu');
-      else await useWasm();
+      // wasm trains @semseg/layers' convolutions (depthwise included) fast.
+      await useWasm();
       const start = tf.memory().numTensors;
       const width = preset.model.includes('mobilenet') ? 0.25 : 1 / 32;
       const model = createModel(
