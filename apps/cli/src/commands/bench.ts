@@ -29,6 +29,8 @@ interface BenchRow {
   case: string;
   medianMs: number;
   perImageMs: number;
+  /** Threads of a training step (replicas on wasm and cpu). */
+  threads?: number;
 }
 
 function median(values: number[]): number {
@@ -107,7 +109,8 @@ async function modelSuite(backend: BackendChoice, flags: BenchFlags): Promise<Be
       {
         suite: 'model',
         backend: selection.name,
-        case: `train step ${name}${threads > 1 ? ` (${threads} threads)` : ''}`,
+        case: `train step ${name}`,
+        threads: Math.min(threads, batch),
         medianMs: step,
         perImageMs: step / batch,
       },
