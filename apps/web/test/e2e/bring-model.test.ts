@@ -179,7 +179,7 @@ beforeAll(async () => {
   log(
     `CLI labels: ${new Set(cliLabels.whole).size} classes present (whole), ${new Set(cliLabels.slide).size} (slide)`,
   );
-  ensureBuilt(log);
+  await ensureBuilt(log);
   server = await startPreview(log);
   profile = await mkdtemp(join(tmpdir(), 'semseg-web-chromium-'));
   context = await chromium.launchPersistentContext(profile, {

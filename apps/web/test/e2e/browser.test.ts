@@ -50,7 +50,7 @@ beforeAll(async () => {
     join(APP_DIR, 'public', 'samples', SAMPLE),
     'deconvNet',
   );
-  ensureBuilt(log);
+  await ensureBuilt(log);
   server = await startPreview(log);
   profile = await mkdtemp(join(tmpdir(), 'semseg-web-chromium-'));
   context = await chromium.launchPersistentContext(profile, {

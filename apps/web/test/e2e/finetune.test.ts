@@ -232,7 +232,7 @@ beforeAll(async () => {
   crop = { width: CROP, height: CROP, data };
   await writeFile(join(work, 'crop.png'), encode({ width: CROP, height: CROP, data, channels: 3, depth: 8 }));
   await mkdir(DOCS, { recursive: true });
-  ensureBuilt(log);
+  await ensureBuilt(log);
   server = await startPreview(log);
   profile = await mkdtemp(join(tmpdir(), 'semseg-web-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
