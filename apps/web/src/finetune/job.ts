@@ -64,6 +64,8 @@ export class FinetuneJob {
       model,
       optimizer: { type: 'adam', weightDecay: 0 },
       schedule: { policy: 'fixed', baseLr: settings.learningRate, maxSteps: settings.steps },
+      // Head only: the frozen layers' batch norms keep the statistics they were trained with.
+      frozenInEval: settings.layers === 'head',
       ...(definition.parameterGroup ? { parameterGroup: definition.parameterGroup } : {}),
     });
     this.emit({

@@ -1,5 +1,6 @@
 import {
   type LossReduction,
+  type Module,
   type ParameterEntry,
   type ParameterGroup,
   type SegmentationModel,
@@ -37,6 +38,13 @@ export interface TrainerOptions {
   /** Per-class loss weights (optional). */
   classWeights?: readonly number[];
   ignoreIndex?: number;
+  /**
+   * Modules whose parameters are all frozen (`setTrainable(false)`) run in evaluation mode while
+   * training: their batch norms keep the running statistics and their dropout is off
+   * (mmsegmentation's `norm_eval` for a frozen backbone; head-only fine-tuning). Default false:
+   * the whole model trains in training mode, as PyTorch's `model.train()`.
+   */
+  frozenInEval?: boolean;
 }
 
 export interface StepResult {
@@ -44,6 +52,16 @@ export interface StepResult {
   step: number;
   loss: number;
   lr: number;
+}
+
+/** Puts every subtree whose parameters are all frozen in evaluation mode. */
+function evalFrozenModules(module: Module): void {
+  const parameters = module.namedParameters();
+  if (parameters.length > 0 && parameters.every((p) => !p.trainable)) {
+    module.eval();
+    return;
+  }
+  for (const [, child] of module.children()) evalFrozenModules(child);
 }
 
 /** One optimisation step at a time over batches of (normalised NHWC images, labels). */
@@ -54,6 +72,7 @@ export class Trainer {
   readonly lossReduction: LossReduction;
   private readonly classWeights: readonly number[] | undefined;
   private readonly ignoreIndex: number;
+  private readonly frozenInEval: boolean;
   /** Updates done so far. */
   step = 0;
 
@@ -69,6 +88,7 @@ export class Trainer {
     this.lossReduction = options.lossReduction ?? 'mean';
     this.classWeights = options.classWeights;
     this.ignoreIndex = options.ignoreIndex ?? 255;
+    this.frozenInEval = options.frozenInEval ?? false;
   }
 
   /** The learning rate the next step will use. */
@@ -127,6 +147,7 @@ export class Trainer {
     const [n, h, w] = shape;
     const lr = this.lr;
     this.model.train();
+    if (this.frozenInEval) evalFrozenModules(this.model);
     const x = tf.tensor4d(images, [n, h, w, 3]);
     const y = tf.tensor3d(Int32Array.from(labels), [n, h, w], 'int32');
     const weights = extra.pixelWeights ? tf.tensor3d(extra.pixelWeights, [n, h, w]) : undefined;
