@@ -18,8 +18,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   // tfjs' production mode only silences its console notes (such as the banner suggesting
   // tfjs-node on every cpu-backend run); --debug keeps them.
   if (!debug) tf.env().set('PROD', true);
-  const program = createProgram();
   try {
+    // Inside the try: option defaults read the environment (SEMSEG_THREADS) and may refuse it.
+    const program = createProgram();
     await program.parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {

@@ -50,7 +50,8 @@ export class TrainProgress {
         this.startTime = performance.now();
         this.startStep = event.startStep;
         const from = event.resumed ? `resuming at step ${event.startStep}` : 'from step 0';
-        const on = this.options.backend ? ` on ${this.options.backend}` : '';
+        const replicas = event.threads > 1 ? `, ${event.threads} replica threads` : '';
+        const on = this.options.backend ? ` on ${this.options.backend}${replicas}` : replicas;
         this.line(
           `training ${event.model}${on}: ${event.trainImages} images, ${event.totalSteps} steps, ${from}`,
         );

@@ -279,7 +279,7 @@ describe('semseg end to end', () => {
     }
   });
 
-  it('resumes exactly: interrupted with Ctrl-C and resumed equals straight, bit for bit (cpu)', async () => {
+  it('resumes exactly: interrupted with Ctrl-C and resumed equals straight, bit for bit (cpu, 2 replica threads)', async () => {
     const args = [
       'train',
       ...MODEL,
@@ -292,9 +292,12 @@ describe('semseg end to end', () => {
       'cpu',
       '--seed',
       '7',
+      '--threads',
+      '2',
     ];
     const straight = semseg([...args, '--out', join(work, 'straight')]);
     expect(straight.code, straight.stderr).toBe(0);
+    expect(straight.stderr).toMatch(/training fcn8s on cpu[^,]*, 2 replica threads:/);
     const interrupted = await semsegInterrupted([...args, '--out', join(work, 'resumed')], /step 2\/5/);
     expect(interrupted.code, interrupted.stderr).toBe(130);
     expect(interrupted.stderr).toMatch(

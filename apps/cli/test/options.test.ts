@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { crfSettingsFromFlags, parseCrfOption } from '../src/options/crf.js';
@@ -11,6 +12,7 @@ import {
   parseUnitInterval,
   parseWidth,
 } from '../src/options/numbers.js';
+import { defaultThreads } from '../src/options/threads.js';
 
 describe('number flags', () => {
   it('accept plain decimal notation only', () => {
@@ -95,5 +97,15 @@ describe('CRF flags', () => {
     expect(() => parseCrfOption('/no/such/file.json')).toThrow(
       /neither a preset .* nor a readable JSON file/,
     );
+  });
+});
+
+describe('--threads default', () => {
+  it('is SEMSEG_THREADS when set, else the machine cores; a bad value is a usage error naming it', () => {
+    expect(defaultThreads({ SEMSEG_THREADS: '3' })).toBe(3);
+    expect(defaultThreads({})).toBe(availableParallelism());
+    expect(defaultThreads({ SEMSEG_THREADS: ' ' })).toBe(availableParallelism());
+    expect(() => defaultThreads({ SEMSEG_THREADS: '0' })).toThrow(UsageError);
+    expect(() => defaultThreads({ SEMSEG_THREADS: 'two' })).toThrow(/^SEMSEG_THREADS: 'two' is not a number/);
   });
 });

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { onnxModelFromFile, onnxModelFromModel } from '@semseg/onnx/node';
 import { Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { machineThreads } from '../options/threads.js';
+import { defaultThreads } from '../options/threads.js';
 import { type LoadedModels, loadModels } from './ensemble.js';
 
 export const RUNTIMES = ['tfjs', 'onnx'] as const;
@@ -34,7 +34,7 @@ function isOnnxFile(path: string): boolean {
 /** One line on where the network runs, printed with the backend line. */
 export function describeRuntime(flags: RuntimeFlags): string {
   return flags.runtime === 'onnx'
-    ? `onnxruntime-node (cpu, ${flags.threads ?? machineThreads()} threads)`
+    ? `onnxruntime-node (cpu, ${flags.threads ?? defaultThreads()} threads)`
     : 'tfjs';
 }
 
@@ -54,7 +54,7 @@ export async function loadModelsOn(flags: RuntimeFlags, paths: readonly string[]
       '--runtime onnx runs one --checkpoint (an ensemble averages tfjs models: use --runtime tfjs)',
     );
   const path = paths[0]!;
-  const threads = flags.threads ?? machineThreads();
+  const threads = flags.threads ?? defaultThreads();
   if (isOnnxFile(path)) {
     const { model, meta } = await onnxModelFromFile(path, { threads });
     const bytes = await readFile(path);

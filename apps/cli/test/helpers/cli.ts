@@ -43,6 +43,12 @@ export function requireBuild(): void {
   }
 }
 
+/**
+ * One thread unless a test asks for more (`--threads 2`): replica threads each start a backend,
+ * which would slow every small e2e run on 2 shared cores.
+ */
+const TEST_ENV = { SEMSEG_THREADS: '1' };
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -55,7 +61,7 @@ export function semseg(
 ): CliResult {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...TEST_ENV, ...options.env },
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -69,7 +75,11 @@ export function semsegInterrupted(
   cwd?: string,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, ...TEST_ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let sent = false;

@@ -240,6 +240,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     trainImages: dataset.ids.length,
     model: definition.name,
     resumed: Boolean(state),
+    threads: trainer instanceof ParallelTrainer ? trainer.threads : 1,
     recipe,
   });
   await files.log({

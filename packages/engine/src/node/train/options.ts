@@ -91,6 +91,8 @@ export type TrainEvent =
       trainImages: number;
       model: string;
       resumed: boolean;
+      /** Replica threads the steps run on (1: the main thread). */
+      threads: number;
       /** The recipe in use: each setting with its origin. */
       recipe: RecipeEntry[];
     }
