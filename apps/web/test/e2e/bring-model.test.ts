@@ -21,14 +21,14 @@ import { runTorchScriptAsync } from '@semseg/tooling/python';
 import { decodeLabelPng, overlayLayout } from '@semseg/voc-data';
 import { decodeNpy } from '@semseg/weights';
 import { decode, encode } from 'fast-png';
-import { type BrowserContext, type Download, type Page, chromium } from 'playwright-core';
+import type { Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreement } from '../../src/format.js';
+import { type BrowserSession, launchChromium, requireChromium } from './chromium.js';
 import { DEMO_CHECKPOINT } from './reference.js';
 import { APP_DIR, type PreviewServer, ensureBuilt, startPreview } from './server.js';
 
 const run = promisify(execFile);
-const CHROMIUM = process.env.SEMSEG_CHROMIUM ?? '/usr/bin/chromium';
 const SAMPLE = 'synthetic-1.png';
 const SAMPLE_PATH = join(APP_DIR, 'public', 'samples', SAMPLE);
 const DOCS = join(APP_DIR, 'docs');
@@ -66,14 +66,12 @@ print(sum(p.numel() for p in model.parameters()))
 `;
 
 let server: PreviewServer | undefined;
-let context: BrowserContext | undefined;
 let page: Page;
-let profile: string | undefined;
+let browser: BrowserSession | undefined;
 let work: string;
 let torchParameters: number;
 const cliLabels: Record<'whole' | 'slide', Uint8Array> = { whole: new Uint8Array(), slide: new Uint8Array() };
 let cliModelJson: { weightsSha256: string; architecture: unknown; normalization: unknown };
-const browserErrors: string[] = [];
 
 async function cli(args: string[]): Promise<string> {
   const { stdout } = await run(process.execPath, [CLI, ...args], { cwd: work, maxBuffer: 1 << 24 });
@@ -128,8 +126,7 @@ async function screenshot(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium or set SEMSEG_CHROMIUM`);
+  requireChromium();
   if (!existsSync(CLI)) throw new Error(`no CLI build at ${CLI}: npm run build -w apps/cli`);
   await mkdir(DOCS, { recursive: true });
   work = await mkdtemp(join(tmpdir(), 'semseg-web-bring-'));
@@ -181,34 +178,16 @@ beforeAll(async () => {
   );
   await ensureBuilt(log);
   server = await startPreview(log);
-  profile = await mkdtemp(join(tmpdir(), 'semseg-web-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 1000 },
-    acceptDownloads: true,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-    ],
+  browser = await launchChromium(log, {
+    args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+    consoleErrors: false,
   });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (error) => {
-    browserErrors.push(error.message);
-    log(`page error: ${error.message}`);
-  });
+  page = browser.page;
 }, 300_000);
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
+  await browser?.close();
   await server?.stop();
-  if (profile) await rm(profile, { recursive: true, force: true });
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -362,7 +341,7 @@ describe('the kept model and the camera', () => {
     await screenshot('camera.png');
     await page.uncheck('#camera-toggle');
     await page.waitForFunction(() => document.querySelector('#camera-state')?.textContent === '');
-    expect(browserErrors).toEqual([]);
+    expect(browser?.errors ?? []).toEqual([]);
   });
 });
 

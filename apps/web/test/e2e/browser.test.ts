@@ -6,23 +6,21 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blendLabels, completePalette, decodeLabelPng } from '@semseg/voc-data';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreement } from '../../src/format.js';
+import { type BrowserSession, launchChromium, requireChromium } from './chromium.js';
 import { DEMO_CHECKPOINT, type Reference, nodeReference } from './reference.js';
 import { APP_DIR, type PreviewServer, ensureBuilt, startPreview } from './server.js';
 
-const CHROMIUM = process.env.SEMSEG_CHROMIUM ?? '/usr/bin/chromium';
 const SAMPLE = 'synthetic-1.png';
 const OUTPUT = join(APP_DIR, 'test-output');
 const log = (line: string) => console.log(`[e2e] ${line}`);
 
 let server: PreviewServer | undefined;
-let context: BrowserContext | undefined;
 let page: Page;
-let profile: string | undefined;
+let browser: BrowserSession | undefined;
 let reference: Reference;
-const browserErrors: string[] = [];
 const requests: string[] = [];
 
 async function waitForStatus(kinds: string[], timeout = 150_000): Promise<string> {
@@ -39,11 +37,7 @@ async function downloadLabels(): Promise<{ name: string; labels: Uint8Array }> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set SEMSEG_CHROMIUM`,
-    );
-  }
+  requireChromium();
   await mkdir(OUTPUT, { recursive: true });
   reference = await nodeReference(
     DEMO_CHECKPOINT(APP_DIR),
@@ -52,40 +46,14 @@ beforeAll(async () => {
   );
   await ensureBuilt(log);
   server = await startPreview(log);
-  profile = await mkdtemp(join(tmpdir(), 'semseg-web-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 1000 },
-    acceptDownloads: true,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--enable-unsafe-webgpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (message) => {
-    if (message.type() === 'error') {
-      browserErrors.push(message.text());
-      log(`browser console error: ${message.text()}`);
-    }
-  });
+  browser = await launchChromium(log);
+  page = browser.page;
   page.on('request', (request) => requests.push(request.url()));
-  page.on('pageerror', (error) => {
-    browserErrors.push(error.message);
-    log(`page error: ${error.message}`);
-  });
 });
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
+  await browser?.close();
   await server?.stop();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 describe('the page in Chromium', () => {
@@ -231,8 +199,8 @@ describe('the page in Chromium', () => {
     await page.screenshot({ path: join(OUTPUT, 'page-error.png'), fullPage: true });
     // Failures were shown in the page; nothing escaped as an uncaught error.
     expect(
-      browserErrors.filter((e) => !e.startsWith('Opening') && !e.startsWith('Loading checkpoint')),
+      (browser?.errors ?? []).filter((e) => !e.startsWith('Opening') && !e.startsWith('Loading checkpoint')),
     ).toEqual([]);
-    await writeFile(join(OUTPUT, 'browser-errors.json'), JSON.stringify(browserErrors, null, 2));
+    await writeFile(join(OUTPUT, 'browser-errors.json'), JSON.stringify(browser?.errors ?? [], null, 2));
   });
 });

@@ -15,13 +15,13 @@ import '@semseg/fcn';
 import { decodeLabelPng, encodeLabelPng } from '@semseg/voc-data';
 import * as tf from '@tensorflow/tfjs-core';
 import { decode, encode } from 'fast-png';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementOnMarks } from '../../src/finetune/marks.js';
+import { type BrowserSession, launchChromium, requireChromium } from './chromium.js';
 import { DEMO_CHECKPOINT } from './reference.js';
 import { APP_DIR, type PreviewServer, ensureBuilt, startPreview } from './server.js';
 
-const CHROMIUM = process.env.SEMSEG_CHROMIUM ?? '/usr/bin/chromium';
 const SAMPLE = join(APP_DIR, 'public', 'samples', 'synthetic-1.png');
 const DOCS = join(APP_DIR, 'docs');
 const CLI = resolve(APP_DIR, '..', 'cli', 'bin', 'semseg.js');
@@ -30,16 +30,14 @@ const WEBGPU_STEPS = 3;
 const log = (line: string) => console.log(`[e2e finetune] ${line}`);
 
 let server: PreviewServer | undefined;
-let context: BrowserContext | undefined;
 let page: Page;
-let profile: string | undefined;
+let browser: BrowserSession | undefined;
 let work: string;
 type Size = { width: number; height: number };
 type RgbImage = Size & { data: Uint8Array };
 let sample: RgbImage;
 let crop: RgbImage;
 const CROP = 64;
-const browserErrors: string[] = [];
 
 /** Node's view of a checkpoint on the marked pixels: labels and mean cross-entropy (eval mode, cpu). */
 async function scoreOnMarks(checkpointDir: string, image: RgbImage, marks: Uint8Array) {
@@ -213,11 +211,7 @@ async function checkRun(label: string, run: RunFigures, image: RgbImage, steps: 
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set SEMSEG_CHROMIUM`,
-    );
-  }
+  requireChromium();
   await import('@tensorflow/tfjs-backend-cpu');
   await tf.setBackend('cpu');
   const png = decode(await readFile(SAMPLE));
@@ -234,39 +228,13 @@ beforeAll(async () => {
   await mkdir(DOCS, { recursive: true });
   await ensureBuilt(log);
   server = await startPreview(log);
-  profile = await mkdtemp(join(tmpdir(), 'semseg-web-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 1000 },
-    acceptDownloads: true,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--enable-unsafe-webgpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (message) => {
-    if (message.type() === 'error') {
-      browserErrors.push(message.text());
-      log(`browser console error: ${message.text()}`);
-    }
-  });
-  page.on('pageerror', (error) => {
-    browserErrors.push(error.message);
-    log(`page error: ${error.message}`);
-  });
+  browser = await launchChromium(log);
+  page = browser.page;
 });
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
+  await browser?.close();
   await server?.stop();
-  if (profile) await rm(profile, { recursive: true, force: true });
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -339,7 +307,7 @@ describe('fine-tuning in the page', () => {
       `webgpu: the page's labels with the fine-tuned model equal Node's on ${(same * 100).toFixed(3)}% of pixels`,
     );
     expect(same).toBeGreaterThanOrEqual(0.99);
-    expect(browserErrors).toEqual([]);
+    expect(browser?.errors ?? []).toEqual([]);
   }, 400_000);
 
   it('writes a checkpoint that `semseg eval` loads', async () => {
