@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Trainer } from '../src/index.js';
+import { ParallelTrainer } from '../src/node/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -75,5 +76,21 @@ describe('Trainer frozenInEval', () => {
     expect(plain.runningMean.every((v) => Math.abs(v) > 0.1)).toBe(true);
     expect(plain.bnInTraining).toBe(true);
     expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('is refused by the data-parallel trainer (its replicas set their own modes)', async () => {
+    const model = new BnNet(new Rng(1));
+    await expect(
+      ParallelTrainer.create({
+        model,
+        optimizer: { type: 'sgd' },
+        schedule: { policy: 'fixed', baseLr: 0.1, maxSteps: 1 },
+        frozenInEval: true,
+        threads: 2,
+        architecture: { name: 'bn-net', config: {} },
+        plugins: [],
+      }),
+    ).rejects.toThrow(/frozenInEval runs on one thread/);
+    model.dispose();
   });
 });

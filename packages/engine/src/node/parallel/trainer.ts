@@ -1,4 +1,4 @@
-import { type ArchitectureSpec, Rng, type RngState } from '@semseg/core';
+import { type ArchitectureSpec, ConfigError, Rng, type RngState } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { NonFiniteLossError, type StepResult, Trainer, type TrainerOptions } from '../../train/trainer.js';
 import { entryView } from './layout.js';
@@ -55,6 +55,9 @@ export class ParallelTrainer extends Trainer {
   }
 
   static async create(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
+    // The replicas set their own train/eval modes; frozen-in-eval fine-tuning is single-thread.
+    if (options.frozenInEval)
+      throw new ConfigError('frozenInEval runs on one thread: train with threads 1 (--threads 1)');
     const pool = await ReplicaPool.start({
       threads: options.threads,
       model: options.model,
