@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@semseg/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, type CliResult, requireBuild, semseg } from './helpers/cli.js';
+import { BIN, type CliResult, TEST_ENV, requireBuild, semseg } from './helpers/cli.js';
 
 // Runs of the built CLI killed with SIGKILL at seeded random steps, before the first checkpoint
 // and inside checkpoint writes, then resumed with a bare `--resume`: the weights (and the
@@ -56,7 +56,7 @@ function runAndKill(
 ): Promise<Killed> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...TEST_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -47,7 +47,7 @@ export function requireBuild(): void {
  * One thread unless a test asks for more (`--threads 2`): replica threads each start a backend,
  * which would slow every small e2e run on 2 shared cores.
  */
-const TEST_ENV = { SEMSEG_THREADS: '1' };
+export const TEST_ENV = { SEMSEG_THREADS: '1' };
 
 export interface CliResult {
   code: number | null;
