@@ -22,6 +22,7 @@ import { loadImage } from './image-input.js';
 import { type InferenceForm, inferenceSettings } from './inference-settings.js';
 import { type LoadedModel, loadCheckpointModel } from './load-checkpoint.js';
 import { ModelStore } from './model-store.js';
+import { PageRuntime, type RuntimeChoice } from './page-runtime.js';
 import { DEMO_CHECKPOINT_URL } from './samples.js';
 import { segment } from './segment.js';
 import { type AppState, type CompareMode, Store, initialState, recordRun, shownMap } from './state.js';
@@ -47,6 +48,7 @@ export class App {
   private readonly importer: WeightsImportClient | null;
   private readonly models: ModelStore;
   private pendingChoice: ((architecture: string | null) => void) | null = null;
+  private readonly runtime = new PageRuntime();
 
   constructor(
     backendChoice: BackendChoice,
@@ -505,7 +507,15 @@ export class App {
   private disposeModel(): void {
     const model: SegmentationModel | undefined = this.loaded?.model;
     this.loaded = null;
+    void this.runtime.release();
     model?.dispose();
+  }
+
+  /** Runs the network on tfjs or onnxruntime-web (page-runtime.ts) and segments again. */
+  async chooseRuntime(choice: RuntimeChoice): Promise<void> {
+    this.runtime.choose(choice);
+    this.set({ runtimeChoice: choice });
+    await this.runNetwork();
   }
 
   private async runNetwork(): Promise<void> {
@@ -530,7 +540,9 @@ export class App {
         return;
       }
       this.store.update((s) => ({ ...s, inference: { ...s.inference, errors: [] } }));
-      const result = await segment(loaded.model, loaded.meta, image, backend, this.decodeMs, settings);
+      const run = await this.runtime.modelFor(loaded.model, loaded.meta, image, settings, backend);
+      this.set({ runtime: { label: run.label, trials: run.trials ?? [] } });
+      const result = await segment(run.model, loaded.meta, image, run.label, this.decodeMs, settings);
       const sameInput = this.lastRunVersion === this.inputVersion;
       this.lastRunVersion = this.inputVersion;
       this.store.update((s) => ({

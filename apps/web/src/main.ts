@@ -14,6 +14,7 @@ import { isCheckpointPart, isWeightsFile } from './file-types.js';
 import { mountFinetune } from './finetune/panel.js';
 import { pointerToPixel, readPixel } from './hover.js';
 import { listModels } from './models.js';
+import { RUNTIME_LABELS, isRuntimeChoice } from './page-runtime.js';
 import { SAMPLE_IMAGES } from './samples.js';
 import { shownMap } from './state.js';
 import { byId, download, element } from './ui/dom.js';
@@ -70,6 +71,14 @@ function setUp(): void {
   backendSelect.value = choice;
   backendSelect.addEventListener('change', () => {
     if (isBackendChoice(backendSelect.value)) void app.chooseBackend(backendSelect.value as BackendChoice);
+  });
+
+  // The network pass: tfjs, or onnxruntime-web on the graph exported from the checkpoint.
+  const runtimeSelect = byId<HTMLSelectElement>('runtime-select');
+  for (const [value, label] of Object.entries(RUNTIME_LABELS))
+    runtimeSelect.append(element('option', { text: label, attributes: { value } }));
+  runtimeSelect.addEventListener('change', () => {
+    if (isRuntimeChoice(runtimeSelect.value)) void app.chooseRuntime(runtimeSelect.value);
   });
 
   // Images: samples, the file input, and drops anywhere on the page.

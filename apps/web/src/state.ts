@@ -6,6 +6,8 @@ import { type CrfForm, DEFAULT_CRF_PRESET, formFromPreset } from './crf-settings
 import { agreement } from './format.js';
 import type { LabelMap } from './hover.js';
 import { DEFAULT_INFERENCE, type InferenceForm } from './inference-settings.js';
+import type { RuntimeTrial } from './onnx-runtime.js';
+import type { RuntimeChoice } from './page-runtime.js';
 import type { ImportStage, ImportSummary } from './weights-import/convert.js';
 
 export type Status = { kind: 'idle' | 'busy' | 'ready' | 'error'; text: string };
@@ -102,6 +104,9 @@ export interface AppState {
   /** The model kept in IndexedDB for the next visit, if any. */
   stored: { source: string; savedAt: string } | null;
   camera: { on: boolean; fps: number; frames: number };
+  /** tfjs or onnxruntime-web for the network pass (page-runtime.ts), and what ran the last one. */
+  runtimeChoice: RuntimeChoice;
+  runtime: { label: string; trials: RuntimeTrial[] } | null;
 }
 
 export function initialState(backendChoice: BackendChoice): AppState {
@@ -133,6 +138,8 @@ export function initialState(backendChoice: BackendChoice): AppState {
     choice: null,
     stored: null,
     camera: { on: false, fps: 0, frames: 0 },
+    runtimeChoice: 'tfjs',
+    runtime: null,
   };
 }
 

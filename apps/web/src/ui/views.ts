@@ -21,6 +21,15 @@ export function renderBackend(state: AppState): void {
   byId<HTMLSelectElement>('backend-select').value = state.backendChoice;
   byId('backend-active').textContent = state.backend ? `Active: ${state.backend.active}` : 'No backend yet';
   byId('backend-active').dataset.backend = state.backend?.name ?? '';
+  byId<HTMLSelectElement>('runtime-select').value = state.runtimeChoice;
+  const runtime = byId('runtime-state');
+  runtime.dataset.runtime = state.runtime?.label ?? '';
+  const trials = (state.runtime?.trials ?? [])
+    .map((t) => `${t.runtime} ${t.ms !== undefined ? `${t.ms.toFixed(0)} ms` : `failed: ${t.error}`}`)
+    .join(', ');
+  runtime.textContent = state.runtime
+    ? `Network pass: ${state.runtime.label}${trials ? ` (measured: ${trials})` : ''}`
+    : '';
   const list = byId('backend-fallbacks');
   list.replaceChildren(...(state.backend?.fallbacks ?? []).map((text) => element('li', { text })));
   const table = byId<HTMLTableElement>('runs');

@@ -170,6 +170,48 @@ describe('the page in Chromium', () => {
     expect(requests.filter((url) => !url.startsWith(server!.url) && !/^(data|blob):/.test(url))).toEqual([]);
   });
 
+  it('runs the network pass on onnxruntime-web (wasm) with tfjs labels, and picks the fastest correct runtime by measuring', async () => {
+    if (await page.isChecked('#crf-toggle')) await page.click('#crf-toggle');
+    await waitForStatus(['ready']);
+    const tfjs = await downloadLabels();
+    await page.selectOption('#runtime-select', 'onnx-wasm');
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#runtime-state')?.getAttribute('data-runtime') === 'onnxruntime-web (wasm)',
+      undefined,
+      { timeout: 150_000 },
+    );
+    await waitForStatus(['ready']);
+    const onnx = await downloadLabels();
+    const same = agreement(onnx.labels, tfjs.labels);
+    log(`onnxruntime-web (wasm) labels equal tfjs-wasm's on ${(same * 100).toFixed(3)}% of pixels`);
+    expect(same).toBeGreaterThanOrEqual(0.999);
+    await page.selectOption('#runtime-select', 'fastest');
+    await page.waitForFunction(
+      () => document.querySelector('#runtime-state')?.textContent?.includes('measured:'),
+      undefined,
+      {
+        timeout: 150_000,
+      },
+    );
+    await waitForStatus(['ready']);
+    const measured = (await page.locator('#runtime-state').textContent()) ?? '';
+    log(measured);
+    expect(measured).toMatch(/tfjs \d+ ms/);
+    expect(measured).toMatch(/onnx-wasm \d+ ms/);
+    // onnxruntime-web's WebGPU provider is tried and refused where its labels disagree (SwiftShader).
+    expect(measured).toMatch(/onnx-webgpu (\d+ ms|failed: .+)/);
+    const fastest = await downloadLabels();
+    expect(agreement(fastest.labels, tfjs.labels)).toBeGreaterThanOrEqual(0.999);
+    // onnxruntime's binary is the app's own asset: nothing came from elsewhere.
+    expect(
+      requests.some((url) => url.startsWith(`${server!.url}assets/`) && /ort-wasm.*\.wasm$/.test(url)),
+    ).toBe(true);
+    expect(requests.filter((url) => !url.startsWith(server!.url) && !/^(data|blob):/.test(url))).toEqual([]);
+    await page.selectOption('#runtime-select', 'tfjs');
+    await waitForStatus(['ready']);
+  });
+
   it('says in the page when a file is not an image, and keeps the last result', async () => {
     await page.setInputFiles('#image-input', {
       name: 'notes.txt',
