@@ -6,13 +6,9 @@ import type { CheckpointMeta, SegmentationModel } from '@semseg/core';
 import type { OnnxSegmentationModel } from '@semseg/onnx';
 import type { RgbImage } from '@semseg/voc-data';
 import type { InferenceSettings } from './inference-settings.js';
-import {
-  type OnnxProvider,
-  type OrtWebModule,
-  type RuntimeTrial,
-  chooseInferenceRuntime,
-  webOnnxRuntime,
-} from './onnx-runtime.js';
+// Types only: onnx-runtime.ts pulls in @semseg/onnx (the exporter, protobufjs), which loads when
+// onnxruntime is first chosen, not with the page.
+import type { OnnxProvider, OrtWebModule, RuntimeTrial } from './onnx-runtime.js';
 
 export type RuntimeChoice = 'tfjs' | 'onnx-wasm' | 'fastest';
 
@@ -64,6 +60,7 @@ export class PageRuntime {
     if (base !== this.base) await this.release(base);
     if (this.choice === 'tfjs') return { model: base, label: backend };
     this.ort ??= await loadOrt();
+    const { chooseInferenceRuntime, webOnnxRuntime } = await import('./onnx-runtime.js');
     if (this.choice === 'fastest') {
       if (!this.fastest) {
         const { description: _description, ...options } = settings;
