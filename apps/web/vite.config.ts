@@ -1,10 +1,12 @@
 import { defineConfig } from 'vite';
+import { crossOriginIsolation } from './scripts/cross-origin-isolation.js';
 import { tfjsWasmBinaries } from './scripts/tfjs-wasm-plugin.js';
 
 export default defineConfig({
   // Relative asset paths: the built page works from any folder or sub-path.
   base: './',
-  plugins: [tfjsWasmBinaries()],
+  // COOP/COEP first: the tfjs-wasm middleware's answers carry them too.
+  plugins: [crossOriginIsolation(), tfjsWasmBinaries()],
   worker: { format: 'es' },
   build: {
     target: 'es2022',

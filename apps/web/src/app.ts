@@ -551,6 +551,7 @@ export class App {
         runs: recordRun(s.runs, sameInput ? s.firstRun : null, result, sameInput),
         firstRun: sameInput && s.firstRun ? s.firstRun : result,
         crf: { ...s.crf, result: null, running: false, progressLabels: null },
+        runtime: s.runtime && { ...s.runtime, threads: this.runtime.threadsOf(run) },
         status: { kind: 'ready', text: `Segmented on ${backend}` },
       }));
     } catch (error) {

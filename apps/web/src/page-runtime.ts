@@ -93,6 +93,15 @@ export class PageRuntime {
     for (const twin of twins) await (twin as OnnxSegmentationModel).release();
   }
 
+  /**
+   * The wasm threads onnxruntime-web runs `run` with, once a session of it exists (it sets
+   * `env.wasm.numThreads` back to 1 where the page is not cross-origin isolated); undefined for tfjs.
+   */
+  threadsOf(run: RuntimeModel): number | undefined {
+    if (run.model === this.base || !this.ort) return undefined;
+    return this.ort.env.wasm.numThreads;
+  }
+
   /** A new choice: the next run measures or builds again. */
   choose(choice: RuntimeChoice): void {
     this.choice = choice;

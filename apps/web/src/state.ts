@@ -106,7 +106,8 @@ export interface AppState {
   camera: { on: boolean; fps: number; frames: number };
   /** tfjs or onnxruntime-web for the network pass (page-runtime.ts), and what ran the last one. */
   runtimeChoice: RuntimeChoice;
-  runtime: { label: string; trials: RuntimeTrial[] } | null;
+  /** `threads`: onnxruntime-web's wasm threads once a session ran (1 unless cross-origin isolated). */
+  runtime: { label: string; trials: RuntimeTrial[]; threads?: number } | null;
 }
 
 export function initialState(backendChoice: BackendChoice): AppState {

@@ -27,8 +27,16 @@ export function renderBackend(state: AppState): void {
   const trials = (state.runtime?.trials ?? [])
     .map((t) => `${t.runtime} ${t.ms !== undefined ? `${t.ms.toFixed(0)} ms` : `failed: ${t.error}`}`)
     .join(', ');
+  const threads = state.runtime?.threads;
+  runtime.dataset.threads = threads === undefined ? '' : String(threads);
+  const threading =
+    threads === undefined
+      ? ''
+      : threads > 1
+        ? `, ${threads} wasm threads`
+        : ', 1 wasm thread (the page is not cross-origin isolated)';
   runtime.textContent = state.runtime
-    ? `Network pass: ${state.runtime.label}${trials ? ` (measured: ${trials})` : ''}`
+    ? `Network pass: ${state.runtime.label}${threading}${trials ? ` (measured: ${trials})` : ''}`
     : '';
   const list = byId('backend-fallbacks');
   list.replaceChildren(...(state.backend?.fallbacks ?? []).map((text) => element('li', { text })));

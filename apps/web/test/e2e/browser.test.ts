@@ -1,6 +1,8 @@
 // End to end in a real browser: Debian's Chromium (headless, WebGPU on SwiftShader) drives the
 // built page served on 127.0.0.1. The page segments a sample image on WebGPU; its label PNG must
 // equal what @semseg/engine gives in Node for the same checkpoint and image on >= 99% of pixels.
+// The server sends COOP/COEP, so the page is cross-origin isolated and onnxruntime-web's wasm runs
+// on several threads; a second server without those headers checks the one-thread fallback.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,10 +20,15 @@ const OUTPUT = join(APP_DIR, 'test-output');
 const log = (line: string) => console.log(`[e2e] ${line}`);
 
 let server: PreviewServer | undefined;
+let unisolated: PreviewServer | undefined;
 let page: Page;
 let browser: BrowserSession | undefined;
 let reference: Reference;
 const requests: string[] = [];
+/** The URLs of the Web Workers the page started (onnxruntime's pthreads load its own chunk). */
+const workers: string[] = [];
+/** onnxruntime-web's chunk, which its wasm threads load as their worker script. */
+const ORT_CHUNK = /\/assets\/ort\.webgpu\.bundle[^/]*\.js$/;
 
 async function waitForStatus(kinds: string[], timeout = 150_000): Promise<string> {
   await page.waitForFunction((k) => k.includes(document.body.dataset.status ?? ''), kinds, { timeout });
@@ -49,16 +56,22 @@ beforeAll(async () => {
   browser = await launchChromium(log);
   page = browser.page;
   page.on('request', (request) => requests.push(request.url()));
+  page.on('worker', (worker) => workers.push(worker.url()));
 });
 
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
+  await unisolated?.stop();
 });
 
 describe('the page in Chromium', () => {
   it('opens with the demo checkpoint and a sample segmented on WebGPU, as Node segments it', async () => {
-    await page.goto(`${server!.url}?backend=webgpu`);
+    const response = await page.goto(`${server!.url}?backend=webgpu`);
+    // Cross-origin isolated: the headers came with the page, and the browser took them.
+    expect(response?.headers()['cross-origin-opener-policy']).toBe('same-origin');
+    expect(response?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     const status = await waitForStatus(['ready', 'error']);
     const active = await page.locator('#backend-active').textContent();
     const backend = await page.locator('#backend-active').getAttribute('data-backend');
@@ -184,7 +197,20 @@ describe('the page in Chromium', () => {
     await waitForStatus(['ready']);
     const onnx = await downloadLabels();
     const same = agreement(onnx.labels, tfjs.labels);
-    log(`onnxruntime-web (wasm) labels equal tfjs-wasm's on ${(same * 100).toFixed(3)}% of pixels`);
+    // Threads: the page asks for all cores (at most 8) where it is isolated; onnxruntime keeps the
+    // count (it sets 1 where SharedArrayBuffer is missing) and starts count - 1 pthread workers,
+    // each a module worker on its own chunk from assets/.
+    const cores = await page.evaluate(() => Math.min(8, navigator.hardwareConcurrency));
+    const threads = Number(await page.locator('#runtime-state').getAttribute('data-threads'));
+    const pthreads = workers.filter((url) => ORT_CHUNK.test(url));
+    log(
+      `onnxruntime-web (wasm) on ${threads} threads (${cores} cores offered; ${pthreads.length} pthread workers on ${pthreads[0] ?? 'none'}); labels equal tfjs-wasm's on ${(same * 100).toFixed(3)}% of pixels`,
+    );
+    expect(cores).toBeGreaterThan(1);
+    expect(threads).toBe(cores);
+    expect(await page.locator('#runtime-state').textContent()).toContain(`, ${threads} wasm threads`);
+    expect(pthreads).toHaveLength(threads - 1);
+    expect(pthreads.every((url) => url.startsWith(server!.url))).toBe(true);
     expect(same).toBeGreaterThanOrEqual(0.999);
     await page.selectOption('#runtime-select', 'fastest');
     await page.waitForFunction(
@@ -210,6 +236,36 @@ describe('the page in Chromium', () => {
     expect(requests.filter((url) => !url.startsWith(server!.url) && !/^(data|blob):/.test(url))).toEqual([]);
     await page.selectOption('#runtime-select', 'tfjs');
     await waitForStatus(['ready']);
+  });
+
+  it('runs onnxruntime-web on one thread where the host sends no COOP/COEP, and says why', async () => {
+    unisolated = await startPreview(log, { isolated: false });
+    const plain = await browser!.context.newPage();
+    try {
+      const response = await plain.goto(`${unisolated.url}?backend=wasm`);
+      expect(response?.headers()['cross-origin-embedder-policy']).toBeUndefined();
+      expect(await plain.evaluate(() => crossOriginIsolated)).toBe(false);
+      await plain.waitForFunction(() => document.body.dataset.status === 'ready', undefined, {
+        timeout: 150_000,
+      });
+      const tfjs = await plain.evaluate(() =>
+        document.querySelector('#backend-active')?.getAttribute('data-backend'),
+      );
+      expect(tfjs).toBe('wasm');
+      await plain.selectOption('#runtime-select', 'onnx-wasm');
+      await plain.waitForFunction(
+        () => document.querySelector('#runtime-state')?.getAttribute('data-threads') !== '',
+        undefined,
+        { timeout: 150_000 },
+      );
+      const state = (await plain.locator('#runtime-state').textContent()) ?? '';
+      log(`without isolation: ${state}`);
+      expect(await plain.locator('#runtime-state').getAttribute('data-threads')).toBe('1');
+      expect(state).toContain('1 wasm thread (the page is not cross-origin isolated)');
+      expect(await plain.locator('body').getAttribute('data-status')).toBe('ready');
+    } finally {
+      await plain.close();
+    }
   });
 
   it('says in the page when a file is not an image, and keeps the last result', async () => {

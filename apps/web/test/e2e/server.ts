@@ -115,13 +115,24 @@ export interface PreviewServer {
   stop(): Promise<void>;
 }
 
-/** Starts `vite preview` and waits until it answers. */
-export async function startPreview(log: (line: string) => void): Promise<PreviewServer> {
+/**
+ * Starts `vite preview` and waits until it answers. It sends COOP/COEP (the page is cross-origin
+ * isolated) unless `isolated` is false, as a static host without those headers would serve it.
+ */
+export async function startPreview(
+  log: (line: string) => void,
+  options: { isolated?: boolean } = {},
+): Promise<PreviewServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
     [viteBin(), 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
-    { cwd: APP_DIR, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    {
+      cwd: APP_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, SEMSEG_WEB_ISOLATION: options.isolated === false ? 'off' : 'on' },
+    },
   );
   let output = '';
   child.stdout?.on('data', (chunk) => {
@@ -143,7 +154,7 @@ export async function startPreview(log: (line: string) => void): Promise<Preview
     if (child.exitCode !== null) throw new Error(`vite preview exited (${child.exitCode}):\n${output}`);
     try {
       if ((await fetch(url)).ok) {
-        log(`serving ${url}`);
+        log(`serving ${url}${options.isolated === false ? ' without COOP/COEP' : ''}`);
         return { url, stop };
       }
     } catch {
