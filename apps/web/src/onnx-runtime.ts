@@ -14,7 +14,7 @@ export interface OrtWebModule {
   InferenceSession: {
     create(
       model: Uint8Array,
-      options: { executionProviders: string[]; graphOptimizationLevel: 'all' },
+      options: { executionProviders: ExecutionProvider[]; graphOptimizationLevel: 'all' },
     ): Promise<unknown>;
   };
   Tensor: new (
@@ -26,6 +26,19 @@ export interface OrtWebModule {
 }
 
 export type OnnxProvider = 'webgpu' | 'wasm';
+
+/** An execution provider by name, or WebGPU with its options. */
+type ExecutionProvider = 'wasm' | { name: 'webgpu'; preferredLayout: 'NCHW' | 'NHWC' };
+
+/**
+ * WebGPU keeps the graph's NCHW layout. In its default NHWC layout onnxruntime-web 1.30's WebGPU
+ * Conv (Conv2dMMProgram, conv2d_mm.cc) reads an input whose channel count is a multiple of 3 but not
+ * of 4 (6, 9, 21, ...) three channels at a time and indexes them at channel `xCh / 4` instead of
+ * `xCh`: every such Conv with a kernel above 1x1 is wrong (FCN's 2x2 sub-pixel upscore convs over
+ * 21 classes gave tfjs's labels on 90.6% of pixels). Its NCHW Conv does not take that path
+ * (100.000%, max |dlogit| 1.5e-5 against wasm; measured in Chromium on SwiftShader).
+ */
+const WEBGPU_PROVIDER: ExecutionProvider = { name: 'webgpu', preferredLayout: 'NCHW' };
 
 /** wasm threads: all cores (at most 8) where SharedArrayBuffer is allowed, else one. */
 export function wasmThreads(): number {
@@ -40,7 +53,7 @@ export function webOnnxRuntime(ort: OrtWebModule, provider: OnnxProvider): OrtRu
   return {
     createSession: async (graph) =>
       (await ort.InferenceSession.create(graph, {
-        executionProviders: [provider],
+        executionProviders: [provider === 'webgpu' ? WEBGPU_PROVIDER : 'wasm'],
         graphOptimizationLevel: 'all',
       })) as OrtSessionLike,
     tensor: (data, dims) => new ort.Tensor('float32', data, dims),
@@ -105,8 +118,8 @@ export async function chooseInferenceRuntime(
     trials.push(trial);
     try {
       const run = await timeOnce(candidate, probe, options);
-      // Fast but wrong is no choice: onnxruntime-web 1.30's WebGPU provider gave the page's tfjs
-      // labels on 90.6% of a sample's pixels on SwiftShader (wasm: 100%).
+      // Fast but wrong is no choice: a provider's kernel bug shows here (onnxruntime-web 1.30's
+      // WebGPU Conv in NHWC gave tfjs's labels on 90.6% of a sample's pixels; see WEBGPU_PROVIDER).
       const same = agreement(run.labels, reference.labels);
       if (same < MIN_AGREEMENT)
         throw new Error(`labels equal tfjs's on only ${(same * 100).toFixed(1)}% of pixels`);

@@ -10,12 +10,13 @@ import type { InferenceSettings } from './inference-settings.js';
 // onnxruntime is first chosen, not with the page.
 import type { OnnxProvider, OrtWebModule, RuntimeTrial } from './onnx-runtime.js';
 
-export type RuntimeChoice = 'tfjs' | 'onnx-wasm' | 'fastest';
+export type RuntimeChoice = 'tfjs' | 'onnx-webgpu' | 'onnx-wasm' | 'fastest';
 
-// onnxruntime-web's WebGPU provider is not offered by name: on SwiftShader it gave tfjs's labels on
-// 90.6% of a sample's pixels. 'fastest' still tries it and keeps it only where its labels agree.
+// 'fastest' keeps a candidate only where its labels agree with tfjs's; one chosen by name is not
+// checked (onnx-runtime.ts's WEBGPU_PROVIDER says why WebGPU runs in NCHW).
 export const RUNTIME_LABELS: Record<RuntimeChoice, string> = {
   tfjs: 'tfjs (the backend above)',
+  'onnx-webgpu': 'onnxruntime-web, WebGPU',
   'onnx-wasm': 'onnxruntime-web, wasm',
   fastest: 'the fastest correct one, measured here',
 };
@@ -70,7 +71,7 @@ export class PageRuntime {
       }
       return this.fastest;
     }
-    const provider: OnnxProvider = 'wasm';
+    const provider: OnnxProvider = this.choice === 'onnx-webgpu' ? 'webgpu' : 'wasm';
     let twin = this.twins.get(provider);
     if (!twin) {
       const { onnxModelOn } = await import('@semseg/onnx');
