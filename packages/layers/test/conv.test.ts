@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { type ConvGeometry, conv2d } from '../src/index.js';
-import { convFilterGradient, resolveConvPadding } from '../src/ops/index.js';
+import { convFilterGradient, convInputGradient, resolveConvPadding } from '../src/ops/index.js';
 import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 
@@ -54,6 +54,16 @@ const CASES: Case[] = [
     stride: [1, 1],
     dilation: [1, 1],
     padding: 'valid',
+  },
+  {
+    // fc6 of FCN/DeconvNet at 96x96: a 3x3 map, the filter far larger than the activations (the
+    // input gradient takes the gemm route).
+    name: '7x7 same on 3x3, 80 outputs (fc6 at 96 px)',
+    input: [1, 3, 3, 5],
+    kernel: [7, 7, 5, 80],
+    stride: [1, 1],
+    dilation: [1, 1],
+    padding: 'same',
   },
   {
     name: '1x1',
@@ -167,6 +177,23 @@ describe.each(BACKENDS)('conv2d on %s', (backend) => {
     tf.dispose([x, dy, byConv, byTaps]);
   });
 
+  it.each(CASES.filter((c) => c.stride[0] === 1 && c.stride[1] === 1))(
+    'both input-gradient formulations (transposed conv, gemm + col2im) agree: $name',
+    async (c) => {
+      const x = randomTensor<tf.Rank.R4>(c.input, 11);
+      const w = randomTensor<tf.Rank.R4>(c.kernel, 12, 0.3);
+      const g = geometryOf(c);
+      const outShape = tf.tidy(() => conv2d(x, w, g).shape);
+      const dy = randomTensor<tf.Rank.R4>(outShape, 13);
+      // The conv route makes intermediates (it runs inside the gradient tape's scope in use).
+      const byConv = tf.tidy(() => convInputGradient(dy, w, g, c.input, undefined, 'conv'));
+      const byGemm = convInputGradient(dy, w, g, c.input, undefined, 'gemm');
+      expect(byGemm.shape).toEqual(c.input);
+      expect(relativeError(await toArray(byGemm), await toArray(byConv))).toBeLessThan(1e-5);
+      tf.dispose([x, w, dy, byConv, byGemm]);
+    },
+  );
+
   it.each(CASES.filter((c) => c.dilation[0] === 1 && c.dilation[1] === 1))(
     'gradients equal tfjs built-in gradients: $name',
     async (c) => {
@@ -200,4 +227,22 @@ describe.each(BACKENDS)('conv2d on %s', (backend) => {
       tf.dispose([x, w, dy, ...ours]);
     },
   );
+});
+
+describe('input-gradient route', () => {
+  it('takes gemm for a filter that dwarfs its output (fc6 on a 3x3 map), conv otherwise', async () => {
+    const { prefersGemmInputGradient } = await import('../src/ops/conv-gemm.js');
+    const same = (k: number) => ({
+      stride: [1, 1] as [number, number],
+      dilation: [1, 1] as [number, number],
+      padding: [k, k, k, k] as [number, number, number, number],
+    });
+    expect(prefersGemmInputGradient([1, 3, 3, 80], [7, 7, 5, 80], same(3))).toBe(true);
+    expect(prefersGemmInputGradient([8, 3, 3, 1024], [7, 7, 128, 1024], same(3))).toBe(true);
+    expect(prefersGemmInputGradient([8, 24, 24, 64], [3, 3, 64, 64], same(1))).toBe(false);
+    expect(prefersGemmInputGradient([8, 3, 3, 1024], [1, 1, 1024, 1024], same(0))).toBe(false);
+    expect(prefersGemmInputGradient([1, 3, 3, 1024], [3, 3, 128, 1024], { ...same(1), stride: [2, 2] })).toBe(
+      false,
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { convInputGradientByGemm, prefersGemmInputGradient } from './conv-gemm.js';
 import { type Padding4, type Pair, padOrCrop } from './geometry.js';
 import { transposedConvWindow } from './transposed-conv.js';
 
@@ -134,15 +135,25 @@ function filterGradientByTaps(
   return tf.reshape(tf.stack(taps), [kh, kw, ci, co]);
 }
 
-/** Gradient of a convolution with respect to its input: a transposed convolution built from forward convs. */
+/**
+ * How the input gradient is computed: 'conv', a transposed convolution built from forward convs;
+ * 'gemm', one matmul and a col2im (stride 1 only); 'auto' takes gemm where the filter dwarfs the
+ * output gradient (conv-gemm.ts says why).
+ */
+export type InputGradientMethod = 'auto' | 'conv' | 'gemm';
+
+/** Gradient of a convolution with respect to its input. */
 export function convInputGradient(
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
   geometry: ConvGeometry,
   inputShape: readonly [number, number, number, number],
   conv: ValidConv = plainValidConv,
+  method: InputGradientMethod = 'auto',
 ): tf.Tensor4D {
   const { stride, dilation, padding } = geometry;
+  if (method === 'gemm' || (method === 'auto' && prefersGemmInputGradient(dy.shape, filter.shape, geometry)))
+    return convInputGradientByGemm(dy, filter, geometry, inputShape);
   return transposedConvWindow(
     dy,
     filter,

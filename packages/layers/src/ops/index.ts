@@ -4,6 +4,7 @@
 // are the public face.
 export {
   type FilterGradientMethod,
+  type InputGradientMethod,
   type ValidConv,
   convFilterGradient,
   convInputGradient,
