@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreement } from '../../src/format.js';
 import { type BrowserSession, launchChromium, requireChromium } from './chromium.js';
+import { convProbe } from './conv-probe.js';
 import { DEMO_CHECKPOINT, type Reference, nodeReference } from './reference.js';
 import { APP_DIR, type PreviewServer, ensureBuilt, startPreview } from './server.js';
 
@@ -259,6 +260,62 @@ describe('the page in Chromium', () => {
     expect(requests.filter((url) => !url.startsWith(server!.url) && !/^(data|blob):/.test(url))).toEqual([]);
     await page.selectOption('#runtime-select', 'tfjs');
     await waitForStatus(['ready']);
+  });
+
+  it("needs NCHW on WebGPU: onnxruntime-web 1.30's NHWC Conv miscomputes 21 input channels", async () => {
+    // One 2x2 Conv from 21 channels (FCN's upscore over the VOC classes) to 84, on the page's own
+    // onnxruntime module: wasm is the reference, WebGPU in its default NHWC layout and in NCHW.
+    const probe = convProbe(21, 84, 2, 6);
+    const graphUrl = `${server!.url}conv-probe.onnx`;
+    await page.route(graphUrl, (route) =>
+      route.fulfill({ body: Buffer.from(probe.graph), contentType: 'application/octet-stream' }),
+    );
+    // The page's own onnxruntime module, by its chunk's URL (a module script: vitest rewrites an
+    // import() inside page.evaluate).
+    const ortChunk = requests.find((url) => ORT_CHUNK.test(url))!;
+    await page.addScriptTag({
+      type: 'module',
+      content: `import * as ort from '${ortChunk}'; window.probeOrt = ort;`,
+    });
+    await page.waitForFunction(() => 'probeOrt' in window);
+    const result = await page.evaluate(
+      async ({ graphUrl, dims, input }) => {
+        const ort = (window as unknown as { probeOrt: typeof import('onnxruntime-web') }).probeOrt;
+        const graph = new Uint8Array(await (await fetch(graphUrl)).arrayBuffer());
+        const providers = {
+          wasm: 'wasm',
+          nhwc: { name: 'webgpu' },
+          nchw: { name: 'webgpu', preferredLayout: 'NCHW' },
+        };
+        const outputs: Record<string, Float32Array> = {};
+        for (const [key, provider] of Object.entries(providers)) {
+          const session = await ort.InferenceSession.create(graph, { executionProviders: [provider] });
+          const feeds = {
+            [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(input), dims),
+          };
+          outputs[key] = (await session.run(feeds))[session.outputNames[0]].data as Float32Array;
+          await session.release();
+        }
+        const reference = outputs.wasm!;
+        const maxDiff = (other: Float32Array) =>
+          Math.max(...reference.map((v, i) => Math.abs(v - other[i]!)));
+        return {
+          scale: Math.max(...reference.map(Math.abs)),
+          nhwc: maxDiff(outputs.nhwc!),
+          nchw: maxDiff(outputs.nchw!),
+        };
+      },
+      { graphUrl, dims: probe.dims, input: [...probe.input] },
+    );
+    log(
+      `Conv 21 -> 84 channels, 2x2, on WebGPU against wasm (max |y| ${result.scale.toFixed(1)}): NHWC max |dy| ${result.nhwc.toFixed(3)}, NCHW ${result.nchw.toExponential(1)}`,
+    );
+    expect(result.nchw).toBeLessThan(1e-4 * result.scale);
+    // The upstream bug (conv2d_mm.cc reads channel xCh / 4). When this fails, onnxruntime-web got it
+    // right in NHWC: onnx-runtime.ts's WEBGPU_PROVIDER may go back to the default layout.
+    expect(result.nhwc, 'onnxruntime-web WebGPU Conv is now right in NHWC').toBeGreaterThan(
+      0.1 * result.scale,
+    );
   });
 
   it('runs onnxruntime-web on one thread where the host sends no COOP/COEP, and says why', async () => {
