@@ -8,6 +8,10 @@ export default defineConfig({
   // COOP/COEP first: the tfjs-wasm middleware's answers carry them too.
   plugins: [crossOriginIsolation(), tfjsWasmBinaries()],
   worker: { format: 'es' },
+  // The dev server serves onnxruntime-web as it ships: pre-bundled into node_modules/.vite/deps its
+  // `new URL('ort-wasm-….wasm', import.meta.url)` (and its threads' worker script) point where no
+  // .wasm is, and the page fails with "expected magic word 00 61 73 6d".
+  optimizeDeps: { exclude: ['onnxruntime-web'] },
   build: {
     target: 'es2022',
     outDir: 'dist',
