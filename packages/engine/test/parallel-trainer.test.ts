@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { softmaxCrossEntropy } from '@semseg/layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParallelTrainer, ReplicaError, shardRange } from '../src/node/parallel/index.js';
-import { Trainer, type TrainerOptions } from '../src/train/trainer.js';
+import { NonFiniteLossError, Trainer, type TrainerOptions } from '../src/train/trainer.js';
 import { PARALLEL_PLUGIN, type ParallelNet } from './parallel-models.js';
 
 const NAME = 'parallel-test-net';
@@ -129,6 +129,103 @@ describe('ParallelTrainer', () => {
     expect(losses[0]![1]).toBeCloseTo(losses[0]![0]!, 6);
     const { abs, scale } = maxDifference(single, parallel);
     expect(abs / scale).toBeLessThan(1e-6);
+  });
+
+  it.each([
+    { type: 'adam', weightDecay: 1e-4 },
+    { type: 'rmsprop', weightDecay: 1e-4 },
+  ] as const)(
+    'updates in the threads as the single-thread optimiser does: $type, 3 steps',
+    async (optimizer) => {
+      const { single, parallel } = await trainBoth({}, 3, 6, 2, {
+        optimizer,
+        schedule: { policy: 'fixed', baseLr: 1e-3, maxSteps: 3 },
+      });
+      const { abs, scale } = maxDifference(single, parallel);
+      expect(abs / scale).toBeLessThan(1e-6);
+    },
+  );
+
+  it('keeps the optimiser slots in shared memory and mirrors them when read, and back when loaded', async () => {
+    const model = build({});
+    const trainer = await ParallelTrainer.create({
+      model,
+      ...recipe(),
+      threads: 2,
+      architecture: { name: NAME, config: { ...model.config } },
+      plugins: [PARALLEL_PLUGIN],
+    });
+    try {
+      const { images, labels } = batch(7, 4);
+      await trainer.trainStep(images, labels, [4, H, W]);
+      const momentum = Object.fromEntries(
+        Object.entries(trainer.optimizer.state()).map(([k, v]) => [k, v.dataSync().slice()]),
+      );
+      expect(Object.values(momentum).some((m) => m.some((v) => v !== 0))).toBe(true);
+      // Loading zeros (a resume) reaches the threads: the next step starts from them.
+      const zeros = Object.fromEntries(
+        Object.entries(trainer.optimizer.state()).map(([k, v]) => [k, tf.zerosLike(v)]),
+      );
+      trainer.optimizer.loadState(zeros, 1);
+      tf.dispose(Object.values(zeros));
+      expect(
+        Object.values(trainer.optimizer.state()).every((v) =>
+          (v.dataSync() as Float32Array).every((x) => x === 0),
+        ),
+      ).toBe(true);
+      const reference = build({});
+      const single = new Trainer({ model: reference, ...recipe() });
+      try {
+        for (const e of reference.namedEntries())
+          e.variable.assign(model.namedEntries().find((m) => m.name === e.name)!.variable);
+        single.optimizer.iterations = 1;
+        single.step = trainer.step;
+        const next = batch(8, 4);
+        await single.trainStep(next.images, next.labels, [4, H, W]);
+        await trainer.trainStep(next.images, next.labels, [4, H, W]);
+        const { abs, scale } = maxDifference(weightsOf(reference), weightsOf(model));
+        expect(abs / scale).toBeLessThan(1e-6);
+      } finally {
+        single.dispose();
+        reference.dispose();
+      }
+    } finally {
+      await trainer.close();
+      trainer.dispose();
+      model.dispose();
+    }
+  });
+
+  it('stops at a non-finite loss with nothing updated: weights, slots and the next step as before', async () => {
+    const model = build({});
+    const trainer = await ParallelTrainer.create({
+      model,
+      ...recipe(),
+      threads: 2,
+      architecture: { name: NAME, config: { ...model.config } },
+      plugins: [PARALLEL_PLUGIN],
+    });
+    try {
+      const good = batch(9, 4);
+      await trainer.trainStep(good.images, good.labels, [4, H, W]);
+      const before = weightsOf(model);
+      const slots = Object.values(trainer.optimizer.state()).map((v) => v.dataSync().slice());
+      const poisoned = batch(10, 4);
+      poisoned.images[poisoned.images.length - 1] = Number.NaN; // in the second shard only
+      await expect(trainer.trainStep(poisoned.images, poisoned.labels, [4, H, W])).rejects.toThrow(
+        NonFiniteLossError,
+      );
+      expect(weightsOf(model)).toEqual(before);
+      expect(Object.values(trainer.optimizer.state()).map((v) => v.dataSync().slice())).toEqual(slots);
+      expect(trainer.step).toBe(1);
+      // The threads' shared weights were not touched either: a good step still trains from them.
+      const result = await trainer.trainStep(good.images, good.labels, [4, H, W]);
+      expect(Number.isFinite(result.loss)).toBe(true);
+    } finally {
+      await trainer.close();
+      trainer.dispose();
+      model.dispose();
+    }
   });
 
   it('sums the loss as the single-thread Trainer does (sum reduction, three threads, uneven shards)', async () => {

@@ -17,7 +17,7 @@ export function defaultParameterGroup(entry: ParameterEntry): ParameterGroup {
 /** Chooses each parameter's multipliers by name (a model definition's `parameterGroup`). */
 export type ParameterGroupOf = (entry: ParameterEntry) => ParameterGroup;
 
-interface Slot {
+export interface Slot {
   entry: ParameterEntry;
   group: ParameterGroup;
   first: tf.Variable;
@@ -36,7 +36,7 @@ const OPTIMIZERS = ['sgd', 'adam', 'rmsprop'] as const;
  */
 export class ParameterOptimizer {
   readonly config: Required<OptimizerConfig>;
-  private readonly slots: Slot[];
+  protected readonly slots: Slot[];
   /** Updates applied so far (Adam's bias correction). */
   iterations = 0;
 

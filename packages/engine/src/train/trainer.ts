@@ -9,7 +9,12 @@ import {
 } from '@semseg/core';
 import { softmaxCrossEntropy } from '@semseg/layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { type OptimizerConfig, ParameterOptimizer, defaultParameterGroup } from './optimizer.js';
+import {
+  type OptimizerConfig,
+  type ParameterGroupOf,
+  ParameterOptimizer,
+  defaultParameterGroup,
+} from './optimizer.js';
 import { type LrSchedule, learningRate } from './schedule.js';
 
 /** A loss that is NaN or infinite: training stops rather than corrupting the weights. */
@@ -79,7 +84,7 @@ export class Trainer {
   constructor(options: TrainerOptions) {
     this.model = options.model;
     const groupOf = options.parameterGroup;
-    this.optimizer = new ParameterOptimizer(
+    this.optimizer = this.createOptimizer(
       options.model.namedParameters(),
       options.optimizer,
       groupOf ? (entry) => groupOf(entry.name, entry) : defaultParameterGroup,
@@ -89,6 +94,15 @@ export class Trainer {
     this.classWeights = options.classWeights;
     this.ignoreIndex = options.ignoreIndex ?? 255;
     this.frozenInEval = options.frozenInEval ?? false;
+  }
+
+  /** The optimiser over the model's parameters (a subclass may keep its state elsewhere). */
+  protected createOptimizer(
+    parameters: ConstructorParameters<typeof ParameterOptimizer>[0],
+    config: TrainerOptions['optimizer'],
+    groupOf: ParameterGroupOf,
+  ): ParameterOptimizer {
+    return new ParameterOptimizer(parameters, config, groupOf);
   }
 
   /** The learning rate the next step will use. */

@@ -4,9 +4,12 @@ import { ConfigError, SemsegError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CrfOption, InferenceOptions, RgbImage } from '../../types.js';
 import { barrierBuffer } from './barrier.js';
+import type { FusedGroup, FusedOptimizer } from './fused-update.js';
 import { type StateLayout, stateLayout, writeState } from './layout.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './protocol.js';
+import { SharedSlotOptimizer } from './shared-slots.js';
 import { spawnReplicaWorker } from './spawn.js';
+import { updateBuffer } from './update-phase.js';
 
 /** A replica thread that died or failed: the pool stops, naming the thread. */
 export class ReplicaError extends SemsegError {
@@ -35,6 +38,8 @@ export interface ReplicaPoolOptions {
   /** The threads' backend (the main thread's when it is wasm or cpu). */
   backend?: 'wasm' | 'cpu';
   loss?: { reduction: LossReduction; classWeights?: readonly number[]; ignoreIndex?: number };
+  /** The optimiser the replicas apply at the end of each step, with each parameter's multipliers (training only). */
+  optimizer?: { config: FusedOptimizer; groups: ReadonlyMap<string, FusedGroup> };
 }
 
 interface Pending {
@@ -59,6 +64,8 @@ export class ReplicaPool {
   readonly gradLayout: StateLayout;
   readonly state: SharedArrayBuffer;
   readonly gradients: SharedArrayBuffer[];
+  /** The optimiser's slots (empty when the pool does not train). */
+  readonly slots: SharedArrayBuffer;
   private readonly workers: Worker[];
   private readonly pending: Pending[][];
   private broken: Error | null = null;
@@ -90,13 +97,23 @@ export class ReplicaPool {
       ...entries.filter((e) => !e.trainable),
     ]);
     this.state = new SharedArrayBuffer(this.layout.length * 4);
-    this.gradients = [];
+    this.gradients = Array.from(
+      { length: this.threads },
+      () => new SharedArrayBuffer(this.gradLayout.length * 4),
+    );
+    const trainable = this.gradLayout.entries.filter((e) => e.trainable);
+    const optimizer = options.optimizer;
+    this.slots = new SharedArrayBuffer(
+      optimizer ? SharedSlotOptimizer.bufferLength(optimizer.config.type, this.gradLayout) * 4 : 0,
+    );
+    const groups = trainable.map(
+      (e) => optimizer?.groups.get(e.name) ?? { lrMultiplier: 1, decayMultiplier: 1 },
+    );
     this.workers = [];
     this.pending = [];
     const barrier = barrierBuffer(this.threads);
+    const update = updateBuffer(this.threads, trainable.length);
     for (let k = 0; k < this.threads; k++) {
-      const gradients = new SharedArrayBuffer(this.gradLayout.length * 4);
-      this.gradients.push(gradients);
       const worker = spawnReplicaWorker(`semseg-replica-${k + 1}`);
       this.workers.push(worker);
       this.pending.push([]);
@@ -117,8 +134,12 @@ export class ReplicaPool {
         architecture: options.architecture,
         layout: this.layout,
         state: this.state,
-        gradients,
+        gradients: this.gradients,
         gradLayout: this.gradLayout,
+        slots: this.slots,
+        update,
+        optimizer: optimizer?.config ?? null,
+        groups,
         barrier,
         loss: {
           reduction: options.loss?.reduction ?? 'mean',
@@ -145,6 +166,11 @@ export class ReplicaPool {
   /** Copies the main thread's current weights and buffers into the shared state. */
   publishWeights(): void {
     writeState(this.model, this.layout, this.state);
+    this.published++;
+  }
+
+  /** The replicas changed the shared state (a training step): a thread predicting next re-reads it. */
+  stateChanged(): void {
     this.published++;
   }
 

@@ -1,5 +1,6 @@
 import type { ArchitectureSpec, LossReduction, RngState } from '@semseg/core';
 import type { CrfOption, InferenceOptions, RgbImage } from '../../types.js';
+import type { FusedGroup, FusedOptimizer } from './fused-update.js';
 import type { StateLayout } from './layout.js';
 
 /** At most this many loss terms (training outputs) a model may have under data-parallel training. */
@@ -19,11 +20,22 @@ export interface ReplicaInit {
   architecture: ArchitectureSpec;
   /** The main thread's layout of `namedEntries()`, which the replica's model must match. */
   layout: StateLayout;
-  /** Parameters and buffers, written by the main thread before each request. */
+  /**
+   * Parameters and buffers: written by the main thread when it publishes them, and updated in
+   * place by the replicas at the end of every training step (each its own part).
+   */
   state: SharedArrayBuffer;
-  /** This replica's gradients (trainable entries) then its buffers (the rest), by `gradLayout`. */
-  gradients: SharedArrayBuffer;
+  /** Every replica's gradients (trainable entries) then its buffers (the rest), by `gradLayout`; this one's is `gradients[index]`. */
+  gradients: SharedArrayBuffer[];
   gradLayout: StateLayout;
+  /** The optimiser's slots, by the trainable entries of `gradLayout` (Adam's second moments after them). */
+  slots: SharedArrayBuffer;
+  /** Arrivals, losses and has-gradient flags of the update phase (update-phase.ts). */
+  update: SharedArrayBuffer;
+  /** Null when the pool only predicts. */
+  optimizer: FusedOptimizer | null;
+  /** Multipliers of each trainable entry of `gradLayout`, in order. */
+  groups: FusedGroup[];
   /** [arrivals, ...], then MAX_TERMS float64 counts per replica: the labelled-pixel barrier. */
   barrier: SharedArrayBuffer;
   loss: { reduction: LossReduction; classWeights?: number[]; ignoreIndex: number };
@@ -39,6 +51,11 @@ export interface StepRequest {
   pixelWeights?: Float32Array;
   /** The dropout generators' states for this shard of this step. */
   generators: Record<string, RngState>;
+  /** Replicas with images this step (the first `parts`; the others only update). */
+  parts: number;
+  lr: number;
+  /** The optimiser update's 1-based count. */
+  iteration: number;
 }
 
 export interface PredictRequest {
@@ -58,12 +75,13 @@ export type ReplicaReply =
   | { type: 'ready' }
   | {
       type: 'stepped';
-      /** This shard's share of the batch loss (global denominators applied). */
+      /** The batch's loss (every shard's share, summed in shard order); not finite: nothing was updated. */
       loss: number;
-      /** Trainable entries the loss does not depend on (no gradient). */
-      noGradient: string[];
-      /** Milliseconds: weights read from shared memory, forward + backward, gradients written. */
-      timings: { read: number; compute: number; write: number };
+      /**
+       * Milliseconds: weights read from shared memory, forward + backward, gradients written,
+       * waiting for the other replicas and updating this replica's part.
+       */
+      timings: { read: number; compute: number; write: number; update: number };
     }
   | {
       type: 'predicted';

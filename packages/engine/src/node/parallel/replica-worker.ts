@@ -11,6 +11,7 @@ import { exchangeCounts } from './barrier.js';
 import { checkSameLayout, entryView, readState, stateLayout } from './layout.js';
 import type { PredictRequest, ReplicaInit, ReplicaReply, ReplicaRequest, StepRequest } from './protocol.js';
 import { shardLoss } from './shard-loss.js';
+import { type UpdateContext, runUpdatePhase } from './update-phase.js';
 
 if (!parentPort) throw new Error('replica-worker runs in a worker thread');
 const port = parentPort;
@@ -34,24 +35,51 @@ async function start(message: ReplicaInit): Promise<void> {
 function step(request: StepRequest): ReplicaReply {
   const setup = init!;
   const replica = model!;
+  if (!setup.optimizer)
+    throw new Error('this replica pool was started without an optimiser: it does not train');
   const t0 = performance.now();
   readState(replica, setup.layout, setup.state);
   replica.loadGeneratorStates(request.generators);
   replica.train();
   const [n, h, w] = request.shape;
+  const trainable = setup.gradLayout.entries.filter((e) => e.trainable);
+  const own = setup.gradients[setup.index]!;
+  const finish = (
+    loss: number,
+    hasGradient: boolean[],
+    timings: { read: number; compute: number; write: number },
+  ) => {
+    const t = performance.now();
+    const total = runUpdatePhase(updateContext(setup), {
+      sequence: request.sequence,
+      parts: request.parts,
+      lr: request.lr,
+      iteration: request.iteration,
+      loss,
+      hasGradient,
+    });
+    return { type: 'stepped' as const, loss: total, timings: { ...timings, update: performance.now() - t } };
+  };
   if (n === 0) {
-    // Fewer images than threads: nothing to compute, but the others wait for this thread's counts.
+    // Fewer images than threads: nothing to compute, but the others wait for this thread's counts
+    // and it still updates its part of the parameters.
     if (setup.loss.reduction === 'mean')
       exchangeCounts(setup.barrier, setup.replicas, setup.index, request.sequence, []);
-    return { type: 'stepped', loss: 0, noGradient: [], timings: { read: 0, compute: 0, write: 0 } };
+    return finish(
+      0,
+      trainable.map(() => false),
+      { read: 0, compute: 0, write: 0 },
+    );
   }
-  const trainable = setup.gradLayout.entries.filter((e) => e.trainable);
   const byName = new Map(replica.namedEntries().map((e) => [e.name, e.variable]));
   const variables = trainable.map((e) => byName.get(e.name)!);
   const x = tf.tensor4d(request.images, [n, h, w, 3]);
   const y = tf.tensor3d(Int32Array.from(request.labels), [n, h, w], 'int32');
   const weights = request.pixelWeights ? tf.tensor3d(request.pixelWeights, [n, h, w]) : undefined;
   const t1 = performance.now();
+  let loss: number;
+  let hasGradient: boolean[];
+  let timings: { read: number; compute: number; write: number };
   try {
     const { value, grads } = tf.variableGrads(
       () =>
@@ -63,33 +91,43 @@ function step(request: StepRequest): ReplicaReply {
       variables as tf.Variable[],
     );
     try {
-      const loss = value.dataSync()[0]!;
+      loss = value.dataSync()[0]!;
       const t2 = performance.now();
-      const noGradient: string[] = [];
-      for (const [i, entry] of trainable.entries()) {
-        const view = entryView(setup.gradients, entry);
+      hasGradient = trainable.map((entry, i) => {
+        const view = entryView(own, entry);
         const g = grads[variables[i]!.name];
         if (g) view.set(g.dataSync() as Float32Array);
-        else {
-          view.fill(0);
-          noGradient.push(entry.name);
-        }
-      }
+        else view.fill(0);
+        return Boolean(g);
+      });
       // The buffers this shard's forward updated (batch-norm running statistics).
       for (const entry of setup.gradLayout.entries) {
         if (entry.trainable) continue;
-        entryView(setup.gradients, entry).set(
-          byName.get(entry.name)!.dataSync() as Float32Array | Int32Array,
-        );
+        entryView(own, entry).set(byName.get(entry.name)!.dataSync() as Float32Array | Int32Array);
       }
-      const timings = { read: t1 - t0, compute: t2 - t1, write: performance.now() - t2 };
-      return { type: 'stepped', loss, noGradient, timings };
+      timings = { read: t1 - t0, compute: t2 - t1, write: performance.now() - t2 };
     } finally {
       tf.dispose([value, ...Object.values(grads)]);
     }
   } finally {
     tf.dispose([x, y, ...(weights ? [weights] : [])]);
   }
+  return finish(loss, hasGradient, timings);
+}
+
+function updateContext(setup: ReplicaInit): UpdateContext {
+  return {
+    replicas: setup.replicas,
+    index: setup.index,
+    buffer: setup.update,
+    gradients: setup.gradients,
+    gradLayout: setup.gradLayout,
+    state: setup.state,
+    layout: setup.layout,
+    slots: setup.slots,
+    optimizer: setup.optimizer!,
+    groups: setup.groups,
+  };
 }
 
 async function predict(request: PredictRequest): Promise<ReplicaReply> {

@@ -1,9 +1,9 @@
 import { type ArchitectureSpec, ConfigError, Rng, type RngState } from '@semseg/core';
-import * as tf from '@tensorflow/tfjs-core';
 import { NonFiniteLossError, type StepResult, Trainer, type TrainerOptions } from '../../train/trainer.js';
-import { entryView } from './layout.js';
+import { readState } from './layout.js';
 import { ReplicaPool } from './pool.js';
 import type { StepRequest } from './protocol.js';
+import { SharedSlotOptimizer } from './shared-slots.js';
 
 export interface ParallelTrainerOptions extends TrainerOptions {
   /** Replica threads, each computing the gradients of one shard of every batch (at least 1). */
@@ -33,31 +33,50 @@ export function shardGenerators(states: Record<string, RngState>, shard: number)
 
 /**
  * Data-parallel training over worker threads (PyTorch's DataParallel, on CPU backends): the batch
- * is split into `threads` contiguous shards, each thread computes its shard's gradients on its
- * copy of the model, the main thread sums them in shard order, takes one optimiser step with the
- * same ParameterOptimizer as the single-thread Trainer, and publishes the new weights through
- * shared memory. The loss is the single-thread loss: each shard divides by the whole batch's
- * labelled-pixel count (exchanged between the threads during the forward), or sums.
+ * is split into `threads` contiguous shards and each thread computes its shard's gradients on its
+ * copy of the model. The threads then sum the shards' gradients in shard order and apply the
+ * optimiser, each to its own part of the parameters, in place in shared memory (ZeRO's
+ * partitioned update, with the same float32 arithmetic as ParameterOptimizer: bit-identical to
+ * the single-thread update of the same gradients). The main thread's model mirrors the shared
+ * weights after every step; the optimiser's slots are mirrored when read (a checkpoint).
+ * The loss is the single-thread loss: each shard divides by the whole batch's labelled-pixel
+ * count (exchanged between the threads during the forward), or sums.
  *
  * Batch norm: each shard normalises with its own batch statistics (as DataParallel's replicas),
  * and the running statistics become the mean of the shards' updated ones.
  */
 export class ParallelTrainer extends Trainer {
   readonly threads: number;
-  /** Milliseconds of the last step by stage (main: publish, wait, apply; slowest thread: read, compute, write). */
-  lastTimings: Record<'publish' | 'wait' | 'apply' | 'read' | 'compute' | 'write', number> | null = null;
+  /**
+   * Milliseconds of the last step by stage: on the main thread, waiting for the threads and
+   * mirroring the new weights; in the slowest thread, reading the weights, computing, writing the
+   * gradients and the update phase (waiting for the others, summing and updating its part).
+   */
+  lastTimings: Record<'wait' | 'mirror' | 'read' | 'compute' | 'write' | 'update', number> | null = null;
+  declare readonly optimizer: SharedSlotOptimizer;
   private constructor(
     options: ParallelTrainerOptions,
     readonly pool: ReplicaPool,
   ) {
     super(options);
     this.threads = options.threads;
+    pool.publishWeights();
+    this.optimizer.attach(pool.slots, pool.gradLayout);
+  }
+
+  protected override createOptimizer(...args: Parameters<Trainer['createOptimizer']>): SharedSlotOptimizer {
+    return new SharedSlotOptimizer(...args);
   }
 
   static async create(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
     // The replicas set their own train/eval modes; frozen-in-eval fine-tuning is single-thread.
     if (options.frozenInEval)
       throw new ConfigError('frozenInEval runs on one thread: train with threads 1 (--threads 1)');
+    // The optimiser's settings and multipliers, as the main thread's optimiser resolves them.
+    const probe = new Trainer({ ...options, model: options.model });
+    const config = probe.optimizer.config;
+    const groups = new Map(probe.optimizer.groups().map((g) => [g.name, g]));
+    probe.dispose();
     const pool = await ReplicaPool.start({
       threads: options.threads,
       model: options.model,
@@ -68,6 +87,7 @@ export class ParallelTrainer extends Trainer {
         ...(options.classWeights ? { classWeights: options.classWeights } : {}),
         ...(options.ignoreIndex !== undefined ? { ignoreIndex: options.ignoreIndex } : {}),
       },
+      optimizer: { config, groups },
     });
     return new ParallelTrainer(options, pool);
   }
@@ -81,12 +101,10 @@ export class ParallelTrainer extends Trainer {
     const [n, h, w] = shape;
     const lr = this.lr;
     const pool = this.pool;
-    // Fewer images than threads: the extra threads get no shard this step.
+    // Fewer images than threads: the extra threads get no shard this step (they still update).
     const parts = Math.min(this.threads, n);
     const generators = this.model.generatorStates();
     const t0 = performance.now();
-    pool.publishWeights();
-    const t1 = performance.now();
     pool.sequence++;
     const pixels = h * w;
     const replies = await Promise.all(
@@ -102,66 +120,37 @@ export class ParallelTrainer extends Trainer {
             ? { pixelWeights: extra.pixelWeights.slice(from * pixels, to * pixels) }
             : {}),
           generators: shardGenerators(generators, k),
+          parts,
+          lr,
+          iteration: this.optimizer.iterations + 1,
         };
         const transfer = [request.images.buffer, request.labels.buffer] as ArrayBuffer[];
         if (request.pixelWeights) transfer.push(request.pixelWeights.buffer as ArrayBuffer);
         return pool.request(k, request, 'stepped', transfer);
       }),
     );
-    const t2 = performance.now();
-    let loss = 0;
-    for (let k = 0; k < parts; k++) loss += replies[k]!.loss;
+    const t1 = performance.now();
+    const loss = replies[0]!.loss;
+    // A non-finite loss: the threads updated nothing, and the mirror is still the last good step.
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.step + 1, loss);
-    this.applyShards(
-      parts,
-      replies.map((r) => new Set(r.noGradient)),
-      lr,
-    );
-    const slowest = (key: 'read' | 'compute' | 'write') => Math.max(...replies.map((r) => r.timings[key]));
+    this.optimizer.iterations++;
+    this.optimizer.markStale();
+    readState(this.model, pool.layout, pool.state);
+    pool.stateChanged();
+    const slowest = (key: 'read' | 'compute' | 'write' | 'update') =>
+      Math.max(...replies.map((r) => r.timings[key]));
     this.lastTimings = {
-      publish: t1 - t0,
-      wait: t2 - t1,
-      apply: performance.now() - t2,
+      wait: t1 - t0,
+      mirror: performance.now() - t1,
       read: slowest('read'),
       compute: slowest('compute'),
       write: slowest('write'),
+      update: slowest('update'),
     };
     // The next step's shards draw new masks.
     advanceGenerators(this.model);
     this.step++;
     return { step: this.step, loss, lr };
-  }
-
-  /** Sums the shards' gradients in shard order, steps the optimiser, averages the buffers. */
-  private applyShards(parts: number, noGradient: Set<string>[], lr: number): void {
-    const pool = this.pool;
-    const variables = new Map(this.model.namedEntries().map((e) => [e.name, e.variable]));
-    const grads: tf.NamedTensorMap = {};
-    try {
-      for (const entry of pool.gradLayout.entries) {
-        if (entry.trainable && noGradient.slice(0, parts).every((set) => set.has(entry.name))) continue;
-        const variable = variables.get(entry.name)!;
-        if (!entry.trainable && entry.dtype === 'int32') {
-          // Counters (batches tracked): every shard counted the same step.
-          variable.assign(tf.tensor(entryView(pool.gradients[0]!, entry).slice(), entry.shape, 'int32'));
-          continue;
-        }
-        const sum = new Float32Array(entryView(pool.gradients[0]!, entry) as Float32Array);
-        for (let k = 1; k < parts; k++) {
-          const g = entryView(pool.gradients[k]!, entry) as Float32Array;
-          for (let i = 0; i < sum.length; i++) sum[i] += g[i]!;
-        }
-        if (entry.trainable) grads[variable.name] = tf.tensor(sum, entry.shape, 'float32');
-        else {
-          // Running statistics: the mean of the shards' updates.
-          const mean = parts === 1 ? sum : sum.map((v) => v / parts);
-          tf.tidy(() => variable.assign(tf.tensor(mean, entry.shape, 'float32')));
-        }
-      }
-      this.optimizer.apply(grads, lr);
-    } finally {
-      tf.dispose(Object.values(grads));
-    }
   }
 
   /** Stops the replica threads (the model and optimiser stay usable on the main thread). */

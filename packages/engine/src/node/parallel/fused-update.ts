@@ -1,0 +1,83 @@
+// ParameterOptimizer's update (train/optimizer.ts) as one pass over flat float32 arrays, so that
+// replica threads can apply it in place to their part of the shared weights. Each operation is
+// rounded to float32 where the tfjs version rounds (one tensor op = one rounding; its scalars are
+// float32 tensors too), which makes the result bit-identical to the tfjs update on the cpu and
+// wasm backends (tested): a parallel run takes the single-thread run's exact optimiser steps.
+import type { OptimizerConfig } from '@semseg/core';
+
+const f = Math.fround;
+
+export type FusedOptimizer = Required<OptimizerConfig>;
+
+export interface FusedGroup {
+  lrMultiplier: number;
+  decayMultiplier: number;
+}
+
+/** One parameter's slice [from, to): weights, summed gradient and slots share the indices. */
+export interface FusedSlice {
+  weights: Float32Array;
+  gradient: Float32Array;
+  first: Float32Array;
+  /** Adam's second moment (null for SGD and RMSprop). */
+  second: Float32Array | null;
+  from: number;
+  to: number;
+}
+
+/**
+ * Applies one update to a slice: `lr` is the step's learning rate, `iteration` the update's
+ * 1-based count (Adam's bias correction), as ParameterOptimizer.apply after its increment.
+ */
+export function fusedUpdate(
+  config: FusedOptimizer,
+  group: FusedGroup,
+  lr: number,
+  iteration: number,
+  slice: FusedSlice,
+): void {
+  const { weights: w, gradient: g, first, second, from, to } = slice;
+  const decayValue = config.weightDecay * group.decayMultiplier;
+  const decays = decayValue > 0;
+  const decay = f(decayValue);
+  const rate = f(lr * group.lrMultiplier);
+  if (config.type === 'sgd') {
+    const momentum = f(config.momentum);
+    for (let i = from; i < to; i++) {
+      const grad = decays ? f(g[i]! + f(w[i]! * decay)) : g[i]!;
+      const v = f(f(first[i]! * momentum) + f(grad * rate));
+      first[i] = v;
+      w[i] = f(w[i]! - v);
+    }
+    return;
+  }
+  const epsilon = f(config.epsilon);
+  if (config.type === 'rmsprop') {
+    const alpha = f(config.alpha);
+    const rest = f(1 - config.alpha);
+    for (let i = from; i < to; i++) {
+      const grad = decays ? f(g[i]! + f(w[i]! * decay)) : g[i]!;
+      const square = f(f(first[i]! * alpha) + f(f(grad * grad) * rest));
+      first[i] = square;
+      w[i] = f(w[i]! - f(f(grad / f(f(Math.sqrt(square)) + epsilon)) * rate));
+    }
+    return;
+  }
+  if (!second) throw new Error('fusedUpdate: adam needs its second-moment slot');
+  const beta1 = f(config.beta1);
+  const beta2 = f(config.beta2);
+  const rest1 = f(1 - config.beta1);
+  const rest2 = f(1 - config.beta2);
+  const correct1 = f(1 - config.beta1 ** iteration);
+  const correct2 = f(1 - config.beta2 ** iteration);
+  for (let i = from; i < to; i++) {
+    const grad = decays ? f(g[i]! + f(w[i]! * decay)) : g[i]!;
+    const m = f(f(first[i]! * beta1) + f(grad * rest1));
+    const v = f(f(second[i]! * beta2) + f(f(grad * grad) * rest2));
+    first[i] = m;
+    second[i] = v;
+    const mHat = f(m / correct1);
+    const vHat = f(v / correct2);
+    w[i] = f(w[i]! - f(f(mHat / f(f(Math.sqrt(vHat)) + epsilon)) * rate));
+  }
+}

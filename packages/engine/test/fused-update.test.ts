@@ -1,0 +1,109 @@
+// The replicas' in-place optimiser update against ParameterOptimizer.apply: bit-identical weights
+// and slots for SGD (with and without decay), RMSprop and Adam, on the cpu and wasm backends, over
+// a few consecutive steps with changing learning rates.
+import { Rng } from '@semseg/core';
+import { useNodeBackend } from '@semseg/core/node';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { fusedUpdate } from '../src/node/parallel/fused-update.js';
+import { ParameterOptimizer } from '../src/train/optimizer.js';
+
+const SIZE = 4099;
+const CONFIGS = [
+  { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+  { type: 'sgd', momentum: 0.99, weightDecay: 0 },
+  { type: 'rmsprop', weightDecay: 1e-4, alpha: 0.99, epsilon: 1e-8 },
+  { type: 'adam', weightDecay: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+] as const;
+const GROUPS = [
+  { lrMultiplier: 1, decayMultiplier: 1 },
+  { lrMultiplier: 2, decayMultiplier: 0 },
+  { lrMultiplier: 10, decayMultiplier: 1 },
+];
+
+describe.each(['cpu', 'wasm'] as const)('fusedUpdate on %s', (backend) => {
+  it.each(CONFIGS)(
+    'equals ParameterOptimizer.apply bit for bit: $type, decay $weightDecay',
+    async (config) => {
+      await useNodeBackend(backend);
+      const rng = new Rng(5);
+      const start = GROUPS.map(() => rng.fillNormal(new Float32Array(SIZE)));
+      const variables = start.map((w, i) => tf.variable(tf.tensor1d(w), true, `p${i}`));
+      const entries = variables.map((variable, i) => ({
+        name: `p${i}`,
+        variable,
+        trainable: true,
+        lrMultiplier: 1,
+        weightDecay: true,
+      }));
+      const optimizer = new ParameterOptimizer(
+        entries as never,
+        config,
+        (e) => GROUPS[Number(e.name.slice(1))]!,
+      );
+      const filled = { momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, alpha: 0.99, ...config };
+      const weights = start.map((w) => w.slice());
+      const first = start.map(() => new Float32Array(SIZE));
+      const second = start.map(() => new Float32Array(SIZE));
+      try {
+        for (const [step, lr] of [0.01, 0.007, 0.02].entries()) {
+          const grads = GROUPS.map(() => rng.fillNormal(new Float32Array(SIZE)));
+          const named: tf.NamedTensorMap = {};
+          grads.forEach((g, i) => {
+            named[variables[i]!.name] = tf.tensor1d(g);
+          });
+          optimizer.apply(named, lr);
+          tf.dispose(Object.values(named));
+          GROUPS.forEach((group, i) => {
+            fusedUpdate(filled, group, lr, step + 1, {
+              weights: weights[i]!,
+              gradient: grads[i]!,
+              first: first[i]!,
+              second: config.type === 'adam' ? second[i]! : null,
+              from: 0,
+              to: SIZE,
+            });
+          });
+          const slots = optimizer.state();
+          GROUPS.forEach((_, i) => {
+            expect(variables[i]!.dataSync()).toEqual(weights[i]);
+            const firstName =
+              config.type === 'sgd' ? 'momentum' : config.type === 'rmsprop' ? 'square_avg' : 'm';
+            expect(slots[`p${i}.${firstName}`]!.dataSync()).toEqual(first[i]);
+            if (config.type === 'adam') expect(slots[`p${i}.v`]!.dataSync()).toEqual(second[i]);
+          });
+        }
+        // The weights moved: the comparison above was not of untouched arrays.
+        expect(weights[0]).not.toEqual(start[0]);
+      } finally {
+        optimizer.dispose();
+        tf.dispose(variables);
+      }
+    },
+  );
+
+  it('updates only [from, to)', () => {
+    const w = Float32Array.of(1, 2, 3, 4);
+    const g = Float32Array.of(1, 1, 1, 1);
+    const m = new Float32Array(4);
+    const config = {
+      type: 'sgd',
+      momentum: 0.9,
+      weightDecay: 0,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      alpha: 0.99,
+    } as const;
+    fusedUpdate(config, GROUPS[0]!, 0.5, 1, {
+      weights: w,
+      gradient: g,
+      first: m,
+      second: null,
+      from: 1,
+      to: 3,
+    });
+    expect([...w]).toEqual([1, 1.5, 2.5, 4]);
+    expect([...m]).toEqual([0, 0.5, 0.5, 0]);
+  });
+});
