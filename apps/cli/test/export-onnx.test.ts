@@ -96,6 +96,8 @@ describe.skipIf(skip)('semseg export --to onnx', () => {
     expect(meta.normalization).toEqual(NORMALIZATION);
     expect(meta.architecture.name).toBe('segnet');
     expect(segnet!.meta!['semseg.input_size']).toBe(`${H}x${W}`);
+    // SegNet's switch indices depend on the input size: the graph stays fixed and says why.
+    expect(segnet!.meta!['semseg.dynamic_size']).toMatch(/^false: a constant .* switch indices/);
     const onnx = await runOnnx(bytes, x.dataSync() as Float32Array, [2, H, W, 3]);
     expect([...onnx.dims]).toEqual([2, H, W, CLASSES.length]);
     expect(
@@ -103,7 +105,7 @@ describe.skipIf(skip)('semseg export --to onnx', () => {
     ).toBeLessThan(1e-4);
   }, 120_000);
 
-  it('--keep-bn --batch 2 --opset 18: a fixed-batch graph with the batch norms unfolded', async () => {
+  it('--keep-bn --batch 2 --opset 18 --fixed-size: a fixed-batch graph with the batch norms unfolded', async () => {
     const out = join(dir, 'kept.onnx');
     const result = await run(
       'export',
@@ -119,6 +121,7 @@ describe.skipIf(skip)('semseg export --to onnx', () => {
       '2',
       '--opset',
       '18',
+      '--fixed-size',
     );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);

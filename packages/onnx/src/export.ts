@@ -1,10 +1,19 @@
 // exportOnnx: trace one forward of a model, translate each tfjs kernel, write the ModelProto.
 import { ConfigError, type SegmentationModel } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { Converter, ExportError, NotBatchGeneric } from './convert/context.js';
+import { Converter, ExportError, NotBatchGeneric, NotSizeGeneric, type SizeInfo } from './convert/context.js';
 import { KERNELS } from './convert/kernels.js';
 import { DataType, type Graph, GraphBuilder, type Node, int } from './ir.js';
 import { encodeModel } from './proto/write.js';
+import {
+  SIZES_METADATA_KEY,
+  type ServedSizes,
+  describeAxis,
+  graphDifference,
+  pairSizes,
+  servedSizes,
+  totalStride,
+} from './size.js';
 import { type Trace, traceKernels } from './trace.js';
 
 /**
@@ -35,15 +44,47 @@ function pairTraces(one: Trace, two: Trace): Map<number, boolean[]> | null {
   return dims;
 }
 
+/** Tensor ids of `from` to those at the same place in `to` (traces that run the same kernels). */
+function idMap(from: Trace, to: Trace): Map<number, number> {
+  const ids = new Map<number, number>([
+    [from.input.id, to.input.id],
+    [from.output.id, to.output.id],
+  ]);
+  from.kernels.forEach((k, i) => {
+    const other = to.kernels[i]!;
+    k.inputs.forEach(([, t], j) => ids.set(t.id, other.inputs[j]![1].id));
+    k.outputs.forEach((t, j) => ids.set(t.id, other.outputs[j]!.id));
+  });
+  return ids;
+}
+
+function remap<T>(values: Map<number, T> | null, ids: Map<number, number>): Map<number, T> | null {
+  if (values === null) return null;
+  const out = new Map<number, T>();
+  for (const [id, v] of values) {
+    const to = ids.get(id);
+    if (to !== undefined) out.set(to, v);
+  }
+  return out;
+}
+
 /** The ONNX opset the exporter writes by default. */
 export const ONNX_OPSET = 17;
 /** The newest opset the exporter writes (onnx.proto 1.12's checker knows up to 17). */
 export const ONNX_MAX_OPSET = 18;
 
 export interface ExportOnnxOptions {
-  /** Height and width of the traced input: the exported graph takes exactly this size. */
+  /** Height and width of the traced input (a graph of fixed size takes exactly this size). */
   height: number;
   width: number;
+  /**
+   * A dynamic input height and width where the architecture allows it: 'auto' (default) makes
+   * them dynamic where the translation provably does not depend on the traced size and otherwise
+   * writes a graph of fixed size (the reason in `semseg.dynamic_size`); true fails instead of
+   * falling back; false always fixes the size. A dynamic graph serves the sizes congruent to the
+   * traced one modulo the model's total stride (`semseg.sizes`).
+   */
+  dynamicSize?: boolean | 'auto';
   /**
    * A fixed batch size, or 'dynamic' (default): a symbolic batch. The graph is traced at batch 1
    * and 2 and the dims that follow the batch are computed from the input's shape at run time;
@@ -80,6 +121,11 @@ function checkOptions(o: ExportOnnxOptions): void {
   if (o.batch !== undefined && o.batch !== 'dynamic' && !(Number.isInteger(o.batch) && o.batch >= 1)) {
     throw new ConfigError(`onnx export: batch must be a positive integer or 'dynamic', got ${o.batch}`);
   }
+  if (o.dynamicSize !== undefined && o.dynamicSize !== 'auto' && typeof o.dynamicSize !== 'boolean') {
+    throw new ConfigError(
+      `onnx export: dynamicSize must be true, false or 'auto', got ${String(o.dynamicSize)}`,
+    );
+  }
   const opset = o.opset ?? ONNX_OPSET;
   if (!Number.isInteger(opset) || opset < ONNX_OPSET || opset > ONNX_MAX_OPSET) {
     throw new ConfigError(`onnx export: opset must be ${ONNX_OPSET} to ${ONNX_MAX_OPSET}, got ${o.opset}`);
@@ -111,14 +157,16 @@ function usedNames(nodes: Node[]): Set<string> {
 }
 
 /**
- * Traces one forward of `model` (in eval mode) on a height x width input and returns the ONNX
- * ModelProto bytes. Graph input `images`: N x H x W x C float32 (NHWC, normalised as the model
- * expects); output `logits` (or `probabilities`): N x H x W x classes, as `model.forward` gives.
+ * Traces one forward of `model` (in eval mode) and returns the ONNX ModelProto bytes. Graph input
+ * `images`: N x H x W x C float32 (NHWC, normalised as the model expects); output `logits` (or
+ * `probabilities`): N x H x W x classes, as `model.forward` gives. H and W are the traced size, or
+ * symbolic where the model allows it (`dynamicSize`).
  */
 export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions): Uint8Array {
   checkOptions(options);
   const batch = options.batch ?? 'dynamic';
   const opset = options.opset ?? ONNX_OPSET;
+  const dynamicSize = options.dynamicSize ?? 'auto';
   const configChannels = (model.config as { inChannels?: unknown } | undefined)?.inChannels;
   const channels = options.channels ?? (typeof configChannels === 'number' ? configChannels : 3);
   const { height, width } = options;
@@ -126,8 +174,8 @@ export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions)
 
   const wasTraining = model.training;
   model.eval();
-  const traceAt = (n: number) => {
-    const x = tf.zeros([n, height, width, channels]) as tf.Tensor4D;
+  const traceAt = (n: number, h: number, w: number) => {
+    const x = tf.zeros([n, h, w, channels]) as tf.Tensor4D;
     try {
       return traceKernels(x, (input) => model.forward(input));
     } finally {
@@ -136,26 +184,56 @@ export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions)
   };
   let trace: Trace;
   let batchDims: Map<number, boolean[]> | null = null;
+  // A dynamic size: the same forward at +S rows and at +S columns (S: the total stride).
+  let sized: { traces: [Trace, Trace]; infos: [SizeInfo, SizeInfo, SizeInfo] } | null = null;
+  let fixedReason = 'not asked for (dynamicSize: false)';
   try {
-    trace = traceAt(traceBatch);
+    trace = traceAt(traceBatch, height, width);
     // A dynamic batch: a second trace at batch 2 says which dims follow the batch.
-    if (batch === 'dynamic') batchDims = pairTraces(trace, traceAt(2));
+    if (batch === 'dynamic') batchDims = pairTraces(trace, traceAt(2, height, width));
+    if (dynamicSize !== false) {
+      const step = totalStride(trace);
+      const taller = traceAt(traceBatch, height + step, width);
+      const wider = traceAt(traceBatch, height, width + step);
+      try {
+        sized = { traces: [taller, wider], infos: pairSizes(trace, taller, wider, step).infos };
+      } catch (error) {
+        if (!(error instanceof NotSizeGeneric)) throw error;
+        fixedReason = error.message;
+      }
+    }
   } finally {
     if (wasTraining) model.train();
   }
 
   const outputName = options.softmax ? ONNX_OUTPUT.probabilities : ONNX_OUTPUT.logits;
   const classes = trace.output.shape[3]!;
-  const [, outH, outW] = trace.output.shape as [number, number, number, number];
-  const translate = (mode: 'fixed' | 'generic' | 'scan') => {
+  const n = batch === 'dynamic' ? 'batch' : batch;
+  // Symbolic names of the spatial dims of the input and output of a size-generic graph.
+  const dimNames = (t: typeof trace.output, info: SizeInfo | null, prefix: string): Array<number | string> =>
+    t.shape.map((d, i) => {
+      const s = info?.dims.get(t.id)?.[i];
+      if (i === 0 || !s) return d;
+      const name = s.axis === 1 ? 'height' : 'width';
+      return s.step === info!.step && d === trace.input.shape[s.axis] ? name : `${prefix}${name}`;
+    });
+
+  type BatchMode = 'fixed' | 'generic' | 'scan';
+  const translate = (
+    tr: Trace,
+    mode: BatchMode,
+    dims: Map<number, boolean[]> | null,
+    size: SizeInfo | null,
+  ) => {
     const b = new GraphBuilder();
-    const c = new Converter(b, trace, opset, !options.keepBatchNorm);
+    const c = new Converter(b, tr, opset, !options.keepBatchNorm);
     const sample = 'image';
     c.inputName = ONNX_INPUT;
-    if (mode === 'generic') c.batchDims = batchDims;
-    if (mode === 'scan') c.names.set(trace.input.id, b.node('Unsqueeze', [sample, b.int64([0])]));
-    else c.names.set(trace.input.id, ONNX_INPUT);
-    for (const k of trace.kernels) {
+    c.size = size;
+    if (mode === 'generic') c.batchDims = dims;
+    if (mode === 'scan') c.names.set(tr.input.id, b.node('Unsqueeze', [sample, b.int64([0])]));
+    else c.names.set(tr.input.id, ONNX_INPUT);
+    for (const k of tr.kernels) {
       if (!k.inputs.some(([, t]) => c.isDependent(t))) continue; // constant: folded from the trace
       const handler = KERNELS[k.kernel];
       if (!handler) {
@@ -166,63 +244,101 @@ export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions)
         if (!c.names.has(t.id)) c.names.set(t.id, names[i]!);
       });
     }
-    let result = c.value(trace.output);
+    let result = c.value(tr.output);
     if (options.softmax) result = b.node('Softmax', [result], { axis: int(3) });
+    const inDims = dimNames(tr.input, size, '');
+    const outDims = dimNames(tr.output, size, 'out_');
+    let graph: Graph;
     if (mode !== 'scan') {
       b.node('Identity', [result], {}, [outputName]);
-      const graph: Graph = {
+      graph = {
         name: 'semseg',
         nodes: pruneGraph(b.nodes, [outputName]),
         initializers: [],
         inputs: [],
         outputs: [],
       };
-      return { graph, b };
+    } else {
+      const bodyOut = 'sample_out';
+      b.node('Squeeze', [result, b.int64([0])], {}, [bodyOut]);
+      const body: Graph = {
+        name: 'sample',
+        nodes: pruneGraph(b.nodes, [bodyOut]),
+        initializers: [],
+        inputs: [{ name: sample, dataType: DataType.FLOAT, dims: inDims.slice(1) }],
+        outputs: [{ name: bodyOut, dataType: DataType.FLOAT, dims: outDims.slice(1) }],
+      };
+      const scan: Node = {
+        opType: 'Scan',
+        name: 'per_sample',
+        inputs: [ONNX_INPUT],
+        outputs: [outputName],
+        attributes: { body: { kind: 'graph', value: body }, num_scan_inputs: int(1) },
+      };
+      graph = { name: 'semseg', nodes: [scan], initializers: [], inputs: [], outputs: [] };
     }
-    const bodyOut = 'sample_out';
-    b.node('Squeeze', [result, b.int64([0])], {}, [bodyOut]);
-    const body: Graph = {
-      name: 'sample',
-      nodes: pruneGraph(b.nodes, [bodyOut]),
-      initializers: [],
-      inputs: [{ name: sample, dataType: DataType.FLOAT, dims: [height, width, channels] }],
-      outputs: [{ name: bodyOut, dataType: DataType.FLOAT, dims: [outH, outW, classes] }],
-    };
-    const scan: Node = {
-      opType: 'Scan',
-      name: 'per_sample',
-      inputs: [ONNX_INPUT],
-      outputs: [outputName],
-      attributes: { body: { kind: 'graph', value: body }, num_scan_inputs: int(1) },
-    };
-    return {
-      graph: { name: 'semseg', nodes: [scan], initializers: [], inputs: [], outputs: [] } as Graph,
-      b,
-    };
+    const used = usedNames(graph.nodes);
+    graph.initializers = b.initializers.filter((i) => used.has(i.name));
+    graph.inputs = [{ name: ONNX_INPUT, dataType: DataType.FLOAT, dims: [n, ...inDims.slice(1)] }];
+    graph.outputs = [{ name: outputName, dataType: DataType.FLOAT, dims: [n, ...outDims.slice(1)] }];
+    return { graph, minimums: c.minimums };
   };
-  let batchMode: 'fixed' | 'generic' | 'scan' =
-    batch !== 'dynamic' ? 'fixed' : batchDims ? 'generic' : 'scan';
-  let built: ReturnType<typeof translate>;
-  try {
-    built = translate(batchMode);
-  } catch (error) {
-    if (!(error instanceof NotBatchGeneric)) throw error;
-    batchMode = 'scan';
-    built = translate(batchMode);
+
+  /** The graph of the base trace, batch-generic (else a Scan) and size-generic when `size` is given. */
+  type Built = ReturnType<typeof translate> & { mode: BatchMode };
+  const build = (size: SizeInfo | null): Built => {
+    let mode: BatchMode = batch !== 'dynamic' ? 'fixed' : batchDims ? 'generic' : 'scan';
+    try {
+      return { ...translate(trace, mode, batchDims, size), mode };
+    } catch (error) {
+      if (!(error instanceof NotBatchGeneric)) throw error;
+      mode = 'scan';
+      return { ...translate(trace, mode, batchDims, size), mode };
+    }
+  };
+
+  let built: Built | null = null;
+  let served: ServedSizes | null = null;
+  if (sized) {
+    try {
+      built = build(sized.infos[0]);
+      // Sound only if the translation does not depend on the traced size: the traces at the
+      // other two sizes must translate to the same graph (nodes, attributes, constants' bytes).
+      sized.traces.forEach((other, i) => {
+        const ids = idMap(trace, other);
+        const { graph } = translate(other, built!.mode, remap(batchDims, ids), sized!.infos[i + 1]!);
+        const difference = graphDifference(built!.graph, graph);
+        if (difference !== null)
+          throw new NotSizeGeneric(`the graph traced at another size differs: ${difference}`);
+      });
+      served = servedSizes(trace, sized.infos[0], built.minimums);
+    } catch (error) {
+      if (!(error instanceof NotSizeGeneric)) throw error;
+      fixedReason = error.message;
+      built = null;
+    }
   }
-  const { graph, b } = built;
-  const used = usedNames(graph.nodes);
-  graph.initializers = b.initializers.filter((i) => used.has(i.name));
-  const n = batch === 'dynamic' ? 'batch' : batch;
-  graph.inputs = [{ name: ONNX_INPUT, dataType: DataType.FLOAT, dims: [n, height, width, channels] }];
-  graph.outputs = [{ name: outputName, dataType: DataType.FLOAT, dims: [n, outH, outW, classes] }];
+  if (!built) {
+    if (dynamicSize === true)
+      throw new ExportError(`onnx export: this model's input size cannot be dynamic: ${fixedReason}`);
+    built = build(null);
+  }
+  const { graph, mode: batchMode } = built;
+  const inDims = graph.inputs[0]!.dims;
+  const outDims = graph.outputs[0]!.dims;
+  const sizes: ServedSizes = served ?? {
+    height: { modulus: 0, min: height },
+    width: { modulus: 0, min: width },
+  };
 
   const metadata: Record<string, string> = {
-    'semseg.input': `${ONNX_INPUT}: NHWC float32 [${n}, ${height}, ${width}, ${channels}], normalised as semseg.normalization`,
-    'semseg.output': `${outputName}: NHWC float32 [${n}, ${outH}, ${outW}, ${classes}]`,
+    'semseg.input': `${ONNX_INPUT}: NHWC float32 [${inDims.join(', ')}], normalised as semseg.normalization`,
+    'semseg.output': `${outputName}: NHWC float32 [${outDims.join(', ')}]`,
     'semseg.input_size': `${height}x${width}`,
-    'semseg.dynamic_size':
-      'false: the graph is traced at this input size (shapes, pooling pads and interpolation weights are constants); tile or resize other sizes, or export again',
+    'semseg.dynamic_size': served
+      ? `${describeAxis('height', served.height)}, ${describeAxis('width', served.width)} (traced at ${height}x${width})`
+      : `false: ${fixedReason}; the graph takes ${height}x${width} only (tile or resize other sizes, or export again)`,
+    [SIZES_METADATA_KEY]: JSON.stringify(sizes),
     'semseg.batch':
       batchMode === 'fixed'
         ? String(n)

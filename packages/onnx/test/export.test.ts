@@ -10,7 +10,8 @@ import '@semseg/unet';
 import { Rng, type SegmentationModel, createModel, listModels } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type ExportOnnxOptions, exportOnnx } from '../src/index.js';
+import { exportOnnx, readMetadataProps, servedSizesOf, serves } from '../src/index.js';
+import { CASES, DYNAMIC_SIZE } from './cases.js';
 import {
   type CheckResult,
   checkModels,
@@ -21,104 +22,14 @@ import {
 } from './helpers.js';
 import { calibrateBatchNorm, randomizeWeights } from './random-weights.js';
 
-interface Case {
-  id: string;
-  model: string;
-  config: Record<string, unknown>;
-  size: [number, number];
-  options?: Partial<ExportOnnxOptions>;
-}
-
-const W = { width: 1 / 8, numClasses: 5 };
-/** FCN's reference alignment pads conv1 by 100: the narrowest widths keep those cases fast. */
-const FCN = { width: 1 / 32, numClasses: 5 };
-const CASES: Case[] = [
-  { id: 'fcn32s', model: 'fcn32s', config: FCN, size: [37, 41] },
-  { id: 'fcn16s', model: 'fcn16s', config: FCN, size: [35, 29] },
-  { id: 'fcn8s', model: 'fcn8s', config: FCN, size: [33, 45] },
-  { id: 'fcn8s-compact', model: 'fcn8s', config: { ...W, alignment: 'compact' }, size: [47, 39] },
-  {
-    id: 'fcn8s-learnable-bn',
-    model: 'fcn8s',
-    config: { ...FCN, learnableUpsampling: true, batchNorm: true },
-    size: [31, 37],
-  },
-  { id: 'fcn-resnet50', model: 'fcn-resnet50', config: W, size: [37, 43] },
-  { id: 'fcn-resnet101', model: 'fcn-resnet101', config: { ...W, width: 1 / 16 }, size: [33, 35] },
-  {
-    id: 'deconvnet',
-    model: 'deconvnet',
-    config: { ...W, width: 1 / 16, fc6Padding: 'same' },
-    size: [37, 41],
-  },
-  { id: 'segnet', model: 'segnet', config: W, size: [37, 43] },
-  { id: 'segnet-basic', model: 'segnet', config: { ...W, variant: 'basic' }, size: [35, 41] },
-  { id: 'deeplab-v1', model: 'deeplab-v1', config: W, size: [41, 39] },
-  { id: 'deeplab-v1-resize', model: 'deeplab-v1', config: { ...W, sizeRule: 'resize' }, size: [38, 43] },
-  { id: 'deeplab-v2-msc', model: 'deeplab-v2', config: { ...W, scales: [1, 0.75, 0.5] }, size: [41, 45] },
-  {
-    id: 'deeplab-v2-resnet101',
-    model: 'deeplab-v2',
-    config: { ...W, width: 1 / 16, backbone: 'resnet101' },
-    size: [33, 37],
-  },
-  { id: 'dilatednet', model: 'dilatednet', config: { ...W, alignment: 'same' }, size: [37, 41] },
-  {
-    id: 'dilatednet-reference',
-    model: 'dilatednet',
-    config: { ...W, width: 1 / 16, context: 'basic' },
-    size: [21, 19],
-  },
-  {
-    id: 'dilated-context',
-    model: 'dilated-context',
-    config: { model: 'deeplab-v1', modelConfig: W, context: 'basic' },
-    size: [35, 37],
-  },
-  { id: 'deeplabv3-resnet50', model: 'deeplabv3-resnet50', config: W, size: [37, 41] },
-  {
-    id: 'deeplabv3-resnet101',
-    model: 'deeplabv3-resnet101',
-    config: { ...W, width: 1 / 16 },
-    size: [33, 31],
-  },
-  { id: 'deeplabv3plus-resnet50', model: 'deeplabv3plus-resnet50', config: W, size: [39, 37] },
-  {
-    id: 'deeplabv3plus-resnet101',
-    model: 'deeplabv3plus-resnet101',
-    config: { ...W, width: 1 / 16 },
-    size: [35, 33],
-  },
-  {
-    id: 'deeplabv3-mobilenetv3',
-    model: 'deeplabv3-mobilenetv3-large',
-    config: { ...W, width: 0.25 },
-    size: [37, 43],
-  },
-  {
-    id: 'lraspp-mobilenetv3',
-    model: 'lraspp-mobilenetv3-large',
-    config: { ...W, width: 0.25 },
-    size: [41, 35],
-  },
-  { id: 'pspnet-resnet50', model: 'pspnet-resnet50', config: W, size: [37, 41] },
-  { id: 'pspnet-resnet101', model: 'pspnet-resnet101', config: { ...W, width: 1 / 16 }, size: [33, 39] },
-  { id: 'unet-valid', model: 'unet', config: { ...W, depth: 2, baseChannels: 8 }, size: [61, 57] },
-  { id: 'unet-same-bn', model: 'unet', config: { ...W, padding: 'same', batchNorm: true }, size: [37, 41] },
-  ...['56', '67', '103'].map((v) => ({
-    id: `fc-densenet${v}`,
-    model: `fc-densenet${v}`,
-    config: { numClasses: 5, growthRate: 3, firstConvChannels: 6 },
-    size: [37, 41] as [number, number],
-  })),
-];
-
 const BATCH = 2;
 const skip = onnxCheckerSkipReason();
 
 describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () => {
   const exported: Record<string, Uint8Array> = {};
   const figures: Record<string, number> = {};
+  const sizeFigures: Record<string, string[]> = {};
+  const dynamic: Record<string, boolean> = {};
   let checks: Record<string, CheckResult> = {};
   let baseline = 0;
 
@@ -129,6 +40,7 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
 
   afterAll(() => {
     console.log(`max |dp| per case: ${JSON.stringify(figures)}`);
+    console.log(`dynamic size, max |dp| at other sizes: ${JSON.stringify(sizeFigures)}`);
   });
 
   test('the cases cover every registered architecture', () => {
@@ -140,7 +52,7 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
     ).toEqual([]);
   });
 
-  for (const c of CASES) {
+  for (const c of CASES.filter((x) => !process.env.ONLY || process.env.ONLY.split(',').includes(x.id))) {
     test(`${c.id} ${c.size.join('x')}: onnxruntime matches tfjs`, async () => {
       const start = tf.memory().numTensors;
       const model = createModel(c.model, c.config, { rng: new Rng(7) }) as SegmentationModel;
@@ -167,6 +79,41 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
         for (const v of logits) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
         expect(hi - lo).toBeGreaterThan(0.1);
         expect(dp).toBeLessThan(1e-4);
+        const props = readMetadataProps(bytes, c.id);
+        const sizes = servedSizesOf(props)!;
+        dynamic[c.id] = sizes.height.modulus > 0;
+        if (!dynamic[c.id]) {
+          // A fixed size says why, and takes only the traced size.
+          expect(props['semseg.dynamic_size']).toMatch(/^false: \S/);
+          expect(sizes).toEqual({ height: { modulus: 0, min: h }, width: { modulus: 0, min: w } });
+          return;
+        }
+        // The same graph at a smaller and a larger size it serves, against tfjs there (batch 1).
+        expect(serves(sizes, h, w)).toBe(true);
+        const [sh, sw] = [sizes.height.modulus, sizes.width.modulus];
+        const smaller: [number, number] = [
+          Math.max(sizes.height.min, h - sh),
+          Math.max(sizes.width.min, w - sw),
+        ];
+        const others: Array<[number, number]> = [
+          smaller[0] < h || smaller[1] < w ? smaller : [h + 2 * sh, w],
+          c.largerAt ?? [h + sh, w + sw],
+        ];
+        sizeFigures[c.id] = [];
+        for (const [oh, ow] of others) {
+          expect(serves(sizes, oh, ow)).toBe(true);
+          const y = tf.randomNormal([1, oh, ow, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+          const ref = tf.tidy(() => model.forward(y));
+          const refLogits = ref.dataSync() as Float32Array;
+          const refShape = ref.shape;
+          ref.dispose();
+          const at = await runOnnx(bytes, y.dataSync() as Float32Array, [1, oh, ow, 3]);
+          y.dispose();
+          expect([...at.dims]).toEqual(refShape);
+          const d = maxAbsDiff(softmaxLast(at.data, classes), softmaxLast(refLogits, classes));
+          sizeFigures[c.id]!.push(`${oh}x${ow}: ${d.toPrecision(2)}`);
+          expect(d).toBeLessThan(1e-4);
+        }
       } finally {
         x.dispose();
         for (const e of model.namedEntries()) e.variable.dispose();
@@ -174,6 +121,11 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
       }
     }, 60_000);
   }
+
+  test('the architectures that allow it export with a dynamic input size', () => {
+    const got = Object.keys(dynamic).filter((id) => dynamic[id]);
+    expect(got.sort()).toEqual([...DYNAMIC_SIZE].sort());
+  });
 
   test('the ONNX checker (full_check) accepts every exported graph', async () => {
     checks = await checkModels(exported);

@@ -1,14 +1,21 @@
 // `semseg export <checkpoint> --to safetensors|pth --out <file>`: a checkpoint's weights as a
 // file PyTorch loads (`load_state_dict(strict=True)`), with the architecture's PyTorch names.
-// `--to onnx`: the network as an ONNX graph for one input size (@semseg/onnx), with the
-// checkpoint's classes and normalisation in its metadata.
+// `--to onnx`: the network as an ONNX graph (@semseg/onnx), of dynamic input size where the
+// architecture allows it, with the checkpoint's classes and normalisation in its metadata.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { getModelDefinition } from '@semseg/core';
 import { exportWeights } from '@semseg/engine';
 import { loadModel } from '@semseg/engine/node';
-import { ONNX_MAX_OPSET, ONNX_OPSET, checkpointMetadata, exportOnnx } from '@semseg/onnx';
+import {
+  ONNX_MAX_OPSET,
+  ONNX_OPSET,
+  checkpointMetadata,
+  exportOnnx,
+  readMetadataProps,
+  servedSizesOf,
+} from '@semseg/onnx';
 import { Command, Option } from 'commander';
 import type { BackendChoice } from '../backends/index.js';
 import '../models.js';
@@ -25,6 +32,7 @@ interface ExportFlags {
   opset?: number;
   keepBn?: boolean;
   batch?: string;
+  fixedSize?: boolean;
 }
 
 /** The traced input size of `--to onnx` when --input-size is not given. */
@@ -43,8 +51,13 @@ async function exportCommandAction(checkpoint: string, flags: ExportFlags): Prom
   const { model, meta } = await loadModel(checkpoint);
   try {
     const definition = getModelDefinition(meta.architecture.name);
-    if (flags.to !== 'onnx' && (flags.inputSize || flags.opset || flags.keepBn || flags.batch)) {
-      throw new UsageError('--input-size, --opset, --keep-bn and --batch apply to --to onnx only');
+    if (
+      flags.to !== 'onnx' &&
+      (flags.inputSize || flags.opset || flags.keepBn || flags.batch || flags.fixedSize)
+    ) {
+      throw new UsageError(
+        '--input-size, --opset, --keep-bn, --batch and --fixed-size apply to --to onnx only',
+      );
     }
     const [height, width] = flags.inputSize ?? ONNX_DEFAULT_SIZE;
     const bytes =
@@ -55,6 +68,7 @@ async function exportCommandAction(checkpoint: string, flags: ExportFlags): Prom
             batch: onnxBatch(flags.batch),
             opset: flags.opset ?? ONNX_OPSET,
             keepBatchNorm: flags.keepBn ?? false,
+            dynamicSize: flags.fixedSize ? false : 'auto',
             metadata: checkpointMetadata(meta),
           })
         : await exportWeights(model, definition, { to: flags.to });
@@ -69,8 +83,13 @@ async function exportCommandAction(checkpoint: string, flags: ExportFlags): Prom
       throw error;
     }
     if (flags.to === 'onnx') {
+      const props = readMetadataProps(bytes, flags.out);
+      const dynamic = (servedSizesOf(props)?.height.modulus ?? 0) > 0;
+      const size = dynamic
+        ? `dynamic: ${props['semseg.dynamic_size']}`
+        : `fixed at ${height}x${width} (${props['semseg.dynamic_size']?.replace(/^false: /, '').split(';')[0]})`;
       process.stdout.write(
-        `exported ${meta.architecture.name} (${(bytes.byteLength / 1e6).toFixed(1)} MB) to ${flags.out}: ONNX opset ${flags.opset ?? ONNX_OPSET}, input images [${onnxBatch(flags.batch)}, ${height}, ${width}, 3] NHWC, batch norm ${flags.keepBn ? 'kept' : 'folded'}\n`,
+        `exported ${meta.architecture.name} (${(bytes.byteLength / 1e6).toFixed(1)} MB) to ${flags.out}: ONNX opset ${flags.opset ?? ONNX_OPSET}, input images [${onnxBatch(flags.batch)}, ${height}, ${width}, 3] NHWC, batch norm ${flags.keepBn ? 'kept' : 'folded'}, input size ${size}\n`,
       );
       return;
     }
@@ -98,7 +117,7 @@ export function exportCommand(): Command {
     .addOption(
       option(
         '--input-size <size>',
-        `onnx: the input size the graph takes, 512 or HxW (default ${ONNX_DEFAULT_SIZE.join('x')}; height and width are fixed in the graph)`,
+        `onnx: the input size traced, 512 or HxW (default ${ONNX_DEFAULT_SIZE.join('x')}); the graph takes it and, where the architecture allows, every size congruent to it modulo the total stride`,
         parseSize,
       ),
     )
@@ -116,6 +135,9 @@ export function exportCommand(): Command {
       ),
     )
     .addOption(new Option('--batch <n>', "onnx: a fixed batch size, or 'dynamic' (default)"))
+    .addOption(
+      new Option('--fixed-size', 'onnx: fix height and width at --input-size (default: dynamic where sound)'),
+    )
     .addOption(backendOption())
     .action((checkpoint: string, flags: ExportFlags) => exportCommandAction(checkpoint, flags));
 }

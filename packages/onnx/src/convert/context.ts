@@ -34,6 +34,41 @@ export interface FoldableConv {
  */
 export class NotBatchGeneric extends Error {}
 
+/**
+ * Thrown while translating a size-generic graph when something cannot follow the input's height
+ * and width (a constant whose shape or values depend on them): the exporter then writes a graph of
+ * fixed size and records the reason in the metadata.
+ */
+export class NotSizeGeneric extends Error {}
+
+/**
+ * How one dim of a traced tensor follows the input size: when the input's `axis` (1 height,
+ * 2 width) grows by the size step S, this dim grows by `step` (from a second trace at +S).
+ */
+export interface SpatialDim {
+  /** 1: the height, 2: the width, 0: both (a flattened image, height x width: only a Reshape's -1). */
+  axis: 0 | 1 | 2;
+  step: number;
+}
+
+/** The size-generic part of a conversion: which dims follow height and width, and by how much. */
+export interface SizeInfo {
+  /** S: the traces differ by S along each axis, a multiple of the model's total stride. */
+  step: number;
+  /** Per traced tensor id: for each dim, how it follows the input size (null: it does not). */
+  dims: Map<number, Array<SpatialDim | null>>;
+}
+
+/** A dim of a traced tensor at run time, optionally times a factor plus an offset. */
+export interface DimRef {
+  of: TracedTensor;
+  axis: number;
+  times?: number;
+  plus?: number;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? Math.abs(a) : gcd(b, a % b));
+
 /** Far past any axis: a Slice end that keeps the rest of a batch-sized axis. */
 const TO_END = 2 ** 62;
 
@@ -58,6 +93,11 @@ export class Converter {
   /** The graph input's name, whose leading dim is the runtime batch. */
   inputName = '';
   private batchValue: string | null = null;
+  /** Which dims follow the input's height and width (null: a graph of fixed size). */
+  size: SizeInfo | null = null;
+  private readonly sizeValues = new Map<string, string>();
+  /** Least sizes some dims need at run time (a reflect pad needs more rows than it adds). */
+  readonly minimums: Array<{ of: TracedTensor; axis: number; min: number }> = [];
 
   constructor(
     readonly b: GraphBuilder,
@@ -116,37 +156,144 @@ export class Converter {
     return this.batchValue;
   }
 
-  /** An int64 shape: the traced one, with the dims marked as scaled multiplied by the runtime batch. */
-  shape(dims: readonly number[], scaled: readonly boolean[]): string {
-    if (!scaled.some((x) => x)) return this.b.int64(dims);
+  /** How each dim of a traced tensor follows the input size (all null in a fixed-size export). */
+  spatial(t: TracedTensor): Array<SpatialDim | null> {
+    return this.size?.dims.get(t.id) ?? t.shape.map(() => null);
+  }
+
+  /** True when some dim of `t` follows the input's height or width. */
+  isSpatial(t: TracedTensor): boolean {
+    return this.spatial(t).some((d) => d !== null);
+  }
+
+  /** The input's height (axis 1) or width (axis 2) at run time, int64 [1]. */
+  private inputDim(axis: 1 | 2): string {
+    const key = `input:${axis}`;
+    let name = this.sizeValues.get(key);
+    if (name === undefined) {
+      name = this.b.node('Slice', [
+        this.b.node('Shape', [this.inputName]),
+        this.b.int64([axis]),
+        this.b.int64([axis + 1]),
+      ]);
+      this.sizeValues.set(key, name);
+    }
+    return name;
+  }
+
+  /**
+   * The run-time value (int64 [1]) of a dim that is `traced` at the traced input size X0 and grows
+   * by `step` per S of input: (step * X + traced * S - step * X0) / S, exact on the sizes the
+   * graph serves (X congruent to X0 modulo S).
+   */
+  private spatialValue(traced: number, dim: { axis: 1 | 2; step: number }): string {
+    const s = this.size!.step;
+    const x0 = this.trace.input.shape[dim.axis]!;
+    let [mul, add, div] = [dim.step, traced * s - dim.step * x0, s];
+    const g = gcd(gcd(mul, div), add);
+    [mul, add, div] = [mul / g, add / g, div / g];
+    const key = `${dim.axis}:${mul}:${add}:${div}`;
+    let name = this.sizeValues.get(key);
+    if (name !== undefined) return name;
+    name = this.inputDim(dim.axis);
+    if (mul !== 1) name = this.b.node('Mul', [name, this.b.int64([mul])]);
+    if (add !== 0) name = this.b.node('Add', [name, this.b.int64([add])]);
+    if (div !== 1) name = this.b.node('Div', [name, this.b.int64([div])]);
+    this.sizeValues.set(key, name);
+    return name;
+  }
+
+  /**
+   * An int64 vector: numbers are constants, a DimRef the run-time value of a traced tensor's dim
+   * (times the batch where it follows the batch, a function of the input size where it follows
+   * that), so shapes follow the input at run time.
+   */
+  vector(entries: ReadonlyArray<number | DimRef>): string {
     const parts: string[] = [];
     let run: number[] = [];
-    dims.forEach((d, i) => {
-      if (!scaled[i]) {
-        run.push(d);
-        return;
+    for (const e of entries) {
+      if (typeof e === 'number') {
+        run.push(e);
+        continue;
       }
+      const times = e.times ?? 1;
+      const plus = e.plus ?? 0;
+      const traced = e.of.shape[e.axis]! * times + plus;
+      const batch = this.scaled(e.of)[e.axis]!;
+      const spatial = this.spatial(e.of)[e.axis] ?? null;
+      if (!batch && spatial === null) {
+        run.push(traced);
+        continue;
+      }
+      if (spatial?.axis === 0)
+        throw new NotSizeGeneric(
+          `a shape that follows both height and width (a tensor of shape [${e.of.shape.join(', ')}])`,
+        );
       if (run.length > 0) parts.push(this.b.int64(run));
       run = [];
-      parts.push(d === 1 ? this.batch() : this.b.node('Mul', [this.batch(), this.b.int64([d])]));
-    });
+      if (batch && spatial !== null) {
+        if (plus !== 0)
+          throw new NotSizeGeneric('an offset on a dim that follows both the batch and the size');
+        const perSample = this.spatialValue(e.of.shape[e.axis]! * times, {
+          axis: spatial.axis,
+          step: spatial.step * times,
+        });
+        parts.push(this.b.node('Mul', [this.batch(), perSample]));
+      } else if (batch) {
+        if (plus !== 0) throw new NotBatchGeneric('an offset on a batch-sized dim');
+        parts.push(traced === 1 ? this.batch() : this.b.node('Mul', [this.batch(), this.b.int64([traced])]));
+      } else {
+        parts.push(this.spatialValue(traced, { axis: spatial!.axis, step: spatial!.step * times }));
+      }
+    }
     if (run.length > 0) parts.push(this.b.int64(run));
-    return this.b.node('Concat', parts, { axis: { kind: 'int', value: 0 } });
+    return parts.length === 1 ? parts[0]! : this.b.node('Concat', parts, { axis: { kind: 'int', value: 0 } });
   }
 
-  /** The shape of a traced tensor, batch-generic where the trace says so. */
+  /** The shape of a traced tensor, following the batch and the input size where the traces say so. */
   shapeOf(t: TracedTensor): string {
-    return this.shape(t.shape, this.scaled(t));
+    return this.vector(t.shape.map((_, axis) => ({ of: t, axis })));
   }
 
-  /** Slice ends: begin + size, or "to the end" on batch-sized axes that the slice keeps whole. */
-  sliceEnds(x: TracedTensor, begin: readonly number[], ends: readonly number[]): number[] {
+  /**
+   * A Reshape's target shape: shapeOf, except that one dim that follows both height and width (a
+   * flattened image) is -1, for the Reshape to infer.
+   */
+  reshapeTarget(t: TracedTensor): string {
+    const spatial = this.spatial(t);
+    const flattened = spatial.filter((d) => d?.axis === 0).length;
+    if (flattened > 1)
+      throw new NotSizeGeneric(`a reshape to [${t.shape.join(', ')}] with two flattened images`);
+    return this.vector(t.shape.map((_, axis) => (spatial[axis]?.axis === 0 ? -1 : { of: t, axis })));
+  }
+
+  /**
+   * Slice ends (begin + the output's size): "to the end" on axes that follow the batch or the
+   * input size and that the slice keeps whole; on size-following axes cut short (FCN's crops: an
+   * offset, then the reference's size) the end follows the output's size.
+   */
+  sliceEnds(
+    x: TracedTensor,
+    begin: readonly number[],
+    ends: readonly number[],
+    result: TracedTensor,
+  ): string {
     const scaled = this.scaled(x);
-    return ends.map((e, i) => {
-      if (!scaled[i]) return e;
-      if (begin[i] !== 0 || e !== x.shape[i]) throw new NotBatchGeneric('a slice of part of the batch axis');
-      return TO_END;
-    });
+    const spatial = this.spatial(x);
+    return this.vector(
+      ends.map((e, i) => {
+        if (scaled[i]) {
+          if (begin[i] !== 0 || e !== x.shape[i])
+            throw new NotBatchGeneric('a slice of part of the batch axis');
+          return TO_END;
+        }
+        if (spatial[i] === null) return e;
+        if (begin[i] === 0 && e === x.shape[i] && result.shape[i] === x.shape[i]) return TO_END;
+        if (e !== begin[i]! + result.shape[i]!)
+          throw new NotSizeGeneric('a strided slice along a size-following axis');
+        return { of: result, axis: i, plus: begin[i]! };
+      }),
+    );
   }
 
   private constant(t: TracedTensor): string {
@@ -154,7 +301,12 @@ export class Converter {
     const type = onnxType(t.dtype);
     const scaled = this.scaled(t).some((x) => x);
     if (scaled && !data.every((v) => v === data[0])) throw new NotBatchGeneric('a batch-sized constant');
-    if (scaled || (data.length > UNIFORM_AS_NODE && data.every((v) => v === data[0]))) {
+    const spatial = this.isSpatial(t);
+    if (spatial && !data.every((v) => v === data[0]))
+      throw new NotSizeGeneric(
+        `a constant of shape [${t.shape.join(', ')}] that follows the input size (interpolation weights, pooling windows or switch indices)`,
+      );
+    if (scaled || spatial || (data.length > UNIFORM_AS_NODE && data.every((v) => v === data[0]))) {
       const one =
         t.dtype === 'float32'
           ? Float32Array.of(data[0]!)

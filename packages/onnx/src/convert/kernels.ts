@@ -9,7 +9,9 @@ import { type Converter, ExportError, type FoldableConv, NotBatchGeneric, onnxTy
 function failBatch(): never {
   throw new NotBatchGeneric('a strided slice along the batch axis');
 }
+import { fusedBatchNorm } from './batch-norm.js';
 import { convGeometry, poolGeometry } from './geometry.js';
+import { interpolationMatMul, reflectGather } from './patterns.js';
 
 /** Returns the ONNX names of the kernel's outputs, in order. */
 export type KernelHandler = (k: TracedKernel, c: Converter) => string[];
@@ -319,7 +321,9 @@ function pool(op: 'MaxPool' | 'AveragePool'): KernelHandler {
 
 // ---- shapes and data movement ------------------------------------------------------------------
 
-const reshape: KernelHandler = (k, c) => [c.b.node('Reshape', [c.value(k.inputs[0]![1]), c.shapeOf(out(k))])];
+const reshape: KernelHandler = (k, c) => [
+  c.b.node('Reshape', [c.value(k.inputs[0]![1]), c.reshapeTarget(out(k))]),
+];
 
 const identity: KernelHandler = (k, c) => [c.value(k.inputs[0]![1])];
 
@@ -368,12 +372,11 @@ const slice: KernelHandler = (k, c) => {
     c.b.node('Slice', [
       c.value(x),
       c.b.int64(begin),
-      c.b.int64(
-        c.sliceEnds(
-          x,
-          begin,
-          begin.map((b, i) => b + shape[i]!),
-        ),
+      c.sliceEnds(
+        x,
+        begin,
+        begin.map((b, i) => b + shape[i]!),
+        out(k),
       ),
       c.b.int64(axes),
     ]),
@@ -398,15 +401,14 @@ const stridedSlice: KernelHandler = (k, c) => {
   const sliced = c.b.node('Slice', [
     c.value(x),
     c.b.int64(info.begin),
-    c.b.int64(
-      info.strides.some((st, i) => st !== 1 && c.scaled(x)[i])
-        ? failBatch()
-        : c.sliceEnds(x, info.begin, ends),
-    ),
+    info.strides.some((st, i) => st !== 1 && c.scaled(x)[i])
+      ? failBatch()
+      : // Size-following axes only whole (x as the result: a shorter slice is refused).
+        c.sliceEnds(x, info.begin, ends, x),
     c.b.int64(x.shape.map((_, i) => i)),
     c.b.int64(info.strides),
   ]);
-  return [c.b.node('Reshape', [sliced, c.shapeOf(out(k))])];
+  return [c.b.node('Reshape', [sliced, c.reshapeTarget(out(k))])];
 };
 
 const concat: KernelHandler = (k, c) => {
@@ -433,8 +435,12 @@ const pack: KernelHandler = (k, c) => {
   const axis = normaliseAxis(attr<number>(k, 'axis'), shape.length);
   const one = [...shape];
   one[axis] = 1;
-  const scaled = [...c.scaled(out(k))];
-  const parts = k.inputs.map(([, t]) => c.b.node('Reshape', [c.value(t), c.shape(one, scaled)]));
+  const parts = k.inputs.map(([, t]) =>
+    c.b.node('Reshape', [
+      c.value(t),
+      c.vector(one.map((d, i) => (i === axis ? d : { of: out(k), axis: i }))),
+    ]),
+  );
   return [c.b.node('Concat', parts, { axis: int(axis) })];
 };
 
@@ -448,6 +454,8 @@ const gather: KernelHandler = (k, c) => {
   if ((attr<number>(k, 'batchDims') ?? 0) !== 0)
     throw new ExportError('onnx export: gather with batchDims is not supported');
   const axis = normaliseAxis(attr<number>(k, 'axis'), x.shape.length);
+  const mirrored = reflectGather(k, c, x, axis);
+  if (mirrored !== null) return [mirrored];
   return [c.b.node('Gather', [c.value(x), c.value(indices)], { axis: int(axis) })];
 };
 
@@ -456,6 +464,8 @@ const cast: KernelHandler = (k, c) => [
 ];
 
 const batchMatMul: KernelHandler = (k, c) => {
+  const resized = interpolationMatMul(k, c);
+  if (resized !== null) return [resized];
   const side = (t: TracedTensor, transposed: boolean): string => {
     if (!transposed) return c.value(t);
     const rank = t.shape.length;
@@ -475,12 +485,11 @@ const spaceToBatch: KernelHandler = (k, c) => {
   const x = input(k, 'x');
   const [bh, bw] = attr<number[]>(k, 'blockShape') as [number, number];
   const paddings = attr<Array<[number, number]>>(k, 'paddings');
-  const [n, , , ch] = x.shape as [number, number, number, number];
+  const ch = x.shape[3]!;
   const padded = padNode(c, x, [[0, 0], paddings[0]!, paddings[1]!, [0, 0]], 'constant');
-  const [, oh, ow] = out(k).shape as [number, number, number, number];
   const blocks = c.b.node('Reshape', [
     padded,
-    c.shape([n, oh, bh, ow, bw, ch], [c.scaled(x)[0]!, false, false, false, false, false]),
+    c.vector([{ of: x, axis: 0 }, { of: out(k), axis: 1 }, bh, { of: out(k), axis: 2 }, bw, ch]),
   ]);
   const moved = c.b.node('Transpose', [blocks], { perm: ints([2, 4, 0, 1, 3, 5]) });
   return [c.b.node('Reshape', [moved, c.shapeOf(out(k))])];
@@ -490,23 +499,29 @@ const batchToSpace: KernelHandler = (k, c) => {
   const x = input(k, 'x');
   const [bh, bw] = attr<number[]>(k, 'blockShape') as [number, number];
   const crops = attr<Array<[number, number]>>(k, 'crops');
-  const [b, h, w, ch] = x.shape as [number, number, number, number];
-  const n = b / (bh * bw);
-  const batchScaled = c.scaled(x)[0]!;
+  const [, h, w, ch] = x.shape as [number, number, number, number];
   const blocks = c.b.node('Reshape', [
     c.value(x),
-    c.shape([bh, bw, n, h, w, ch], [false, false, batchScaled, false, false, false]),
+    c.vector([bh, bw, { of: out(k), axis: 0 }, { of: x, axis: 1 }, { of: x, axis: 2 }, ch]),
   ]);
   const moved = c.b.node('Transpose', [blocks], { perm: ints([2, 3, 0, 4, 1, 5]) });
   const full = c.b.node('Reshape', [
     moved,
-    c.shape([n, h * bh, w * bw, ch], [batchScaled, false, false, false]),
+    c.vector([{ of: out(k), axis: 0 }, { of: x, axis: 1, times: bh }, { of: x, axis: 2, times: bw }, ch]),
   ]);
   const [top, left] = [crops[0]![0], crops[1]![0]];
   const [, oh, ow] = out(k).shape as [number, number, number, number];
   if (top === 0 && left === 0 && oh === h * bh && ow === w * bw) return [full];
   return [
-    c.b.node('Slice', [full, c.b.int64([top, left]), c.b.int64([top + oh, left + ow]), c.b.int64([1, 2])]),
+    c.b.node('Slice', [
+      full,
+      c.b.int64([top, left]),
+      c.vector([
+        { of: out(k), axis: 1, plus: top },
+        { of: out(k), axis: 2, plus: left },
+      ]),
+      c.b.int64([1, 2]),
+    ]),
   ];
 };
 
@@ -571,8 +586,7 @@ function resize(mode: 'linear' | 'nearest'): KernelHandler {
     const x = input(k, 'images');
     const alignCorners = attr<boolean>(k, 'alignCorners');
     const halfPixel = attr<boolean>(k, 'halfPixelCenters');
-    const [n, , , ch] = x.shape as [number, number, number, number];
-    const [, oh, ow] = out(k).shape as [number, number, number, number];
+    const ch = x.shape[3]!;
     const transform = alignCorners
       ? 'align_corners'
       : halfPixel
@@ -587,7 +601,12 @@ function resize(mode: 'linear' | 'nearest'): KernelHandler {
     if (mode === 'nearest') attrs.nearest_mode = str(alignCorners ? 'round_prefer_ceil' : 'floor');
     const y = c.b.node(
       'Resize',
-      [c.toNchw(c.value(x)), '', '', c.shape([n, ch, oh, ow], [c.scaled(x)[0]!, false, false, false])],
+      [
+        c.toNchw(c.value(x)),
+        '',
+        '',
+        c.vector([{ of: x, axis: 0 }, ch, { of: out(k), axis: 1 }, { of: out(k), axis: 2 }]),
+      ],
       attrs,
     );
     return [c.fromNchw(y)];
@@ -617,6 +636,7 @@ export const KERNELS: Record<string, KernelHandler> = {
   DepthwiseConv2dNative: conv('depthwise', false),
   FusedDepthwiseConv2D: conv('depthwise', true),
   Conv2DBackpropInput: convTranspose,
+  FusedBatchNorm: fusedBatchNorm,
   MaxPool: pool('MaxPool'),
   AvgPool: pool('AveragePool'),
   Reshape: reshape,

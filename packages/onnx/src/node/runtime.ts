@@ -10,6 +10,7 @@ import {
   type OrtSessionLike,
   describeGraph,
 } from '../runtime/network.js';
+import { servedSizesOf } from '../size.js';
 
 type OnnxRuntimeNode = typeof import('onnxruntime-node');
 
@@ -83,7 +84,8 @@ export async function onnxModelFromFile(
     const code = (error as NodeJS.ErrnoException).code;
     throw new InputError(code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read (${code})`);
   }
-  const meta = readCheckpointMetadata(readMetadataProps(bytes, path), path);
+  const props = readMetadataProps(bytes, path);
+  const meta = readCheckpointMetadata(props, path);
   const runtime = await nodeRuntime(options);
   let session: OrtSessionLike;
   try {
@@ -94,7 +96,7 @@ export async function onnxModelFromFile(
     );
   }
   const graph = describeGraph(session, path);
-  const model = new OnnxSegmentationModel(runtime, new FileGraph(graph, path), {
+  const model = new OnnxSegmentationModel(runtime, new FileGraph(graph, path, servedSizesOf(props)), {
     numClasses: meta.classes.length,
     normalization: meta.normalization,
     config: meta.architecture.config,

@@ -3,16 +3,18 @@ import { exportOnnx } from '../export.js';
 import { ExportedGraphs, OnnxSegmentationModel, type OrtRuntime } from './network.js';
 
 export interface ModelOnRuntimeOptions {
-  /** Sessions kept, one per input size (default 2). */
+  /** Sessions kept, one per size class (a fixed-size graph: per input size; default 2). */
   cacheSize?: number;
   /** What errors call the model (a checkpoint path). */
   source?: string;
 }
 
 /**
- * A model in memory with its network on `runtime` (onnxruntime-node or -web): exported
- * (`exportOnnx`) once per input size it meets, at batch 1 (windows run one after another; the
- * runtime's threads split each operator). The tfjs model is only read at export, not disposed.
+ * A model in memory with its network on `runtime` (onnxruntime-node or -web), exported
+ * (`exportOnnx`) at batch 1 (windows run one after another; the runtime's threads split each
+ * operator) with a dynamic size where the architecture allows it: one session then serves every
+ * size of the first one's residue class (modulo the total stride), and a new export is made only
+ * for a size no kept graph serves. The tfjs model is only read at export, not disposed.
  */
 export function onnxModelOn(
   runtime: OrtRuntime,

@@ -1,5 +1,7 @@
 import { InputError, Module, type Normalization, type SegmentationModel } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { type ServedAxis, type ServedSizes, describeSizes, servedSizesOf, serves } from '../size.js';
+import { readMetadataProps } from './model-proto.js';
 
 /** The part of an onnxruntime tensor this path uses (onnxruntime-node and -web share it). */
 export interface OrtTensorLike {
@@ -63,14 +65,31 @@ export function describeGraph(session: OrtSessionLike, source: string): OnnxGrap
   };
 }
 
-/** One graph file: a fixed or dynamic input size, as exported. */
+/** The largest size along an axis that the graph serves and that fits in `limit` (else the least). */
+function servedWithin(a: ServedAxis, limit: number): number {
+  if (a.modulus === 0 || limit <= a.min) return a.min;
+  return a.min + Math.floor((limit - a.min) / a.modulus) * a.modulus;
+}
+
+/**
+ * One graph file: a fixed or dynamic input size, as exported. `sizes` (its `semseg.sizes`
+ * metadata) says which sizes a dynamic graph serves; without it, the input's dims decide.
+ */
 export class FileGraph implements GraphSource {
   constructor(
     private readonly graph: OnnxGraph,
     private readonly source: string,
+    private readonly sizes: ServedSizes | null = null,
   ) {}
 
   async graphFor(height: number, width: number): Promise<OnnxGraph> {
+    if (this.sizes) {
+      if (serves(this.sizes, height, width)) return this.graph;
+      const crop = `${servedWithin(this.sizes.height, height)}x${servedWithin(this.sizes.width, width)}`;
+      throw new InputError(
+        `${this.source} takes ${describeSizes(this.sizes)}; this input is ${height}x${width}: use --mode slide --crop ${crop}, or run the checkpoint itself with --runtime onnx`,
+      );
+    }
     const [, gh, gw] = this.graph.dims;
     if ((gh !== null && gh !== height) || (gw !== null && gw !== width))
       throw new InputError(
@@ -85,11 +104,13 @@ export class FileGraph implements GraphSource {
 }
 
 /**
- * Graphs exported from a model in memory, one per input size (a traced graph has a fixed size;
- * sliding windows have one), the most recent `capacity` kept.
+ * Graphs exported from a model in memory, the most recent `capacity` kept. A graph of dynamic
+ * size (its `semseg.sizes` metadata) serves every size of its residue class, so one session runs
+ * them all; a graph of fixed size serves its own (sliding windows have one).
  */
 export class ExportedGraphs implements GraphSource {
   private readonly cache = new Map<string, Promise<OnnxGraph>>();
+  private readonly served = new Map<string, ServedSizes>();
 
   constructor(
     private readonly runtime: OrtRuntime,
@@ -99,7 +120,10 @@ export class ExportedGraphs implements GraphSource {
   ) {}
 
   graphFor(height: number, width: number): Promise<OnnxGraph> {
-    const key = `${height}x${width}`;
+    let key = `${height}x${width}`;
+    if (!this.cache.has(key)) {
+      for (const [k, sizes] of this.served) if (this.cache.has(k) && serves(sizes, height, width)) key = k;
+    }
     const cached = this.cache.get(key);
     if (cached) {
       // Most recently used last.
@@ -107,14 +131,25 @@ export class ExportedGraphs implements GraphSource {
       this.cache.set(key, cached);
       return cached;
     }
+    const bytes = this.exportGraph(height, width);
+    const sizes = servedSizesOf(readMetadataProps(bytes, this.source));
+    if (sizes && !serves(sizes, height, width))
+      throw new InputError(
+        `${this.source}: the graph exported at ${key} does not serve ${key} (${describeSizes(sizes)})`,
+      );
+    if (sizes) this.served.set(key, sizes);
     const created = this.runtime
-      .createSession(this.exportGraph(height, width))
+      .createSession(bytes)
       .then((session) => describeGraph(session, `${this.source} (${key})`));
     this.cache.set(key, created);
-    created.catch(() => this.cache.delete(key));
+    created.catch(() => {
+      this.cache.delete(key);
+      this.served.delete(key);
+    });
     while (this.cache.size > this.capacity) {
       const [oldest, graph] = this.cache.entries().next().value as [string, Promise<OnnxGraph>];
       this.cache.delete(oldest);
+      this.served.delete(oldest);
       void graph.then((g) => g.session.release()).catch(() => {});
     }
     return created;
@@ -123,6 +158,7 @@ export class ExportedGraphs implements GraphSource {
   async release(): Promise<void> {
     const graphs = [...this.cache.values()];
     this.cache.clear();
+    this.served.clear();
     await Promise.all(graphs.map((g) => g.then((x) => x.session.release()).catch(() => {})));
   }
 }
