@@ -164,11 +164,18 @@ describe('semseg predict and eval --runtime onnx', () => {
           ...args,
         ]),
       );
-      return JSON.parse(readFileSync(json, 'utf8')) as { metrics: unknown; matrix: unknown };
+      return JSON.parse(readFileSync(json, 'utf8')) as {
+        metrics: unknown;
+        matrix: unknown;
+        inference: { runtime: string };
+      };
     };
     const tfjs = scores([]);
     const onnx = scores(['--runtime', 'onnx']);
     expect(onnx.matrix).toEqual(tfjs.matrix);
+    // The records say what ran the network, so shards of the two runtimes do not merge.
+    expect(tfjs.inference.runtime).toBe('tfjs');
+    expect(onnx.inference.runtime).toBe('onnx');
   });
 
   it('says in one line what it cannot do', () => {

@@ -69,6 +69,21 @@ describe('merging shard records checks that they belong together', () => {
     );
     const proposals = shard(1, 2, { inference: inferenceRecord({ mode: 'whole' }, 'auto') });
     expect(() => mergeEvalRecords(files([shard(0, 2), proposals]))).toThrow(/"proposals":"auto"/);
+    // onnxruntime's probabilities agree with tfjs's to 1e-4, not bit for bit: no mixed merge.
+    const onnx = shard(1, 2, {
+      inference: inferenceRecord({ mode: 'whole', scales: [1] }, undefined, 'onnx'),
+    });
+    expect(() => mergeEvalRecords(files([shard(0, 2), onnx]))).toThrow(
+      /^shard-1\.json: its inference settings \(.*"runtime":"onnx".*\) differs from shard-0\.json's \(.*"runtime":"tfjs"/,
+    );
+  });
+
+  it('takes a record without a runtime (written before onnxruntime) as tfjs', () => {
+    const { runtime: _r, ...settings } = inferenceRecord({ mode: 'whole', scales: [1] });
+    const older = shard(1, 2, { inference: settings });
+    expect(mergeEvalRecords(files([shard(0, 2), older])).partial).toBeNull();
+    const onnx = shard(0, 2, { inference: inferenceRecord({ mode: 'whole' }, undefined, 'onnx') });
+    expect(() => mergeEvalRecords(files([onnx, older]))).toThrow(/"runtime":"tfjs"/);
   });
 
   it('fills the engine defaults so that equal settings compare equal', () => {
@@ -78,6 +93,7 @@ describe('merging shard records checks that they belong together', () => {
       stride: [341, 341],
       scales: [1],
       flip: false,
+      runtime: 'tfjs',
     });
     const a = shard(0, 2, { inference: inferenceRecord({ mode: 'slide' }) });
     const b = shard(1, 2, {

@@ -127,7 +127,7 @@ async function evaluate(flags: EvalFlags): Promise<void> {
         checkpoint: flags.checkpoint.join(','),
         checkpointSha256: loaded.checkpointSha256,
         split: flags.split,
-        inference: inferenceRecord(inference, await proposalsId(flags.proposals)),
+        inference: inferenceRecord(inference, await proposalsId(flags.proposals), flags.runtime),
         ...(flags.shard ? { shard: flags.shard } : {}),
         crfSettings: crf?.option,
       });

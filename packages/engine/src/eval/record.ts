@@ -28,7 +28,15 @@ export interface InferenceRecord {
   flip: boolean;
   /** Proposal-wise inference: 'auto', or the boxes file's SHA-256. */
   proposals?: string;
+  /**
+   * What ran the network: tfjs, or onnxruntime on the exported graph (probabilities agree to
+   * 1e-4, not bit for bit, so shards of the two do not merge). Records written before semseg
+   * recorded it lack it; they were tfjs.
+   */
+  runtime?: InferenceRuntime;
 }
+
+export type InferenceRuntime = 'tfjs' | 'onnx';
 
 /** Which shards of how many a record covers (a merged record covers several). */
 export interface ShardCoverage {
@@ -105,9 +113,15 @@ export function inferenceRecord(
     flip?: boolean;
   },
   proposals?: string,
+  runtime: InferenceRuntime = 'tfjs',
 ): InferenceRecord {
   const mode = options.mode ?? 'whole';
-  const record: InferenceRecord = { mode, scales: [...(options.scales ?? [1])], flip: Boolean(options.flip) };
+  const record: InferenceRecord = {
+    mode,
+    scales: [...(options.scales ?? [1])],
+    flip: Boolean(options.flip),
+    runtime,
+  };
   if (mode === 'slide') {
     const crop = options.crop ?? [512, 512];
     const stride = options.stride ?? [
@@ -176,6 +190,7 @@ const shardRecordSchema = z
         scales: z.array(z.number()),
         flip: z.boolean(),
         proposals: z.string().optional(),
+        runtime: z.enum(['tfjs', 'onnx']).optional(),
       })
       .optional(),
     shard: z.object({ index: z.number().int().min(0), count: z.number().int().min(1) }).optional(),
@@ -316,8 +331,11 @@ export function mergeEvalRecords(
     if (record.checkpointSha256)
       agree(file, 'checkpoint', record.checkpointSha256.join(','), describeHashes(record.checkpointSha256));
     if (record.split !== undefined) agree(file, 'split', record.split, `'${record.split}'`);
-    if (record.inference)
-      agree(file, 'inference settings', canonical(record.inference), canonical(record.inference));
+    if (record.inference) {
+      // A record without a runtime predates onnxruntime: it was tfjs.
+      const settings = canonical({ runtime: 'tfjs', ...record.inference });
+      agree(file, 'inference settings', settings, settings);
+    }
     const m = ConfusionMatrix.fromJSON(record.matrix);
     matrix = matrix ? matrix.merge(m) : m;
     if (i > 0 && (record.crf !== undefined) !== (crfMatrix !== null)) {
