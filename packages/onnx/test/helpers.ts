@@ -88,3 +88,34 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+const BATCH_NORM_SCRIPT = `
+import json, sys, onnx
+from onnx import numpy_helper
+m = onnx.load(sys.argv[1] + '/model.onnx')
+inits = {i.name: numpy_helper.to_array(i).tolist() for i in m.graph.initializer}
+out = []
+for n in m.graph.node:
+    if n.op_type == 'BatchNormalization':
+        eps = [a.f for a in n.attribute if a.name == 'epsilon']
+        out.append({'scale': inits[n.input[1]], 'bias': inits[n.input[2]], 'mean': inits[n.input[3]],
+                    'var': inits[n.input[4]], 'epsilon': eps[0] if eps else 1e-5})
+print(json.dumps(out))
+`;
+
+export interface BatchNormNode {
+  scale: number[];
+  bias: number[];
+  mean: number[];
+  var: number[];
+  epsilon: number;
+}
+
+/** The BatchNormalization nodes of a graph with their initializers, read by python3-onnx. */
+export async function batchNormNodes(bytes: Uint8Array): Promise<BatchNormNode[]> {
+  const { stdout } = await runTorchScriptAsync(BATCH_NORM_SCRIPT, {
+    files: { 'model.onnx': bytes },
+    timeoutMs: 60_000,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as BatchNormNode[];
+}

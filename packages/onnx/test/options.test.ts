@@ -7,7 +7,14 @@ import { ConfigError, Rng, type SegmentationModel, createModel } from '@semseg/c
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ExportError, exportOnnx } from '../src/index.js';
-import { checkModels, maxAbsDiff, onnxCheckerSkipReason, runOnnx, softmaxLast } from './helpers.js';
+import {
+  batchNormNodes,
+  checkModels,
+  maxAbsDiff,
+  onnxCheckerSkipReason,
+  runOnnx,
+  softmaxLast,
+} from './helpers.js';
 import { calibrateBatchNorm, randomizeWeights } from './random-weights.js';
 
 const [H, W, N, C] = [29, 35, 3, 4];
@@ -53,6 +60,36 @@ describe.skipIf(onnxCheckerSkipReason() !== null)('exportOnnx options', () => {
     expect(kept.length).toBeGreaterThan(folded.length);
     const checks = await checkModels({ folded, kept, soft });
     for (const r of Object.values(checks)) expect(r.error).toBeUndefined();
+  }, 60_000);
+
+  test('kept batch norms are BatchNormalization nodes with the running statistics', async () => {
+    const kept = exportOnnx(model, { height: H, width: W, keepBatchNorm: true });
+    const folded = exportOnnx(model, { height: H, width: W });
+    const nodes = await batchNormNodes(kept);
+    // Every batch norm of the model, once, with its own statistics, scale, shift and epsilon.
+    const entries = model.namedEntries();
+    const layers = entries.filter((e) => e.name.endsWith('.runningMean')).map((e) => e.name.slice(0, -12));
+    expect(layers.length).toBeGreaterThan(4);
+    expect(nodes).toHaveLength(layers.length);
+    const values = (name: string) => [
+      ...(entries.find((e) => e.name === name)!.variable.dataSync() as Float32Array),
+    ];
+    const round = (v: number[]) => v.map((x) => Math.fround(x));
+    for (const layer of layers) {
+      const mean = values(`${layer}.runningMean`);
+      const node = nodes.find((n) => round(n.mean).join() === mean.join());
+      expect(node, layer).toBeDefined();
+      expect(round(node!.var)).toEqual(values(`${layer}.runningVar`));
+      expect(round(node!.scale)).toEqual(values(`${layer}.weight`));
+      expect(round(node!.bias)).toEqual(values(`${layer}.bias`));
+      expect(node!.epsilon).toBeCloseTo(1e-5, 10);
+    }
+    // Folded (the default): every batch norm follows a conv, so none is left.
+    expect(await batchNormNodes(folded)).toEqual([]);
+    const out = await runOnnx(kept, input, [N, H, W, 3]);
+    expect(maxAbsDiff(softmaxLast(out.data, C), softmaxLast(logits, C))).toBeLessThan(1e-4);
+    const { kept: check } = await checkModels({ kept });
+    expect(check?.error).toBeUndefined();
   }, 60_000);
 
   test('a forward that branches on the batch size falls back to a Scan over samples', async () => {

@@ -71,8 +71,16 @@ export class BatchNorm2d extends Layer {
         if (this.training && this.runningMean && this.runningVar)
           this.updateRunningStats(mean, variance, count);
       } else {
-        mean = this.runningMean!;
-        variance = this.runningVar!;
+        // Running statistics: one batch-norm kernel (FusedBatchNorm on every backend), which an
+        // ONNX export sees as the layer it is, with its statistics and epsilon.
+        return tf.batchNorm(
+          x,
+          this.runningMean!,
+          this.runningVar!,
+          this.bias ?? undefined,
+          this.weight ?? undefined,
+          this.eps,
+        ) as tf.Tensor4D;
       }
       let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
       if (this.weight && this.bias) y = tf.add(tf.mul(y, this.weight), this.bias);

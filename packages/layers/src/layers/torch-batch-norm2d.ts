@@ -56,10 +56,16 @@ export class TorchBatchNorm2d extends Layer {
       throw new InputError(`TorchBatchNorm2d(${this.numFeatures}) got ${c} channels`);
     return tf.tidy(() => {
       if (!this.training || this.frozen) {
-        // One scale and shift per channel, as FrozenBatchNorm2d computes them.
-        const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.runningVar, this.eps)));
-        const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
-        return tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
+        // Running statistics: one batch-norm kernel (FusedBatchNorm on every backend), which an
+        // ONNX export sees as the layer it is, with its statistics and epsilon.
+        return tf.batchNorm(
+          x,
+          this.runningMean,
+          this.runningVar,
+          this.bias,
+          this.weight,
+          this.eps,
+        ) as tf.Tensor4D;
       }
       const count = n * h * w;
       if (count < 2)
