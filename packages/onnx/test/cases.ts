@@ -111,6 +111,7 @@ export const DYNAMIC_SIZE = [
   'fcn-resnet101',
   'deeplab-v1',
   'deeplab-v1-resize',
+  'dilatednet',
   'dilated-context',
   'deeplabv3-resnet50',
   'deeplabv3-resnet101',
