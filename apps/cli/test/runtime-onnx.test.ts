@@ -213,7 +213,7 @@ describe('semseg predict and eval --runtime onnx', () => {
         '--crop',
         '16',
       ]),
-      /model\.onnx takes 24x24 inputs .*this input is 16x16/,
+      /model\.onnx takes height ≡ 24 \(mod 32\) from 24, width ≡ 24 \(mod 32\) from 24; this input is 16x16: use --mode slide --crop 24x24/,
     );
   });
 });
