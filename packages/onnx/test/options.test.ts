@@ -6,7 +6,7 @@ import '@semseg/unet';
 import { ConfigError, Rng, type SegmentationModel, createModel } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ExportError, exportOnnx } from '../src/index.js';
+import { ExportError, exportOnnx, readMetadataProps, servedSizesOf } from '../src/index.js';
 import {
   batchNormNodes,
   checkModels,
@@ -135,6 +135,45 @@ describe.skipIf(onnxCheckerSkipReason() !== null)('exportOnnx options', () => {
     expect(() => exportOnnx(model, { height: H, width: 2.5 })).toThrow(/width must be a positive integer/);
     expect(() => exportOnnx(model, { height: H, width: W, opset: 13 })).toThrow(/opset must be 17 to 18/);
     expect(() => exportOnnx(model, { height: H, width: W, batch: 0 })).toThrow(/batch must be/);
+  });
+
+  test('a size-dependent constant: auto falls back to a fixed size and says why, true refuses', async () => {
+    // Each row scaled by its index: a constant [1, H, 1, 1] made for the traced height.
+    const rows = {
+      numClasses: 3,
+      training: false,
+      eval() {},
+      train() {},
+      forward: (images: tf.Tensor4D) =>
+        tf.tidy(() => {
+          const h = images.shape[1];
+          const index = tf.tensor4d(
+            Float32Array.from({ length: h }, (_, i) => i),
+            [1, h, 1, 1],
+          );
+          return tf.mul(images, index) as tf.Tensor4D;
+        }),
+    } as unknown as SegmentationModel;
+    const bytes = exportOnnx(rows, { height: 5, width: 7 });
+    const props = readMetadataProps(bytes, 'rows');
+    expect(props['semseg.dynamic_size']).toMatch(
+      /^false: a constant of shape \[1, 5, 1, 1\] that follows the input size/,
+    );
+    expect(servedSizesOf(props)).toEqual({ height: { modulus: 0, min: 5 }, width: { modulus: 0, min: 7 } });
+    const data = Float32Array.from({ length: 5 * 7 * 3 }, (_, i) => i / 10);
+    const out = await runOnnx(bytes, data, [1, 5, 7, 3]);
+    expect(
+      maxAbsDiff(
+        out.data,
+        data.map((v, i) => v * Math.floor(i / 21)),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(() => exportOnnx(rows, { height: 5, width: 7, dynamicSize: true })).toThrow(
+      /this model's input size cannot be dynamic: a constant of shape \[1, 5, 1, 1\]/,
+    );
+    expect(() => exportOnnx(model, { height: H, width: W, dynamicSize: 'yes' as never })).toThrow(
+      /dynamicSize must be true, false or 'auto'/,
+    );
   });
 
   test('a kernel with no translation is one ExportError naming it', () => {

@@ -7,6 +7,12 @@ export interface ModelOnRuntimeOptions {
   cacheSize?: number;
   /** What errors call the model (a checkpoint path). */
   source?: string;
+  /**
+   * `exportOnnx`'s dynamicSize (default 'auto'): a dynamic graph costs two more traces at export
+   * (about 3x the export time at batch 1) and then serves a whole size class; sliding windows,
+   * which have one size, are cheaper with false.
+   */
+  dynamicSize?: boolean | 'auto';
 }
 
 /**
@@ -23,7 +29,8 @@ export function onnxModelOn(
 ): OnnxSegmentationModel {
   const graphs = new ExportedGraphs(
     runtime,
-    (height, width) => exportOnnx(model, { height, width, batch: 1 }),
+    (height, width) =>
+      exportOnnx(model, { height, width, batch: 1, dynamicSize: options.dynamicSize ?? 'auto' }),
     options.source ?? 'model',
     options.cacheSize ?? 2,
   );
