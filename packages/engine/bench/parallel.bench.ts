@@ -4,14 +4,14 @@
  * step over its forward, and the peak memory of a paper-size FCN-8s step.
  *
  *   npm run bench -w packages/engine            (every engine bench)
- *   npx tsx bench/parallel.bench.ts [--quick] [--only train,eval,vgg,torch,rss]
+ *   npx tsx bench/parallel.bench.ts [--quick] [--only train,eval,vgg,torch,rss,ceiling]
  *
  * Prints a table with ratios and writes bench-results/parallel.json. The model packages are not
  * declared dependencies of the engine (they depend on it: turbo would see a cycle); the bench finds
  * them in the workspace's node_modules.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,7 @@ import '@semseg/deeplab';
 import '@semseg/fcn';
 import { Conv2d, MaxPool2d } from '@semseg/layers';
 import { measure, printTable, writeResults } from '@semseg/tooling/bench';
-import { runTorchScriptAsync, torchSkipReason } from '@semseg/tooling/python';
+import { runTorchScriptAsync, torchPython, torchSkipReason } from '@semseg/tooling/python';
 import { generateSyntheticVoc, openVocDataset } from '@semseg/voc-data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { predictImageAsync } from '../src/inference/predict.js';
@@ -362,6 +362,99 @@ async function rssChild(): Promise<void> {
   process.exit(0);
 }
 
+/** A child process: median ms of single-thread training steps of one TRAIN_MODELS entry (batch 8, 96x96). */
+async function ceilingChild(label: string): Promise<void> {
+  const spec = TRAIN_MODELS.find((m) => m.label === label)!;
+  const model = createModel(spec.name, { numClasses: 21, ...spec.config }, { rng: new Rng(1) });
+  const trainer = new Trainer({
+    model,
+    optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+    schedule: { policy: 'fixed', baseLr: 1e-3, maxSteps: 1000 },
+  });
+  const { images, labels } = randomBatch(8, 96, 21);
+  const result = await measure(() => trainer.trainStep(images, labels, [8, 96, 96]), loops);
+  process.stdout.write(`${JSON.stringify({ medianMs: result.medianMs })}\n`);
+  process.exit(0);
+}
+
+/** Runs `count` copies of a command at once; resolves with each one's last stdout line as JSON. */
+function concurrently(count: number, command: string, argv: string[]): Promise<Array<{ medianMs: number }>> {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<{ medianMs: number }>((resolvePromise, reject) => {
+          const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (d) => {
+            out += d;
+          });
+          child.stderr.on('data', (d) => {
+            err += d;
+          });
+          child.on('close', (code) => {
+            try {
+              resolvePromise(JSON.parse(out.trim().split('\n').at(-1) ?? '') as { medianMs: number });
+            } catch {
+              reject(new Error(`child exited ${code}: ${err.trim().split('\n').slice(-2).join(' ')}`));
+            }
+          });
+        }),
+    ),
+  );
+}
+
+/**
+ * What two cores give this workload at best: the same single-thread step in one process alone,
+ * then in two independent processes at once (no sharing, no messages). 2 x alone / together is
+ * the speed-up a perfect split of the batch could reach on this machine (memory bandwidth,
+ * caches and the host's scheduling are shared); the replicas' speed-up is read against it.
+ * PyTorch's one-thread step likewise.
+ */
+async function ceilingSuite(): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  const measureCeiling = async (name: string, command: string, argv: string[]) => {
+    try {
+      const [alone] = await concurrently(1, command, argv);
+      const together = await concurrently(THREADS, command, argv);
+      const mean = together.reduce((a, r) => a + r.medianMs, 0) / together.length;
+      rows.push({
+        name: `ceiling ${name}`,
+        group: 'ceiling',
+        medianMs: mean,
+        ceiling: (THREADS * alone!.medianMs) / mean,
+        note: `one process alone ${alone!.medianMs.toFixed(0)} ms/step, ${THREADS} at once ${together.map((r) => r.medianMs.toFixed(0)).join(' / ')}`,
+      });
+    } catch (e) {
+      rows.push({ name: `ceiling ${name}`, group: 'ceiling', note: `FAILED: ${(e as Error).message}` });
+    }
+  };
+  for (const spec of TRAIN_MODELS)
+    await measureCeiling(`${spec.label} 8x96x96`, process.execPath, [
+      '--import',
+      'tsx',
+      self,
+      `--ceiling-child=${spec.label}`,
+      ...(quick ? ['--quick'] : []),
+    ]);
+  if (torchSkipReason() === null) {
+    const dir = await mkdtemp(join(tmpdir(), 'semseg-torch-ceiling-'));
+    try {
+      const script = join(dir, 'fcn.py');
+      await writeFile(script, TORCH_SCRIPT);
+      await measureCeiling('pytorch FCN-8s w1/4 compact 8x96x96', torchPython()!, [
+        script,
+        '_',
+        '1',
+        quick ? '2' : '5',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 async function rssSuite(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--rss-child'], {
@@ -387,8 +480,11 @@ async function rssSuite(): Promise<void> {
   }
 }
 
+const ceilingLabel = args.find((a) => a.startsWith('--ceiling-child='))?.split('=')[1];
 if (args.includes('--rss-child')) {
   await rssChild();
+} else if (ceilingLabel) {
+  await ceilingChild(ceilingLabel);
 } else {
   const started = performance.now();
   if (wants('train')) await trainSuite();
@@ -396,6 +492,7 @@ if (args.includes('--rss-child')) {
   if (wants('vgg')) await vggSuite();
   if (wants('torch')) await torchSuite();
   if (wants('rss')) await rssSuite();
+  if (wants('ceiling')) await ceilingSuite();
   for (const row of rows) {
     const base = row.baseline ? rows.find((r) => r.name === row.baseline) : undefined;
     if (!base) continue;
@@ -404,9 +501,9 @@ if (args.includes('--rss-child')) {
     else row.ratio = (row.perSecond as number) / (base.perSecond as number);
   }
   printTable(
-    `parallel (wasm, ${availableParallelism()} cores): ratio = speed-up over N=1 (train, eval) or step / forward (VGG16); oursOverTorch = our step / PyTorch's`,
+    `parallel (wasm, ${availableParallelism()} cores): ratio = speed-up over N=1 (train, eval) or step / forward (VGG16); ceiling = what ${THREADS} independent single-thread processes reach; oursOverTorch = our step / PyTorch's`,
     rows,
-    ['name', 'medianMs', 'perSecond', 'ratio', 'oursOverTorch', 'peakRssMB', 'note'],
+    ['name', 'medianMs', 'perSecond', 'ratio', 'ceiling', 'oursOverTorch', 'peakRssMB', 'note'],
   );
   for (const note of notes) console.log(note);
   writeResults('parallel', {
