@@ -26,6 +26,38 @@ export interface Slot {
 
 const OPTIMIZERS = ['sgd', 'adam', 'rmsprop'] as const;
 
+/** An optimiser's settings with the defaults filled in (an unknown type is a ConfigError). */
+export function resolveOptimizerConfig(config: OptimizerConfig): Required<OptimizerConfig> {
+  if (!OPTIMIZERS.includes(config.type))
+    throw new ConfigError(`unknown optimizer '${config.type as string}'; use ${OPTIMIZERS.join(', ')}`);
+  return {
+    type: config.type,
+    momentum: config.momentum ?? 0.9,
+    weightDecay: config.weightDecay ?? 5e-4,
+    beta1: config.beta1 ?? 0.9,
+    beta2: config.beta2 ?? 0.999,
+    epsilon: config.epsilon ?? 1e-8,
+    alpha: config.alpha ?? 0.99,
+  };
+}
+
+/** The trainable parameters with their multipliers (negative ones are a ConfigError). */
+export function parameterGroups(
+  parameters: readonly ParameterEntry[],
+  groupOf: ParameterGroupOf = defaultParameterGroup,
+): Array<{ entry: ParameterEntry; group: ParameterGroup }> {
+  return parameters
+    .filter((p) => p.trainable)
+    .map((entry) => {
+      const group = groupOf(entry);
+      if (!(group.lrMultiplier >= 0 && group.decayMultiplier >= 0))
+        throw new ConfigError(
+          `parameter ${entry.name}: multipliers must be >= 0 (lr ${group.lrMultiplier}, decay ${group.decayMultiplier})`,
+        );
+      return { entry, group };
+    });
+}
+
 /**
  * SGD with momentum, Adam and RMSprop over a model's named parameters, each parameter with its
  * group's learning-rate and decay multipliers (Caffe's lr_mult and decay_mult: biases x2 and
@@ -45,29 +77,12 @@ export class ParameterOptimizer {
     config: OptimizerConfig,
     groupOf: ParameterGroupOf = defaultParameterGroup,
   ) {
-    if (!OPTIMIZERS.includes(config.type))
-      throw new ConfigError(`unknown optimizer '${config.type as string}'; use ${OPTIMIZERS.join(', ')}`);
-    this.config = {
-      type: config.type,
-      momentum: config.momentum ?? 0.9,
-      weightDecay: config.weightDecay ?? 5e-4,
-      beta1: config.beta1 ?? 0.9,
-      beta2: config.beta2 ?? 0.999,
-      epsilon: config.epsilon ?? 1e-8,
-      alpha: config.alpha ?? 0.99,
-    };
-    this.slots = parameters
-      .filter((p) => p.trainable)
-      .map((entry) => {
-        const group = groupOf(entry);
-        if (!(group.lrMultiplier >= 0 && group.decayMultiplier >= 0))
-          throw new ConfigError(
-            `parameter ${entry.name}: multipliers must be >= 0 (lr ${group.lrMultiplier}, decay ${group.decayMultiplier})`,
-          );
-        // In a tidy: the zeros a variable starts from would otherwise outlive the optimiser.
-        const slot = () => tf.tidy(() => tf.variable(tf.zerosLike(entry.variable), false));
-        return { entry, group, first: slot(), second: config.type === 'adam' ? slot() : null };
-      });
+    this.config = resolveOptimizerConfig(config);
+    this.slots = parameterGroups(parameters, groupOf).map(({ entry, group }) => {
+      // In a tidy: the zeros a variable starts from would otherwise outlive the optimiser.
+      const slot = () => tf.tidy(() => tf.variable(tf.zerosLike(entry.variable), false));
+      return { entry, group, first: slot(), second: config.type === 'adam' ? slot() : null };
+    });
   }
 
   /** Each trainable parameter's multipliers, by name (for the recipe a run prints). */

@@ -1,4 +1,5 @@
 import { type ArchitectureSpec, ConfigError, Rng, type RngState } from '@semseg/core';
+import { defaultParameterGroup, parameterGroups, resolveOptimizerConfig } from '../../train/optimizer.js';
 import { NonFiniteLossError, type StepResult, Trainer, type TrainerOptions } from '../../train/trainer.js';
 import { readState } from './layout.js';
 import { ReplicaPool } from './pool.js';
@@ -73,10 +74,14 @@ export class ParallelTrainer extends Trainer {
     if (options.frozenInEval)
       throw new ConfigError('frozenInEval runs on one thread: train with threads 1 (--threads 1)');
     // The optimiser's settings and multipliers, as the main thread's optimiser resolves them.
-    const probe = new Trainer({ ...options, model: options.model });
-    const config = probe.optimizer.config;
-    const groups = new Map(probe.optimizer.groups().map((g) => [g.name, g]));
-    probe.dispose();
+    const config = resolveOptimizerConfig(options.optimizer);
+    const groupOf = options.parameterGroup;
+    const groups = new Map(
+      parameterGroups(
+        options.model.namedParameters(),
+        groupOf ? (entry) => groupOf(entry.name, entry) : defaultParameterGroup,
+      ).map(({ entry, group }) => [entry.name, group]),
+    );
     const pool = await ReplicaPool.start({
       threads: options.threads,
       model: options.model,
