@@ -11,7 +11,7 @@ import {
   tilesExactly,
   windowOrigins,
   windowRows,
-  windowTap,
+  windowTaps,
 } from './max-pool.js';
 
 export interface UnpoolGeometry {
@@ -132,14 +132,13 @@ export function maxUnpool2d(
           kept = padOrCrop(idMap, plan.padding);
         }
         let dx: tf.Tensor | null = null;
+        const dyAt = windowTaps(paddedDy, plan, pool);
+        const keptAt = kept ? windowTaps(kept, plan, pool) : null;
         for (let p = 0; p < taps; p++) {
           const [i, j] = [Math.floor(p / g.kernel[1]), p % g.kernel[1]];
-          let part: tf.Tensor = tf.mul(
-            windowTap(paddedDy, plan, pool, i, j),
-            indicatorEqual(savedOffsets, p),
-          );
-          if (kept && windowId) {
-            part = tf.mul(part, indicatorEqual(windowTap(kept, plan, pool, i, j), windowId));
+          let part: tf.Tensor = tf.mul(dyAt(i, j), indicatorEqual(savedOffsets, p));
+          if (keptAt && windowId) {
+            part = tf.mul(part, indicatorEqual(keptAt(i, j), windowId));
           }
           dx = dx === null ? part : tf.add(dx, part);
         }
