@@ -113,11 +113,37 @@ export function pairSizes(base: Trace, taller: Trace, wider: Trace, step: number
     a.outputs.forEach((t, j) => pair(t, h.outputs[j]!, w.outputs[j]!));
   }
   pair(base.output, taller.output, wider.output);
+  // Scalar constants whose value grew with one side: sizes the forward computed with.
+  const values = [
+    new Map<number, SpatialDim>(),
+    new Map<number, SpatialDim>(),
+    new Map<number, SpatialDim>(),
+  ] as const;
+  base.kernels.forEach((k, i) => {
+    k.inputs.forEach(([, t], j) => {
+      if (base.dependent.has(t.id)) return;
+      const [h, w] = [taller.kernels[i]!.inputs[j]![1], wider.kernels[i]!.inputs[j]![1]];
+      const [a, b, c] = [base.values.get(t.id), taller.values.get(h.id), wider.values.get(w.id)];
+      if (!a || !b || !c || a.length !== 1 || b.length !== 1 || c.length !== 1) return;
+      const [dh, dw] = [b[0]! - a[0]!, c[0]! - a[0]!];
+      if (
+        !Number.isInteger(a[0]) ||
+        !Number.isInteger(dh) ||
+        !Number.isInteger(dw) ||
+        (dh !== 0) === (dw !== 0)
+      )
+        return;
+      const dim: SpatialDim = dh !== 0 ? { axis: 1, step: dh } : { axis: 2, step: dw };
+      values[0].set(t.id, dim);
+      values[1].set(h.id, dim);
+      values[2].set(w.id, dim);
+    });
+  });
   return {
     infos: [
-      { step, dims: maps[0] },
-      { step, dims: maps[1] },
-      { step, dims: maps[2] },
+      { step, dims: maps[0], values: values[0] },
+      { step, dims: maps[1], values: values[1] },
+      { step, dims: maps[2], values: values[2] },
     ],
   };
 }

@@ -36,6 +36,9 @@ export const CASES: Case[] = [
     model: 'deconvnet',
     config: { ...W, width: 1 / 16, fc6Padding: 'same' },
     size: [37, 41],
+    // At 69x73 the random net is chaotic: tfjs moves by 2.0e-4 when the input is scaled by
+    // 1 + 2^-22, and the dynamic graph there is bit for bit the graph exported at 69x73.
+    largerAt: [37, 73],
   },
   { id: 'segnet', model: 'segnet', config: W, size: [37, 43] },
   { id: 'segnet-basic', model: 'segnet', config: { ...W, variant: 'basic' }, size: [35, 41] },
@@ -109,6 +112,9 @@ export const DYNAMIC_SIZE = [
   'fcn8s-learnable-bn',
   'fcn-resnet50',
   'fcn-resnet101',
+  'deconvnet',
+  'segnet',
+  'segnet-basic',
   'deeplab-v1',
   'deeplab-v1-resize',
   'dilatednet',

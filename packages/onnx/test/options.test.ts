@@ -138,7 +138,8 @@ describe.skipIf(onnxCheckerSkipReason() !== null)('exportOnnx options', () => {
   });
 
   test('a size-dependent constant: auto falls back to a fixed size and says why, true refuses', async () => {
-    // Each row scaled by its index: a constant [1, H, 1, 1] made for the traced height.
+    // Each row scaled by its index squared: a constant [1, H, 1, 1] made for the traced height
+    // (an arithmetic progression would be a Range of the run-time height).
     const rows = {
       numClasses: 3,
       training: false,
@@ -148,7 +149,7 @@ describe.skipIf(onnxCheckerSkipReason() !== null)('exportOnnx options', () => {
         tf.tidy(() => {
           const h = images.shape[1];
           const index = tf.tensor4d(
-            Float32Array.from({ length: h }, (_, i) => i),
+            Float32Array.from({ length: h }, (_, i) => i * i),
             [1, h, 1, 1],
           );
           return tf.mul(images, index) as tf.Tensor4D;
@@ -165,7 +166,7 @@ describe.skipIf(onnxCheckerSkipReason() !== null)('exportOnnx options', () => {
     expect(
       maxAbsDiff(
         out.data,
-        data.map((v, i) => v * Math.floor(i / 21)),
+        data.map((v, i) => v * Math.floor(i / 21) ** 2),
       ),
     ).toBeLessThan(1e-6);
     expect(() => exportOnnx(rows, { height: 5, width: 7, dynamicSize: true })).toThrow(

@@ -57,6 +57,8 @@ export interface SizeInfo {
   step: number;
   /** Per traced tensor id: for each dim, how it follows the input size (null: it does not). */
   dims: Map<number, Array<SpatialDim | null>>;
+  /** Scalar constants whose value follows the input size (a width a switch index is made with). */
+  values: Map<number, SpatialDim>;
 }
 
 /** A dim of a traced tensor at run time, optionally times a factor plus an offset. */
@@ -299,13 +301,23 @@ export class Converter {
   private constant(t: TracedTensor): string {
     const data = this.data(t);
     const type = onnxType(t.dtype);
+    const follows = this.size?.values.get(t.id);
+    if (follows && follows.axis !== 0 && t.dtype !== 'bool') {
+      // A scalar that is a size (or an affine function of one): computed from the input's shape.
+      const value = this.spatialValue(data[0]!, { axis: follows.axis, step: follows.step });
+      const cast = this.b.node('Cast', [value], { to: { kind: 'int', value: type } });
+      return this.b.node('Reshape', [cast, this.b.int64(t.shape)]);
+    }
     const scaled = this.scaled(t).some((x) => x);
     if (scaled && !data.every((v) => v === data[0])) throw new NotBatchGeneric('a batch-sized constant');
     const spatial = this.isSpatial(t);
-    if (spatial && !data.every((v) => v === data[0]))
+    if (spatial && !data.every((v) => v === data[0])) {
+      const range = this.rangeConstant(t, data);
+      if (range !== null) return range;
       throw new NotSizeGeneric(
         `a constant of shape [${t.shape.join(', ')}] that follows the input size (interpolation weights, pooling windows or switch indices)`,
       );
+    }
     if (scaled || spatial || (data.length > UNIFORM_AS_NODE && data.every((v) => v === data[0]))) {
       const one =
         t.dtype === 'float32'
@@ -319,6 +331,26 @@ export class Converter {
     }
     const copy = data.slice();
     return this.b.initializer('const', type, t.shape, copy);
+  }
+
+  /**
+   * A float constant along one size-following axis (all other dims 1) that is an arithmetic
+   * progression (pooling windows' origins, `o * stride - pad`) as an ONNX Range of the run-time
+   * length; null for other values.
+   */
+  private rangeConstant(t: TracedTensor, data: ArrayLike<number>): string | null {
+    const axes = t.shape.map((d, i) => (d === 1 ? -1 : i)).filter((i) => i >= 0);
+    if (t.dtype !== 'float32' || axes.length !== 1 || data.length < 2) return null;
+    const axis = axes[0]!;
+    if (this.spatial(t)[axis] === null) return null;
+    const [start, delta] = [data[0]!, data[1]! - data[0]!];
+    for (let i = 0; i < data.length; i++) if (data[i] !== Math.fround(start + delta * i)) return null;
+    const length = this.b.node('Cast', [this.b.node('Squeeze', [this.vector([{ of: t, axis }])])], {
+      to: { kind: 'int', value: DataType.FLOAT },
+    });
+    const [first, step] = [this.b.scalar(start), this.b.scalar(delta)];
+    const limit = this.b.node('Add', [this.b.node('Mul', [length, step]), first]);
+    return this.b.node('Reshape', [this.b.node('Range', [first, limit, step]), this.shapeOf(t)]);
   }
 
   /** A constant scalar of the given dtype, for comparisons and Clip bounds. */
