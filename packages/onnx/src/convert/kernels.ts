@@ -1,5 +1,6 @@
-// One ONNX translation per tfjs kernel. Shapes are the traced ones, so shape arguments (Reshape,
-// Slice, Pad, Tile) are constants; 4-D image ops run in NCHW (ONNX's Conv and pools) through the
+// One ONNX translation per tfjs kernel. Shape arguments (Reshape targets, Slice ends, Resize
+// sizes) come from the converter: the traced values, or computed from the input's shape where the
+// batch or the size is dynamic; 4-D image ops run in NCHW (ONNX's Conv and pools) through the
 // converter's twins.
 import * as tf from '@tensorflow/tfjs-core';
 import { DataType, float, int, ints, str } from '../ir.js';
