@@ -184,27 +184,21 @@ export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions)
   };
   let trace: Trace;
   let batchDims: Map<number, boolean[]> | null = null;
-  // A dynamic size: the same forward at +S rows and at +S columns (S: the total stride).
-  let sized: { traces: [Trace, Trace]; infos: [SizeInfo, SizeInfo, SizeInfo] } | null = null;
-  let fixedReason = 'not asked for (dynamicSize: false)';
   try {
     trace = traceAt(traceBatch, height, width);
     // A dynamic batch: a second trace at batch 2 says which dims follow the batch.
     if (batch === 'dynamic') batchDims = pairTraces(trace, traceAt(2, height, width));
-    if (dynamicSize !== false) {
-      const step = totalStride(trace);
-      const taller = traceAt(traceBatch, height + step, width);
-      const wider = traceAt(traceBatch, height, width + step);
-      try {
-        sized = { traces: [taller, wider], infos: pairSizes(trace, taller, wider, step).infos };
-      } catch (error) {
-        if (!(error instanceof NotSizeGeneric)) throw error;
-        fixedReason = error.message;
-      }
-    }
   } finally {
     if (wasTraining) model.train();
   }
+  const traceInEval = (n: number, h: number, w: number): Trace => {
+    model.eval();
+    try {
+      return traceAt(n, h, w);
+    } finally {
+      if (wasTraining) model.train();
+    }
+  };
 
   const outputName = options.softmax ? ONNX_OUTPUT.probabilities : ONNX_OUTPUT.logits;
   const classes = trace.output.shape[3]!;
@@ -299,23 +293,36 @@ export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions)
 
   let built: Built | null = null;
   let served: ServedSizes | null = null;
-  if (sized) {
-    try {
-      built = build(sized.infos[0]);
-      // Sound only if the translation does not depend on the traced size: the traces at the
-      // other two sizes must translate to the same graph (nodes, attributes, constants' bytes).
-      sized.traces.forEach((other, i) => {
-        const ids = idMap(trace, other);
-        const { graph } = translate(other, built!.mode, remap(batchDims, ids), sized!.infos[i + 1]!);
-        const difference = graphDifference(built!.graph, graph);
-        if (difference !== null)
-          throw new NotSizeGeneric(`the graph traced at another size differs: ${difference}`);
-      });
-      served = servedSizes(trace, sized.infos[0], built.minimums);
-    } catch (error) {
-      if (!(error instanceof NotSizeGeneric)) throw error;
-      fixedReason = error.message;
-      built = null;
+  let fixedReason = 'not asked for (dynamicSize: false)';
+  if (dynamicSize !== false) {
+    // A dynamic size: the same forward at +S rows and at +S columns, S the total stride; once more
+    // at 4S, which also keeps the residues of inputs rescaled by 0.75 or 0.5 (DeepLab's MSC).
+    const base = totalStride(trace);
+    for (const step of [base, 4 * base]) {
+      try {
+        const others = [
+          traceInEval(traceBatch, height + step, width),
+          traceInEval(traceBatch, height, width + step),
+        ];
+        const infos = pairSizes(trace, others[0]!, others[1]!, step).infos;
+        const candidate = build(infos[0]);
+        // Sound only if the translation does not depend on the traced size: the traces at the
+        // other two sizes must translate to the same graph (nodes, attributes, constants' bytes).
+        others.forEach((other, i) => {
+          const ids = idMap(trace, other);
+          const { graph } = translate(other, candidate.mode, remap(batchDims, ids), infos[i + 1]!);
+          const difference = graphDifference(candidate.graph, graph);
+          if (difference !== null)
+            throw new NotSizeGeneric(`the graph traced at another size differs: ${difference}`);
+        });
+        served = servedSizes(trace, infos[0], candidate.minimums);
+        built = candidate;
+        break;
+      } catch (error) {
+        if (!(error instanceof NotSizeGeneric)) throw error;
+        // The reason at the total stride itself (the one that explains the model).
+        if (step === base) fixedReason = error.message;
+      }
     }
   }
   if (!built) {

@@ -216,7 +216,8 @@ export function graphDifference(a: Graph, b: Graph): string | null {
         const inner = graphDifference(value.value, other.value);
         if (inner !== null) return `${inner} in the ${x.opType} body`;
       } else if (JSON.stringify(value, bigintSafe) !== JSON.stringify(other, bigintSafe)) {
-        return `the ${name} of a ${x.opType}`;
+        const shown = (a: typeof value | undefined) => JSON.stringify(a?.value, bigintSafe);
+        return `the ${name} of a ${x.opType} (${shown(value)} against ${shown(other)})`;
       }
     }
   }

@@ -117,6 +117,8 @@ export const DYNAMIC_SIZE = [
   'segnet-basic',
   'deeplab-v1',
   'deeplab-v1-resize',
+  'deeplab-v2-msc',
+  'deeplab-v2-resnet101',
   'dilatednet',
   'dilated-context',
   'deeplabv3-resnet50',
