@@ -8,9 +8,10 @@ export interface ModelOnRuntimeOptions {
   /** What errors call the model (a checkpoint path). */
   source?: string;
   /**
-   * `exportOnnx`'s dynamicSize (default 'auto'): a dynamic graph costs two more traces at export
-   * (about 3x the export time at batch 1) and then serves a whole size class; sliding windows,
-   * which have one size, are cheaper with false.
+   * `exportOnnx`'s dynamicSize for every export. By default the first size gets a fixed graph
+   * (a dynamic one costs two more traces and translations, about 3x the export time) and later
+   * sizes a dynamic one where the architecture allows it: a folder of same-size images or
+   * sliding windows pay one fast export, a folder of mixed sizes one export per size class.
    */
   dynamicSize?: boolean | 'auto';
 }
@@ -18,19 +19,25 @@ export interface ModelOnRuntimeOptions {
 /**
  * A model in memory with its network on `runtime` (onnxruntime-node or -web), exported
  * (`exportOnnx`) at batch 1 (windows run one after another; the runtime's threads split each
- * operator) with a dynamic size where the architecture allows it: one session then serves every
- * size of the first one's residue class (modulo the total stride), and a new export is made only
- * for a size no kept graph serves. The tfjs model is only read at export, not disposed.
+ * operator): the first input size at its own size, later ones with a dynamic size where the
+ * architecture allows it, so that one session serves every size of a residue class (modulo the
+ * total stride) and a new export is made only for a size no kept graph serves. The tfjs model is only read at export, not disposed.
  */
 export function onnxModelOn(
   runtime: OrtRuntime,
   model: SegmentationModel,
   options: ModelOnRuntimeOptions = {},
 ): OnnxSegmentationModel {
+  let exports = 0;
   const graphs = new ExportedGraphs(
     runtime,
     (height, width) =>
-      exportOnnx(model, { height, width, batch: 1, dynamicSize: options.dynamicSize ?? 'auto' }),
+      exportOnnx(model, {
+        height,
+        width,
+        batch: 1,
+        dynamicSize: options.dynamicSize ?? (exports++ === 0 ? false : 'auto'),
+      }),
     options.source ?? 'model',
     options.cacheSize ?? 2,
   );
