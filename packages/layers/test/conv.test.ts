@@ -246,3 +246,22 @@ describe('input-gradient route', () => {
     );
   });
 });
+
+describe('a convolution larger than its input', () => {
+  it('is a ConfigError naming the sizes (wasm would abort inside XNNPACK)', () => {
+    const x = tf.zeros([1, 1, 1, 2]) as tf.Tensor4D;
+    const w = tf.zeros([7, 7, 2, 3]) as tf.Tensor4D;
+    const g = {
+      stride: [1, 1] as [number, number],
+      dilation: [1, 1] as [number, number],
+      padding: [0, 0, 0, 0] as [number, number, number, number],
+    };
+    expect(() => conv2d(x, w, g)).toThrow(
+      /a 7x7 convolution does not fit its 1x1 input \(1x1 padded\): the input image is too small/,
+    );
+    // Padding that makes room is fine.
+    const y = conv2d(x, w, { ...g, padding: [3, 3, 3, 3] });
+    expect(y.shape).toEqual([1, 1, 1, 3]);
+    tf.dispose([x, w, y]);
+  });
+});

@@ -1,6 +1,7 @@
+import { ConfigError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { convInputGradientByGemm, prefersGemmInputGradient } from './conv-gemm.js';
-import { type Padding4, type Pair, padOrCrop } from './geometry.js';
+import { type Padding4, type Pair, effectiveKernel, padOrCrop } from './geometry.js';
 import { transposedConvWindow } from './transposed-conv.js';
 
 /** How a convolution slides: stride and dilation per axis, padding [top, bottom, left, right]. */
@@ -23,7 +24,22 @@ export function forwardConv(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvG
   return tf.tidy(() => forwardConvUntidy(x, filter, geometry));
 }
 
+/** A window larger than the padded input: a ConfigError, not wasm's abort inside XNNPACK. */
+function checkFits(x: tf.Tensor4D, filter: tf.Tensor4D, { dilation, padding }: ConvGeometry): void {
+  const [, h, w] = x.shape;
+  const [kh, kw] = filter.shape;
+  const spanH = effectiveKernel(kh, dilation[0]);
+  const spanW = effectiveKernel(kw, dilation[1]);
+  const paddedH = h + padding[0] + padding[1];
+  const paddedW = w + padding[2] + padding[3];
+  if (spanH > paddedH || spanW > paddedW)
+    throw new ConfigError(
+      `a ${kh}x${kw} convolution${dilation[0] > 1 || dilation[1] > 1 ? ` (dilation ${dilation[0]}x${dilation[1]})` : ''} does not fit its ${h}x${w} input (${paddedH}x${paddedW} padded): the input image is too small for this model`,
+    );
+}
+
 function forwardConvUntidy(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvGeometry): tf.Tensor4D {
+  checkFits(x, filter, geometry);
   const { stride, dilation } = geometry;
   let input = x;
   let padding = geometry.padding;
