@@ -79,9 +79,9 @@ export type ReplicaReply =
       loss: number;
       /**
        * Milliseconds: weights read from shared memory, forward + backward, gradients written,
-       * waiting for the other replicas and updating this replica's part.
+       * waiting for the other replicas, then summing and updating this replica's part.
        */
-      timings: { read: number; compute: number; write: number; update: number };
+      timings: { read: number; compute: number; write: number; barrier: number; update: number };
     }
   | {
       type: 'predicted';

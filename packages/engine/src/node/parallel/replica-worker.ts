@@ -49,8 +49,7 @@ function step(request: StepRequest): ReplicaReply {
     hasGradient: boolean[],
     timings: { read: number; compute: number; write: number },
   ) => {
-    const t = performance.now();
-    const total = runUpdatePhase(updateContext(setup), {
+    const result = runUpdatePhase(updateContext(setup), {
       sequence: request.sequence,
       parts: request.parts,
       lr: request.lr,
@@ -58,7 +57,11 @@ function step(request: StepRequest): ReplicaReply {
       loss,
       hasGradient,
     });
-    return { type: 'stepped' as const, loss: total, timings: { ...timings, update: performance.now() - t } };
+    return {
+      type: 'stepped' as const,
+      loss: result.loss,
+      timings: { ...timings, barrier: result.waited, update: result.updated },
+    };
   };
   if (n === 0) {
     // Fewer images than threads: nothing to compute, but the others wait for this thread's counts

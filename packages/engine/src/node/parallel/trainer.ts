@@ -50,10 +50,13 @@ export class ParallelTrainer extends Trainer {
   readonly threads: number;
   /**
    * Milliseconds of the last step by stage: on the main thread, waiting for the threads and
-   * mirroring the new weights; in the slowest thread, reading the weights, computing, writing the
-   * gradients and the update phase (waiting for the others, summing and updating its part).
+   * mirroring the new weights; the slowest thread's reading the weights, computing, writing the
+   * gradients, waiting for the others, and summing and updating its part.
    */
-  lastTimings: Record<'wait' | 'mirror' | 'read' | 'compute' | 'write' | 'update', number> | null = null;
+  lastTimings: Record<
+    'wait' | 'mirror' | 'read' | 'compute' | 'write' | 'barrier' | 'update',
+    number
+  > | null = null;
   declare readonly optimizer: SharedSlotOptimizer;
   private constructor(
     options: ParallelTrainerOptions,
@@ -142,7 +145,7 @@ export class ParallelTrainer extends Trainer {
     this.optimizer.markStale();
     readState(this.model, pool.layout, pool.state);
     pool.stateChanged();
-    const slowest = (key: 'read' | 'compute' | 'write' | 'update') =>
+    const slowest = (key: 'read' | 'compute' | 'write' | 'barrier' | 'update') =>
       Math.max(...replies.map((r) => r.timings[key]));
     this.lastTimings = {
       wait: t1 - t0,
@@ -150,6 +153,7 @@ export class ParallelTrainer extends Trainer {
       read: slowest('read'),
       compute: slowest('compute'),
       write: slowest('write'),
+      barrier: slowest('barrier'),
       update: slowest('update'),
     };
     // The next step's shards draw new masks.

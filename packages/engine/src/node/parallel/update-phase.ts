@@ -43,12 +43,21 @@ export interface UpdateStep {
   hasGradient: boolean[];
 }
 
+export interface UpdateResult {
+  /** The batch's loss, summed in replica order; not finite: nothing was updated. */
+  loss: number;
+  /** Milliseconds waiting for the other replicas, then summing and updating this replica's part. */
+  waited: number;
+  updated: number;
+}
+
 /**
  * Publishes this replica's loss and gradient flags, waits for all replicas, and (when the batch's
- * loss is finite) updates this replica's part of the parameters. Returns the batch's loss, summed
- * in replica order; a non-finite one leaves every weight, slot and buffer untouched.
+ * loss is finite) updates this replica's part of the parameters; a non-finite loss leaves every
+ * weight, slot and buffer untouched.
  */
-export function runUpdatePhase(context: UpdateContext, step: UpdateStep): number {
+export function runUpdatePhase(context: UpdateContext, step: UpdateStep): UpdateResult {
+  const started = performance.now();
   const { replicas, index, buffer, gradLayout } = context;
   const trainable = gradLayout.entries.filter((e) => e.trainable);
   const control = new Int32Array(buffer, 0, HEADER_WORDS);
@@ -65,15 +74,16 @@ export function runUpdatePhase(context: UpdateContext, step: UpdateStep): number
     if (arrived >= target) break;
     Atomics.wait(control, 0, arrived);
   }
+  const arrived = performance.now();
   let total = 0;
   for (let k = 0; k < step.parts; k++) total += losses[k]!;
-  if (!Number.isFinite(total)) return total;
+  if (!Number.isFinite(total)) return { loss: total, waited: arrived - started, updated: 0 };
   const anyGradient = trainable.map((_, e) => {
     for (let k = 0; k < step.parts; k++) if (flags[k * trainable.length + e]) return true;
     return false;
   });
   updatePart(context, step, anyGradient);
-  return total;
+  return { loss: total, waited: arrived - started, updated: performance.now() - arrived };
 }
 
 /** This replica's contiguous part of `gradLayout`'s elements: summed, then updated or averaged. */
