@@ -200,7 +200,13 @@ describe('ensembles and proposals through the built CLI', () => {
       ]),
     );
     const record = JSON.parse(readFileSync(json, 'utf8'));
-    expect(record.inference).toEqual({ mode: 'whole', scales: [1], flip: false, proposals: 'auto' });
+    expect(record.inference).toEqual({
+      mode: 'whole',
+      scales: [1],
+      flip: false,
+      proposals: 'auto',
+      runtime: 'tfjs',
+    });
     expect(record.checkpointSha256).toEqual([weightsSha256(checkpointA), weightsSha256(checkpointB)]);
     const matrix = new ConfusionMatrix(record.classes.length, { ignoreIndex: 255 });
     for (const id of ids()) {
