@@ -57,7 +57,8 @@ describe.each(['cpu', 'wasm'] as const)('fusedUpdate on %s', (backend) => {
           GROUPS.forEach((group, i) => {
             fusedUpdate(filled, group, lr, step + 1, {
               weights: weights[i]!,
-              gradient: grads[i]!,
+              // The gradient as two shards that sum to it exactly (halves of a float32 value).
+              gradients: [grads[i]!.map((v) => v / 2), grads[i]!.map((v) => v / 2)],
               first: first[i]!,
               second: config.type === 'adam' ? second[i]! : null,
               from: 0,
@@ -97,7 +98,7 @@ describe.each(['cpu', 'wasm'] as const)('fusedUpdate on %s', (backend) => {
     } as const;
     fusedUpdate(config, GROUPS[0]!, 0.5, 1, {
       weights: w,
-      gradient: g,
+      gradients: [g],
       first: m,
       second: null,
       from: 1,

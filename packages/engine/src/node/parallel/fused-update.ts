@@ -14,10 +14,14 @@ export interface FusedGroup {
   decayMultiplier: number;
 }
 
-/** One parameter's slice [from, to): weights, summed gradient and slots share the indices. */
+/**
+ * One parameter's slice [from, to): weights, gradients and slots share the indices. The gradient
+ * is the sum of `gradients` (the shards', added in order in float32, as one thread would sum them):
+ * summed inside the update's one pass, with no array in between.
+ */
 export interface FusedSlice {
   weights: Float32Array;
-  gradient: Float32Array;
+  gradients: readonly Float32Array[];
   first: Float32Array;
   /** Adam's second moment (null for SGD and RMSprop). */
   second: Float32Array | null;
@@ -36,7 +40,18 @@ export function fusedUpdate(
   iteration: number,
   slice: FusedSlice,
 ): void {
-  const { weights: w, gradient: g, first, second, from, to } = slice;
+  const { weights: w, gradients, first, second, from, to } = slice;
+  if (gradients.length === 0) throw new Error('fusedUpdate: no gradients');
+  const g0 = gradients[0]!;
+  const g1 = gradients[1];
+  const rest = gradients.slice(2);
+  // The shards' sum at i, in shard order, rounded to float32 after each addition.
+  const summed = (i: number): number => {
+    if (g1 === undefined) return g0[i]!;
+    let sum = f(g0[i]! + g1[i]!);
+    for (const g of rest) sum = f(sum + g[i]!);
+    return sum;
+  };
   const decayValue = config.weightDecay * group.decayMultiplier;
   const decays = decayValue > 0;
   const decay = f(decayValue);
@@ -44,7 +59,8 @@ export function fusedUpdate(
   if (config.type === 'sgd') {
     const momentum = f(config.momentum);
     for (let i = from; i < to; i++) {
-      const grad = decays ? f(g[i]! + f(w[i]! * decay)) : g[i]!;
+      const gi = summed(i);
+      const grad = decays ? f(gi + f(w[i]! * decay)) : gi;
       const v = f(f(first[i]! * momentum) + f(grad * rate));
       first[i] = v;
       w[i] = f(w[i]! - v);
@@ -56,7 +72,8 @@ export function fusedUpdate(
     const alpha = f(config.alpha);
     const rest = f(1 - config.alpha);
     for (let i = from; i < to; i++) {
-      const grad = decays ? f(g[i]! + f(w[i]! * decay)) : g[i]!;
+      const gi = summed(i);
+      const grad = decays ? f(gi + f(w[i]! * decay)) : gi;
       const square = f(f(first[i]! * alpha) + f(f(grad * grad) * rest));
       first[i] = square;
       w[i] = f(w[i]! - f(f(grad / f(f(Math.sqrt(square)) + epsilon)) * rate));
@@ -71,7 +88,8 @@ export function fusedUpdate(
   const correct1 = f(1 - config.beta1 ** iteration);
   const correct2 = f(1 - config.beta2 ** iteration);
   for (let i = from; i < to; i++) {
-    const grad = decays ? f(g[i]! + f(w[i]! * decay)) : g[i]!;
+    const gi = summed(i);
+    const grad = decays ? f(gi + f(w[i]! * decay)) : gi;
     const m = f(f(first[i]! * beta1) + f(grad * rest1));
     const v = f(f(second[i]! * beta2) + f(f(grad * grad) * rest2));
     first[i] = m;

@@ -106,16 +106,19 @@ function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boole
       continue;
     }
     if (entry.trainable && !anyGradient[trainableIndex]) continue;
-    const sum = sumShards(gradients, entry, step.parts, lo, hi);
     if (!entry.trainable) {
       // Running statistics: the mean of the shards' updates.
+      const sum = sumShards(gradients, entry, step.parts, lo, hi);
       const weights = target as Float32Array;
       for (let i = lo; i < hi; i++) weights[i] = step.parts === 1 ? sum[i - lo]! : sum[i - lo]! / step.parts;
       continue;
     }
+    const shards = gradients
+      .slice(0, step.parts)
+      .map((buffer) => (entryView(buffer, entry) as Float32Array).subarray(lo, hi));
     fusedUpdate(optimizer, groups[trainableIndex]!, step.lr, step.iteration, {
       weights: (target as Float32Array).subarray(lo, hi),
-      gradient: sum,
+      gradients: shards,
       first: (entryView(slots, entry) as Float32Array).subarray(lo, hi),
       second:
         optimizer.type === 'adam'
