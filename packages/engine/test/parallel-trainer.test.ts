@@ -56,6 +56,21 @@ const recipe = (overrides: Partial<TrainerOptions> = {}): Omit<TrainerOptions, '
   ...overrides,
 });
 
+/** A ParallelTrainer over `threads` replicas of `model` (the test architecture, its own config). */
+function startParallel(
+  model: ParallelNet,
+  threads = 2,
+  overrides: Partial<TrainerOptions> = {},
+): Promise<ParallelTrainer> {
+  return ParallelTrainer.create({
+    model,
+    ...recipe(overrides),
+    threads,
+    architecture: { name: NAME, config: { ...model.config } },
+    plugins: [PARALLEL_PLUGIN],
+  });
+}
+
 async function trainBoth(
   config: Record<string, unknown>,
   steps: number,
@@ -70,13 +85,7 @@ async function trainBoth(
   const one = build(config);
   const many = build(config);
   const single = new Trainer({ model: one, ...recipe(overrides) });
-  const parallel = await ParallelTrainer.create({
-    model: many,
-    ...recipe(overrides),
-    threads,
-    architecture: { name: NAME, config: { ...many.config } },
-    plugins: [PARALLEL_PLUGIN],
-  });
+  const parallel = await startParallel(many, threads, overrides);
   const losses: number[][] = [];
   try {
     for (let s = 0; s < steps; s++) {
@@ -148,13 +157,7 @@ describe('ParallelTrainer', () => {
 
   it('keeps the optimiser slots in shared memory and mirrors them when read, and back when loaded', async () => {
     const model = build({});
-    const trainer = await ParallelTrainer.create({
-      model,
-      ...recipe(),
-      threads: 2,
-      architecture: { name: NAME, config: { ...model.config } },
-      plugins: [PARALLEL_PLUGIN],
-    });
+    const trainer = await startParallel(model);
     try {
       const { images, labels } = batch(7, 4);
       await trainer.trainStep(images, labels, [4, H, W]);
@@ -198,13 +201,7 @@ describe('ParallelTrainer', () => {
 
   it('stops at a non-finite loss with nothing updated: weights, slots and the next step as before', async () => {
     const model = build({});
-    const trainer = await ParallelTrainer.create({
-      model,
-      ...recipe(),
-      threads: 2,
-      architecture: { name: NAME, config: { ...model.config } },
-      plugins: [PARALLEL_PLUGIN],
-    });
+    const trainer = await startParallel(model);
     try {
       const good = batch(9, 4);
       await trainer.trainStep(good.images, good.labels, [4, H, W]);
@@ -259,13 +256,7 @@ describe('ParallelTrainer', () => {
   it('gives bit-identical weights for the same seed and thread count (dropout masks per shard)', async () => {
     const run = async () => {
       const model = build({ dropout: 0.3 });
-      const trainer = await ParallelTrainer.create({
-        model,
-        ...recipe(),
-        threads: 2,
-        architecture: { name: NAME, config: { ...model.config } },
-        plugins: [PARALLEL_PLUGIN],
-      });
+      const trainer = await startParallel(model);
       try {
         for (let s = 0; s < 5; s++) {
           const { images, labels } = batch(200 + s, 4);
@@ -289,13 +280,7 @@ describe('ParallelTrainer', () => {
     const n = 4;
     const { images, labels } = batch(300, n);
     const model = build({ batchNorm: true });
-    const trainer = await ParallelTrainer.create({
-      model,
-      ...recipe(),
-      threads: 2,
-      architecture: { name: NAME, config: { ...model.config } },
-      plugins: [PARALLEL_PLUGIN],
-    });
+    const trainer = await startParallel(model);
     let result: Awaited<ReturnType<Trainer['trainStep']>>;
     try {
       result = await trainer.trainStep(images, labels, [n, H, W]);
@@ -338,13 +323,7 @@ describe('ParallelTrainer', () => {
     // Five images in two shards: 2 and 3; the thread with 3 exits while the other waits at the barrier.
     const model = build({ exitOnBatchOf: 3 });
     const before = weightsOf(model);
-    const trainer = await ParallelTrainer.create({
-      model,
-      ...recipe(),
-      threads: 2,
-      architecture: { name: NAME, config: { ...model.config } },
-      plugins: [PARALLEL_PLUGIN],
-    });
+    const trainer = await startParallel(model);
     try {
       const { images, labels } = batch(400, 5);
       const error = await trainer.trainStep(images, labels, [5, H, W]).catch((e: unknown) => e);
