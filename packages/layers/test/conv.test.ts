@@ -166,6 +166,25 @@ describe.each(BACKENDS)('conv2d on %s', (backend) => {
     tf.dispose([x, w]);
   });
 
+  it.each(CASES.filter((c) => c.stride[0] === 1 && c.stride[1] === 1))(
+    'the gemm forward (filter on the left) equals tf.conv2d and keeps the gradients: $name',
+    async (c) => {
+      const x = randomTensor<tf.Rank.R4>(c.input, 14);
+      const w = randomTensor<tf.Rank.R4>(c.kernel, 15, 0.3);
+      const g = geometryOf(c);
+      const ours = conv2d(x, w, g, { forward: 'gemm' });
+      const ref = reference(x, w, c);
+      expect(ours.shape).toEqual(ref.shape);
+      expect(relativeError(await toArray(ours), await toArray(ref))).toBeLessThan(1e-5);
+      const error = await gradientCheck(
+        ([a, b]) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, g, { forward: 'gemm' }),
+        [x, w],
+      );
+      expect(error).toBeLessThan(2e-3);
+      tf.dispose([x, w, ours, ref]);
+    },
+  );
+
   it.each(CASES)('both filter-gradient formulations (one conv, per-tap matmuls) agree: $name', async (c) => {
     const x = randomTensor<tf.Rank.R4>(c.input, 8);
     const g = geometryOf(c);
@@ -240,10 +259,42 @@ describe('input-gradient route', () => {
     expect(prefersGemmInputGradient([1, 3, 3, 80], [7, 7, 5, 80], same(3))).toBe(true);
     expect(prefersGemmInputGradient([8, 3, 3, 1024], [7, 7, 128, 1024], same(3))).toBe(true);
     expect(prefersGemmInputGradient([8, 24, 24, 64], [3, 3, 64, 64], same(1))).toBe(false);
-    expect(prefersGemmInputGradient([8, 3, 3, 1024], [1, 1, 1024, 1024], same(0))).toBe(false);
+    // fc7 too: a 1x1 filter of 1024x1024 on 72 pixels.
+    expect(prefersGemmInputGradient([8, 3, 3, 1024], [1, 1, 1024, 1024], same(0))).toBe(true);
+    expect(prefersGemmInputGradient([8, 12, 12, 1024], [1, 1, 1024, 1024], same(0))).toBe(false);
     expect(prefersGemmInputGradient([1, 3, 3, 1024], [3, 3, 128, 1024], { ...same(1), stride: [2, 2] })).toBe(
       false,
     );
+  });
+});
+
+describe('Conv2d in training mode (gemm forward) and in evaluation mode (tfjs conv)', () => {
+  onBackendWithoutLeaks('wasm');
+  it('give the same output for fc6 on a 3x3 map, and the gemm route runs no Conv2D kernel', async () => {
+    const { Conv2d } = await import('../src/index.js');
+    const { Rng } = await import('@semseg/core');
+    const layer = new Conv2d({
+      inChannels: 6,
+      outChannels: 160,
+      kernelSize: 7,
+      padding: 'same',
+      rng: new Rng(4),
+    });
+    const x = randomTensor<tf.Rank.R4>([2, 3, 3, 6], 16);
+    const kernelsOf = async (f: () => tf.Tensor) => {
+      const profile = await tf.profile(() => f());
+      tf.dispose(profile.result as tf.Tensor);
+      return profile.kernelNames;
+    };
+    layer.train(true);
+    const training = layer.forward(x);
+    expect(await kernelsOf(() => layer.forward(x))).not.toContain('Conv2D');
+    layer.train(false);
+    const evaluation = layer.forward(x);
+    expect(await kernelsOf(() => layer.forward(x))).toContain('Conv2D');
+    expect(relativeError(await toArray(training), await toArray(evaluation))).toBeLessThan(1e-5);
+    tf.dispose([x, training, evaluation]);
+    layer.dispose();
   });
 });
 

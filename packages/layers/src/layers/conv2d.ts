@@ -76,7 +76,10 @@ export class Conv2d extends Layer {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const y = conv2d(x, this.weight as tf.Tensor4D, this.geometryFor([x.shape[1], x.shape[2]]));
+      // Training updates the filter every step, so XNNPACK's cached packing of it never hits.
+      const y = conv2d(x, this.weight as tf.Tensor4D, this.geometryFor([x.shape[1], x.shape[2]]), {
+        forward: this.training ? 'auto' : 'conv',
+      });
       return this.bias ? tf.add(y, this.bias) : y;
     });
   }

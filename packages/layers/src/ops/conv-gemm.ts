@@ -1,16 +1,96 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ConvGeometry } from './conv.js';
+import { effectiveKernel, padOrCrop } from './geometry.js';
+
+// Convolutions whose filter dwarfs their activations (FCN's and DeconvNet's 7x7x512x4096 fc6 and
+// 1x1 fc7 on a few pixels) as matrix products in which the filter is the left operand.
+//
+// Why: tfjs-wasm's fast matmul is XNNPACK's fully-connected operator, which packs its right
+// operand (treated as the weights) and caches the packing by tensor id; every other layout falls
+// to a naive loop. Its Conv2D packs the filter the same way. While training, the filter is a new
+// tensor every step, so each step pays a pack of the whole filter per use (fc6 at w1/4: ~45 ms in
+// the forward, ~60 ms in the input gradient as dy . W^T, measured), the same for a batch of 1 as of
+// 8. With the filter on the left, only the small activation matrix is packed: the input gradient
+// reads the filter as it is stored ([kh*kw*Cin, Cout]), and the forward pays one transpose of it.
 
 /**
- * Input gradient of a stride-1 convolution as one matrix product and a col2im: the output
- * gradient's rows [N*OH*OW, Cout] times the filter as [Cout, kh*kw*Cin] give every tap's
- * contribution, which is then added back at its input position.
- *
- * Why: for layers whose filter dwarfs their activations (FCN's and DeconvNet's 7x7x512x4096 fc6 on
- * a few pixels) the cost of the usual route (rotate the filter, swap its channel axes, pack it
- * for a convolution) is passes over the filter, the same for a batch of 1 as of 8. This route
- * makes one transpose and one pack of it (tfjs-wasm's fast matmul takes untransposed operands
- * only), and its col2im works on activations, which are small here.
+ * Whether the gemm routes are cheaper: stride 1 and a filter large against the activations (fewer
+ * output pixels than output channels / 8, as fc6/fc7 on 3x3 maps); ordinary convolutions on
+ * feature maps stay on the conv route.
+ */
+export function prefersGemm(
+  outputShape: readonly number[],
+  filterShape: readonly [number, number, number, number],
+  geometry: ConvGeometry,
+): boolean {
+  const co = filterShape[3];
+  if (geometry.stride[0] !== 1 || geometry.stride[1] !== 1) return false;
+  const pixels = outputShape[0]! * outputShape[1]! * outputShape[2]!;
+  return pixels * 8 <= co;
+}
+
+/** The input gradient's route choice (the output gradient has the output's shape). */
+export const prefersGemmInputGradient = prefersGemm;
+
+/** Output [N, OH, OW] of a stride-1 convolution of `x` with a filter of this size and geometry. */
+export function stride1Output(
+  inputShape: readonly [number, number, number, number],
+  [kh, kw]: readonly [number, number, number, number],
+  { dilation, padding }: ConvGeometry,
+): [number, number, number] {
+  const [n, h, w] = inputShape;
+  return [
+    n,
+    h + padding[0] + padding[1] - effectiveKernel(kh, dilation[0]) + 1,
+    w + padding[2] + padding[3] - effectiveKernel(kw, dilation[1]) + 1,
+  ];
+}
+
+/**
+ * The windows of a stride-1 convolution as rows, [N*OH*OW, kh*kw*Cin], in the order of the HWIO
+ * filter flattened to [kh*kw*Cin, Cout] (tap-major, then channel).
+ */
+function im2col(
+  x: tf.Tensor4D,
+  filterShape: readonly [number, number, number, number],
+  geometry: ConvGeometry,
+): tf.Tensor2D {
+  const [kh, kw, ci] = filterShape;
+  const [n, oh, ow] = stride1Output(x.shape, filterShape, geometry);
+  const { dilation, padding } = geometry;
+  const [, h, w] = x.shape;
+  const needH = oh + (kh - 1) * dilation[0];
+  const needW = ow + (kw - 1) * dilation[1];
+  const xp = padOrCrop(x, [padding[0], needH - h - padding[0], padding[2], needW - w - padding[2]]);
+  if (kh * kw === 1) return tf.reshape(xp, [n * oh * ow, ci]);
+  const taps: tf.Tensor4D[] = [];
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      taps.push(tf.slice(xp, [0, i * dilation[0], j * dilation[1], 0], [n, oh, ow, ci]));
+  return tf.reshape(tf.concat(taps, 3), [n * oh * ow, kh * kw * ci]);
+}
+
+/**
+ * Forward of a stride-1 convolution as out^T = W^T . cols^T: one transpose of the filter and a
+ * matmul that packs only the windows. For a filter that changes every call (training); a fixed
+ * filter is faster on tfjs's conv, whose packing is cached.
+ */
+export function convForwardByGemm(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvGeometry): tf.Tensor4D {
+  if (geometry.stride[0] !== 1 || geometry.stride[1] !== 1)
+    throw new Error('convForwardByGemm: stride 1 only');
+  return tf.tidy(() => {
+    const [kh, kw, ci, co] = filter.shape;
+    const [n, oh, ow] = stride1Output(x.shape, filter.shape, geometry);
+    const filterT = tf.transpose(tf.reshape(filter, [kh * kw * ci, co]));
+    const outT = tf.matMul(filterT, tf.transpose(im2col(x, filter.shape, geometry)));
+    return tf.reshape(tf.transpose(outT), [n, oh, ow, co]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Input gradient of a stride-1 convolution as one matrix product and a col2im: the filter
+ * [kh*kw*Cin, Cout] times the output gradient's transpose [Cout, N*OH*OW] gives every tap's
+ * contribution, which is then added back at its input position (on activations, small here).
  */
 export function convInputGradientByGemm(
   dy: tf.Tensor4D,
@@ -24,10 +104,10 @@ export function convInputGradientByGemm(
     const [n, oh, ow] = dy.shape;
     const [, h, w] = inputShape;
     const taps = kh * kw;
-    const filterRows = tf.transpose(tf.reshape(filter, [taps * ci, co]));
-    const cols = tf.matMul(tf.reshape(dy, [n * oh * ow, co]), filterRows);
+    const pixels = n * oh * ow;
+    const colsT = tf.matMul(tf.reshape(filter, [taps * ci, co]), tf.transpose(tf.reshape(dy, [pixels, co])));
     // Tap-major, so that each tap's contribution is one contiguous slice.
-    const byTap = tf.transpose(tf.reshape(cols, [n * oh * ow, taps, ci]), [1, 0, 2]);
+    const byTap = tf.transpose(tf.reshape(colsT, [taps, ci, pixels]), [0, 2, 1]);
     const parts: tf.Tensor4D[] = [];
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
@@ -39,35 +119,28 @@ export function convInputGradientByGemm(
         const x0 = Math.max(0, -left);
         const x1 = Math.min(ow, w - left);
         if (y1 <= y0 || x1 <= x0) continue; // this tap only ever reads padding
-        const tap = tf.reshape(tf.slice(byTap, [i * kw + j, 0, 0], [1, n * oh * ow, ci]), [n, oh, ow, ci]);
-        const inside = tf.slice(tap, [0, y0, x0, 0], [n, y1 - y0, x1 - x0, ci]);
+        const tap = tf.reshape(tf.slice(byTap, [i * kw + j, 0, 0], [1, pixels, ci]), [
+          n,
+          oh,
+          ow,
+          ci,
+        ]) as tf.Tensor4D;
+        const inside: tf.Tensor4D =
+          y0 === 0 && x0 === 0 && y1 === oh && x1 === ow
+            ? tap
+            : tf.slice(tap, [0, y0, x0, 0], [n, y1 - y0, x1 - x0, ci]);
+        const margins: [[number, number], [number, number], [number, number], [number, number]] = [
+          [0, 0],
+          [top + y0, h - (top + y1)],
+          [left + x0, w - (left + x1)],
+          [0, 0],
+        ];
         parts.push(
-          tf.pad(inside, [
-            [0, 0],
-            [top + y0, h - (top + y1)],
-            [left + x0, w - (left + x1)],
-            [0, 0],
-          ]) as tf.Tensor4D,
+          margins.every(([a, b]) => a === 0 && b === 0) ? inside : (tf.pad(inside, margins) as tf.Tensor4D),
         );
       }
     }
     if (parts.length === 0) return tf.zeros([n, h, w, ci]) as tf.Tensor4D;
     return (parts.length === 1 ? parts[0]! : tf.addN(parts)) as tf.Tensor4D;
   });
-}
-
-/**
- * Whether the gemm route is cheaper: stride 1, more than one tap, and a filter large against the
- * output gradient (fewer output pixels than output channels / 8, as fc6 on 3x3 maps; ordinary
- * convolutions on feature maps stay on the conv route).
- */
-export function prefersGemmInputGradient(
-  dyShape: readonly number[],
-  filterShape: readonly [number, number, number, number],
-  geometry: ConvGeometry,
-): boolean {
-  const [kh, kw, , co] = filterShape;
-  if (geometry.stride[0] !== 1 || geometry.stride[1] !== 1 || kh * kw === 1) return false;
-  const pixels = dyShape[0]! * dyShape[1]! * dyShape[2]!;
-  return pixels * 8 <= co;
 }

@@ -1,6 +1,6 @@
 import { ConfigError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { convInputGradientByGemm, prefersGemmInputGradient } from './conv-gemm.js';
+import { convForwardByGemm, convInputGradientByGemm, prefersGemm, stride1Output } from './conv-gemm.js';
 import { type Padding4, type Pair, effectiveKernel, padOrCrop } from './geometry.js';
 import { transposedConvWindow } from './transposed-conv.js';
 
@@ -168,7 +168,7 @@ export function convInputGradient(
   method: InputGradientMethod = 'auto',
 ): tf.Tensor4D {
   const { stride, dilation, padding } = geometry;
-  if (method === 'gemm' || (method === 'auto' && prefersGemmInputGradient(dy.shape, filter.shape, geometry)))
+  if (method === 'gemm' || (method === 'auto' && prefersGemm(dy.shape, filter.shape, geometry)))
     return convInputGradientByGemm(dy, filter, geometry, inputShape);
   return transposedConvWindow(
     dy,
@@ -182,18 +182,54 @@ export function convInputGradient(
 }
 
 /**
- * 2-D convolution (NHWC input, HWIO filter) whose gradients are forward convolutions, so it trains
- * on backends that lack Conv2DBackpropFilter (wasm), fast on cpu, and with dilation > 1 (which
- * tfjs's own conv2d gradient rejects). Values equal tf.conv2d with the same geometry.
+ * How the forward is computed: 'conv', tfjs's conv2d (XNNPACK on wasm, which caches its packing
+ * of the filter: fastest for a filter that stays the same between calls); 'gemm', a matmul with
+ * the filter on the left (conv-gemm.ts: for a filter that is new every call, as while training);
+ * 'auto', gemm for a stride-1 convolution whose filter dwarfs its output, conv otherwise.
  */
-export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvGeometry): tf.Tensor4D {
+export type ForwardMethod = 'auto' | 'conv' | 'gemm';
+
+export interface Conv2dOptions {
+  /** Default 'conv'; layers pass 'auto' in training mode, where the filter changes every step. */
+  forward?: ForwardMethod;
+}
+
+function forwardOf(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  geometry: ConvGeometry,
+  method: ForwardMethod,
+): tf.Tensor4D {
+  const unitStride = geometry.stride[0] === 1 && geometry.stride[1] === 1;
+  if (method === 'conv' || !unitStride) return forwardConv(x, filter, geometry);
+  checkFits(x, filter, geometry);
+  if (
+    method === 'gemm' ||
+    prefersGemm(stride1Output(x.shape, filter.shape, geometry), filter.shape, geometry)
+  )
+    return convForwardByGemm(x, filter, geometry);
+  return forwardConv(x, filter, geometry);
+}
+
+/**
+ * 2-D convolution (NHWC input, HWIO filter) whose gradients are forward convolutions or matmuls,
+ * so it trains on backends that lack Conv2DBackpropFilter (wasm), fast on cpu, and with dilation
+ * > 1 (which tfjs's own conv2d gradient rejects). Values equal tf.conv2d with the same geometry.
+ */
+export function conv2d(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  geometry: ConvGeometry,
+  options: Conv2dOptions = {},
+): tf.Tensor4D {
+  const method = options.forward ?? 'conv';
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const input = args[0] as tf.Tensor4D;
     const kernel = args[1] as tf.Tensor4D;
     const save = args[2] as tf.GradSaveFunc;
     save([input, kernel]);
     return {
-      value: forwardConv(input, kernel, geometry),
+      value: forwardOf(input, kernel, geometry, method),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const savedInput = saved[0] as tf.Tensor4D;
         const savedKernel = saved[1] as tf.Tensor4D;

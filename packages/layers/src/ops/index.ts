@@ -3,7 +3,9 @@
 // of these: the layers and the ops in the main entry (conv2d, resize, maxPool2dWithSwitches, ...)
 // are the public face.
 export {
+  type Conv2dOptions,
   type FilterGradientMethod,
+  type ForwardMethod,
   type InputGradientMethod,
   type ValidConv,
   convFilterGradient,
