@@ -25,6 +25,25 @@ interface Case {
 
 const CASES: Case[] = [
   {
+    // The filter dwarfs the input: the gemm route (filter on the left) in forward and backward.
+    name: 'stride 1 k7 p3 on 3x3, 80 inputs (DeconvNet deconv-fc6 at 96 px, gemm)',
+    input: [1, 3, 3, 80],
+    kernel: [7, 7, 4, 80],
+    stride: [1, 1],
+    padding: [3, 3],
+    dilation: [1, 1],
+    outputPadding: [0, 0],
+  },
+  {
+    name: 'stride 1 k3 dilation 2, asymmetric padding and output padding on 1x2 (gemm)',
+    input: [2, 1, 2, 40],
+    kernel: [3, 3, 3, 40],
+    stride: [1, 1],
+    padding: [1, 0],
+    dilation: [2, 2],
+    outputPadding: [1, 1],
+  },
+  {
     name: 'stride 1 k3 p1 (DeconvNet)',
     input: [2, 5, 4, 3],
     kernel: [3, 3, 2, 3],
@@ -147,6 +166,21 @@ describe.each(BACKENDS)('convTranspose2d on %s', (backend) => {
       relativeError(await toArray(y), referenceTranspose(await toArray(x), await toArray(w), c)),
     ).toBeLessThan(1e-5);
     tf.dispose([x, w, y]);
+  });
+
+  it('a filter that dwarfs its input runs as matmuls, forward and backward (no Conv2D kernel)', async () => {
+    const c = CASES[0]!;
+    const x = randomTensor<tf.Rank.R4>(c.input, 5);
+    const w = randomTensor<tf.Rank.R4>(c.kernel, 6, 0.3);
+    const step = () =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(convTranspose2d(a as tf.Tensor4D, b as tf.Tensor4D, geometryOf(c))),
+      )([x, w]);
+    const profile = await tf.profile(() => step());
+    tf.dispose(profile.result as tf.Tensor[]);
+    expect(profile.kernelNames).toContain('BatchMatMul');
+    expect(profile.kernelNames).not.toContain('Conv2D');
+    tf.dispose([x, w]);
   });
 
   it.each(CASES)('gradients match finite differences: $name', async (c) => {
