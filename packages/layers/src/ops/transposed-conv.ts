@@ -78,7 +78,10 @@ export function transposedConvWindow(
     [0, 0],
     [0, 0],
   ]);
-  const phases = tf.transpose(tf.reshape(padded, [mh, sh, mw, sw, cx, cy]), [0, 2, 5, 1, 3, 4]);
+  // [mh, sh, mw, sw, cx, cy] -> [mh, mw, cy, sh, sw, cx] as two rank-4 transposes: wasm's
+  // Transpose of rank 6 is a generic loop, 15x slower (7.8 ms against 0.5 for FCN's 16x16x21x21).
+  const cyFirst = tf.transpose(tf.reshape(padded, [mh * sh, mw, sw * cx, cy]), [0, 1, 3, 2]);
+  const phases = tf.transpose(tf.reshape(cyFirst, [mh, sh, mw * cy, sw * cx]), [0, 2, 1, 3]);
   const blockKernel = rotate180(tf.reshape(phases, [mh, mw, cy, sh * sw * cx]) as tf.Tensor4D);
   const firstH = Math.floor(start[0] / sh);
   const firstW = Math.floor(start[1] / sw);
