@@ -107,4 +107,40 @@ describe.each(['cpu', 'wasm'] as const)('fusedUpdate on %s', (backend) => {
     expect([...w]).toEqual([1, 1.5, 2.5, 4]);
     expect([...m]).toEqual([0, 0.5, 0.5, 0]);
   });
+
+  it('sums any number of shards in shard order, rounding to float32 after each addition', () => {
+    const config = {
+      type: 'sgd',
+      momentum: 0,
+      weightDecay: 0,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      alpha: 0.99,
+    } as const;
+    // 1 + 2^-24 + 2^-24: in order, each addition rounds back to 1; summed first, the two halves make 2^-23.
+    const tiny = 2 ** -24;
+    const shards = [Float32Array.of(1, 0, 3), Float32Array.of(tiny, 0, 1), Float32Array.of(tiny, 0, 2)];
+    const w = new Float32Array(3);
+    fusedUpdate(config, GROUPS[0]!, 1, 1, {
+      weights: w,
+      gradients: shards,
+      first: new Float32Array(3),
+      second: null,
+      from: 0,
+      to: 3,
+    });
+    expect([...w]).toEqual([-1, 0, -6]);
+    // A later call on a shorter slice reuses the scratch sum without reading stale elements.
+    const v = new Float32Array(3);
+    fusedUpdate(config, GROUPS[0]!, 1, 1, {
+      weights: v,
+      gradients: shards,
+      first: new Float32Array(3),
+      second: null,
+      from: 2,
+      to: 3,
+    });
+    expect([...v]).toEqual([0, 0, -6]);
+  });
 });
