@@ -88,9 +88,12 @@ export function writeState(model: Module, layout: StateLayout, buffer: SharedArr
 /** Sets a module's tensors from a shared buffer (copies: the buffer is rewritten later). */
 export function readState(model: Module, layout: StateLayout, buffer: SharedArrayBuffer): void {
   const byName = new Map(model.namedEntries().map((e) => [e.name, e.variable]));
+  // wasm copies a new tensor's values into its heap at once; cpu keeps the array it is given.
+  const copies = tf.getBackend() === 'wasm';
   for (const entry of layout.entries) {
     const variable = byName.get(entry.name)!;
-    const values = entryView(buffer, entry).slice();
+    const view = entryView(buffer, entry);
+    const values = copies ? view : view.slice();
     tf.tidy(() => variable.assign(tf.tensor(values, entry.shape, entry.dtype)));
   }
 }
