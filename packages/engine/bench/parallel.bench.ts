@@ -94,40 +94,53 @@ async function trainModel(
     schedule: { policy: 'fixed' as const, baseLr: 1e-3, maxSteps: 1000 },
   };
   const base = `train ${spec.label} 8x96x96`;
-  for (const threads of [1, THREADS]) {
-    const model = build();
-    const trainer =
-      threads === 1
-        ? new Trainer({ model, ...recipe })
-        : await ParallelTrainer.create({
-            model,
-            ...recipe,
-            threads,
-            architecture: { name: spec.name, config: { ...(model.config ?? {}), numClasses: 21 } },
-            plugins: PLUGINS,
-          });
-    try {
-      const result = await measure(() => trainer.trainStep(images, labels, [n, size, size]), loops);
+  const singleModel = build();
+  const parallelModel = build();
+  const single = new Trainer({ model: singleModel, ...recipe });
+  const parallel = await ParallelTrainer.create({
+    model: parallelModel,
+    ...recipe,
+    threads: THREADS,
+    architecture: { name: spec.name, config: { ...(parallelModel.config ?? {}), numClasses: 21 } },
+    plugins: PLUGINS,
+  });
+  try {
+    // Alternating steps (1 thread, then N, then 1 ...): this VM's speed drifts by tens of percent
+    // within a minute, and interleaving puts both sides of the ratio under the same drift.
+    const times: [number[], number[]] = [[], []];
+    const rounds = loops.warmup + (quick ? 2 : 5);
+    for (let round = 0; round < rounds; round++) {
+      for (const [k, trainer] of [single, parallel].entries()) {
+        const t0 = performance.now();
+        await trainer.trainStep(images, labels, [n, size, size]);
+        if (round >= loops.warmup) times[k]!.push(performance.now() - t0);
+      }
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const stages = parallel.lastTimings
+      ? Object.entries(parallel.lastTimings)
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(', ')
+      : '';
+    for (const [k, threads] of [1, THREADS].entries()) {
+      const medianMs = median(times[k]!);
       rows.push({
         name: `${base} N=${threads}`,
         group: 'train',
-        medianMs: result.medianMs,
-        perSecond: 1000 / result.medianMs,
-        ...(threads > 1 ? { baseline: `${base} N=1` } : {}),
+        medianMs,
+        perSecond: 1000 / medianMs,
+        ...(threads > 1
+          ? { baseline: `${base} N=1`, note: `steps alternate with N=1; last step ms: ${stages}` }
+          : {}),
       });
-      const stages =
-        trainer instanceof ParallelTrainer && trainer.lastTimings
-          ? Object.entries(trainer.lastTimings)
-              .map(([k, v]) => `${k} ${v.toFixed(0)}`)
-              .join(', ')
-          : '';
-      if (stages) rows.at(-1)!.note = `last step ms: ${stages}`;
-      console.log(`${base} N=${threads}: ${result.medianMs.toFixed(0)} ms/step ${stages}`);
-    } finally {
-      if (trainer instanceof ParallelTrainer) await trainer.close();
-      trainer.dispose();
-      model.dispose();
+      console.log(`${base} N=${threads}: ${medianMs.toFixed(0)} ms/step ${threads > 1 ? stages : ''}`);
     }
+  } finally {
+    await parallel.close();
+    single.dispose();
+    parallel.dispose();
+    singleModel.dispose();
+    parallelModel.dispose();
   }
 }
 
