@@ -183,6 +183,32 @@ describe.each(BACKENDS)('convTranspose2d on %s', (backend) => {
     tf.dispose([x, w]);
   });
 
+  it('the ConvTranspose2d layer takes the gemm route in training mode only, with the same values', async () => {
+    const layer = new ConvTranspose2d({
+      inChannels: 80,
+      outChannels: 4,
+      kernelSize: 7,
+      padding: 3,
+      rng: new Rng(3),
+    });
+    const x = randomTensor<tf.Rank.R4>([1, 3, 3, 80], 9);
+    const run = async (training: boolean) => {
+      layer.train(training);
+      const profile = await tf.profile(() => layer.forward(x));
+      const y = profile.result as tf.Tensor;
+      const values = await toArray(y);
+      y.dispose();
+      return { values, conv: profile.kernelNames.includes('Conv2D') };
+    };
+    const training = await run(true);
+    const evaluation = await run(false);
+    expect(training.conv).toBe(false);
+    expect(evaluation.conv).toBe(true);
+    expect(relativeError(training.values, evaluation.values)).toBeLessThan(1e-5);
+    tf.dispose(x);
+    layer.dispose();
+  });
+
   it.each(CASES)('gradients match finite differences: $name', async (c) => {
     const x = randomTensor<tf.Rank.R4>(c.input, 3);
     const w = randomTensor<tf.Rank.R4>(c.kernel, 4, 0.3);

@@ -100,12 +100,14 @@ export class ConvTranspose2d extends Layer {
   forward(x: tf.Tensor4D, outputSize?: Pair): tf.Tensor4D {
     return tf.tidy(() => {
       const size = this.outputSizeFor([x.shape[1], x.shape[2]], outputSize);
-      const y = convTranspose2d(x, this.weight as tf.Tensor4D, {
-        stride: this.stride,
-        dilation: this.dilation,
-        padding: this.padding,
-        outputSize: size,
-      });
+      const y = convTranspose2d(
+        x,
+        this.weight as tf.Tensor4D,
+        { stride: this.stride, dilation: this.dilation, padding: this.padding, outputSize: size },
+        // The gemm route while training (the filter changes every step); evaluation keeps the
+        // conv route, whose ops are the ones the ONNX exporter maps to a size-generic graph.
+        { route: this.training ? 'auto' : 'conv' },
+      );
       return this.bias ? tf.add(y, this.bias) : y;
     });
   }

@@ -33,14 +33,16 @@ export function convTransposeOutputLength(
  * Built from the trainable forward conv (polyphase for stride > 1), so both its input and filter
  * gradients are forward convolutions: it trains on wasm and is fast on cpu. A stride-1 one whose
  * filter dwarfs its input (DeconvNet's 7x7x4096x512 deconv-fc6 on a few pixels) runs as matmuls
- * with the filter on the left instead (conv-gemm.ts says why; `stride1ByGemm`).
+ * with the filter on the left instead (conv-gemm.ts says why; `stride1ByGemm`), unless `route`
+ * is 'conv'.
  */
 export function convTranspose2d(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   geometry: ConvTransposeGeometry,
+  { route = 'auto' }: { route?: 'auto' | 'conv' } = {},
 ): tf.Tensor4D {
-  const forward = forwardGeometry(x.shape, filter.shape, geometry);
+  const forward = route === 'auto' ? forwardGeometry(x.shape, filter.shape, geometry) : null;
   if (forward && prefersGemm(x.shape, filter.shape, forward))
     return stride1ByGemm(x, filter, forward, geometry);
   return tf.tidy(() =>
