@@ -34,8 +34,9 @@ export async function evaluateOnReplicas(
   let next = 0;
   let done = 0;
   const result: ReplicaEvaluation = { matrix, crfMatrix, network: 0, crf: 0 };
-  // As many images in flight as threads: each runner reads the next image and predicts it on the
-  // least busy thread.
+  // Two images in flight per thread: each runner reads the next image and queues it on the least
+  // busy thread, so a thread that finishes finds its next image already read (with one runner per
+  // thread it idled while the main thread read and decoded it).
   const runner = async (): Promise<void> => {
     while (next < total) {
       const i = next++;
@@ -49,6 +50,6 @@ export async function evaluateOnReplicas(
       onImage?.(++done, total, sample.id);
     }
   };
-  await Promise.all(Array.from({ length: pool.threads }, runner));
+  await Promise.all(Array.from({ length: 2 * pool.threads }, runner));
   return result;
 }
