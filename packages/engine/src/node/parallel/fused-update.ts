@@ -40,13 +40,59 @@ export function fusedUpdate(
   iteration: number,
   slice: FusedSlice,
 ): void {
-  const { from, to } = slice;
-  // Views from `from`, so that every loop indexes its arrays alike from 0.
-  const g = summedGradient(slice);
-  const w = slice.weights.subarray(from, to);
-  const first = slice.first.subarray(from, to);
-  const second = slice.second?.subarray(from, to) ?? null;
-  const n = to - from;
+  const { gradients, from, to } = slice;
+  if (gradients.length === 0) throw new Error('fusedUpdate: no gradients');
+  // Several shards are summed a chunk at a time into a small scratch that stays in cache, so the
+  // sum costs no pass over memory of its own (the update is memory-bound in the replicas).
+  const chunk = gradients.length === 1 ? to - from : SUM_CHUNK;
+  for (let start = from; start < to; start += chunk) {
+    const end = Math.min(to, start + chunk);
+    const g = gradients.length === 1 ? gradients[0]!.subarray(start, end) : sumShards(gradients, start, end);
+    updateRange(
+      config,
+      group,
+      lr,
+      iteration,
+      slice.weights.subarray(start, end),
+      g,
+      slice.first.subarray(start, end),
+      slice.second?.subarray(start, end) ?? null,
+    );
+  }
+}
+
+/** Elements of the shards summed at a time (16 KiB of float32). */
+const SUM_CHUNK = 4096;
+
+/** Reused between calls (one per thread). */
+const scratch = new Float32Array(SUM_CHUNK);
+
+/** The shards' elements [start, end) summed in shard order, rounded to float32 after each addition. */
+function sumShards(gradients: readonly Float32Array[], start: number, end: number): Float32Array {
+  const n = end - start;
+  const sum = scratch.subarray(0, n);
+  const a = gradients[0]!.subarray(start, end);
+  const b = gradients[1]!.subarray(start, end);
+  for (let i = 0; i < n; i++) sum[i] = f(a[i]! + b[i]!);
+  for (let k = 2; k < gradients.length; k++) {
+    const g = gradients[k]!.subarray(start, end);
+    for (let i = 0; i < n; i++) sum[i] = f(sum[i]! + g[i]!);
+  }
+  return sum;
+}
+
+/** The optimiser's step over aligned views: weights, their summed gradient and slots. */
+function updateRange(
+  config: FusedOptimizer,
+  group: FusedGroup,
+  lr: number,
+  iteration: number,
+  w: Float32Array,
+  g: Float32Array,
+  first: Float32Array,
+  second: Float32Array | null,
+): void {
+  const n = w.length;
   const decayValue = config.weightDecay * group.decayMultiplier;
   const decays = decayValue > 0;
   const decay = f(decayValue);
@@ -95,28 +141,4 @@ export function fusedUpdate(
     const vHat = f(v / correct2);
     w[i] = f(w[i]! - f(f(mHat / f(f(Math.sqrt(vHat)) + epsilon)) * rate));
   }
-}
-
-/** Reused between calls (one per thread): the shards' sum of the slice being updated. */
-let scratch = new Float32Array(0);
-
-/**
- * The slice's gradient, indexed from `from`: the one shard's own elements, or the shards summed in
- * shard order with a float32 rounding after each addition (as one thread adds them).
- */
-function summedGradient({ gradients, from, to }: FusedSlice): Float32Array {
-  if (gradients.length === 0) throw new Error('fusedUpdate: no gradients');
-  const g0 = gradients[0]!;
-  if (gradients.length === 1) return g0.subarray(from, to);
-  const n = to - from;
-  if (scratch.length < n) scratch = new Float32Array(n);
-  const sum = scratch;
-  const a = g0.subarray(from, to);
-  const b = gradients[1]!.subarray(from, to);
-  for (let i = 0; i < n; i++) sum[i] = f(a[i]! + b[i]!);
-  for (let k = 2; k < gradients.length; k++) {
-    const g = gradients[k]!.subarray(from, to);
-    for (let i = 0; i < n; i++) sum[i] = f(sum[i]! + g[i]!);
-  }
-  return sum;
 }
