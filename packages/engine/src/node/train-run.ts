@@ -20,6 +20,7 @@ import {
   readClassesOption,
 } from '@semseg/voc-data/node';
 import * as tf from '@tensorflow/tfjs-core';
+import { resolveOptimizerConfig } from '../train/optimizer.js';
 import { type RecipeEntry, describeRecipe } from '../train/recipe.js';
 import { type EvaluationSummary, evaluateDataset } from './evaluate-run.js';
 import { closeTrainer, createTrainer } from './parallel/index.js';
@@ -35,6 +36,7 @@ import {
   testPauseHook,
 } from './train/checkpoints.js';
 import { type TrainingBatches, trainLoop } from './train/loop.js';
+import { checkWasmStepFits } from './train/memory-check.js';
 import { createRunModel, restoreRunModel } from './train/model-setup.js';
 import { type RunRecord, type TrainRunOptions, type TrainRunResult, checkOptions } from './train/options.js';
 import { FINAL, LATEST, RunFiles, type TrainingState } from './train/run-files.js';
@@ -139,6 +141,23 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     trainer.step = state.step;
   }
   if (optimizerTensors) tf.dispose(Object.values(optimizerTensors));
+  if (options.backend === 'wasm') {
+    // Each replica's heap holds the weights, its shard's gradients and activations; the optimiser's
+    // slots live in shared memory. One thread's heap holds them all.
+    const threads = trainer instanceof ParallelTrainer ? trainer.threads : 1;
+    try {
+      await checkWasmStepFits(trainer, {
+        batchSize: Math.ceil(options.batchSize / threads),
+        height: options.crop[0],
+        width: options.crop[1],
+        slotsPerParameter:
+          threads > 1 ? 0 : resolveOptimizerConfig(options.optimizer).type === 'adam' ? 2 : 1,
+      });
+    } catch (e) {
+      await closeTrainer(trainer);
+      throw e;
+    }
+  }
 
   if (options.saveBest && !options.evalEvery)
     throw new ConfigError(`--save-best ${options.saveBest} needs evaluations (--eval-every <steps>)`);
