@@ -79,4 +79,27 @@ describe('the wasm heap check before the first step', () => {
     trainer.dispose();
     trainer.model.dispose();
   });
+
+  it("turns wasm's out-of-memory inside a probe into the same advice", async () => {
+    const trainer = trainerFor({ hidden: 8 });
+    const loss = trainer.loss.bind(trainer);
+    // The third probe runs out of heap, as a model too large for even a small step would.
+    let calls = 0;
+    trainer.loss = (...args) => {
+      if (++calls === 3) throw new Error('memory access out of bounds');
+      return loss(...args);
+    };
+    const tensors = tf.memory().numTensors;
+    const error = await checkWasmStepFits(trainer, {
+      batchSize: 1,
+      height: 600,
+      width: 600,
+      slotsPerParameter: 1,
+    }).catch((e: unknown) => e);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/even a batch-1 probe step .* does not fit .*--backend cpu/);
+    trainer.dispose();
+    trainer.model.dispose();
+  });
 });

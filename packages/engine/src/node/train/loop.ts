@@ -5,6 +5,7 @@ import type { Batch } from '@semseg/voc-data/node';
 export type TrainingBatches = AsyncIterable<Batch> & { close(): Promise<void> };
 import { ConfigError } from '@semseg/core';
 import { NonFiniteLossError, type Trainer } from '../../train/trainer.js';
+import { ROUTES, WASM_OUT_OF_MEMORY } from './memory-check.js';
 import type { TrainRunOptions, TrainRunResult } from './options.js';
 import type { RunFiles } from './run-files.js';
 
@@ -69,10 +70,6 @@ export async function trainLoop(
   return { reason: 'finished', lastLoss };
 }
 
-/** What a wasm module says when its heap (at most 4 GiB) cannot hold an allocation. */
-const WASM_OUT_OF_MEMORY =
-  /memory access out of bounds|out of memory|Cannot enlarge memory|Array buffer allocation failed/i;
-
 async function step(trainer: Trainer, batch: Batch, options: TrainRunOptions, files: RunFiles) {
   try {
     return await trainer.trainStep(batch.images, batch.labels, [batch.batchSize, batch.height, batch.width]);
@@ -81,7 +78,7 @@ async function step(trainer: Trainer, batch: Batch, options: TrainRunOptions, fi
       // wasm32's heap is at most 4 GiB: weights, gradients, optimiser slots and every activation
       // the backward pass keeps must fit (a full-width FCN-8s at 500x500 does not).
       throw new ConfigError(
-        `training step ${trainer.step + 1} (batch ${batch.batchSize} x ${batch.height}x${batch.width}) does not fit in wasm's 4 GiB heap (${e.message}); use --backend cpu (no such limit, slower), a smaller --crop or --batch-size, or a narrower --width`,
+        `training step ${trainer.step + 1} (batch ${batch.batchSize} x ${batch.height}x${batch.width}) does not fit in wasm's 4 GiB heap (${e.message}); ${ROUTES}`,
       );
     }
     if (e instanceof NonFiniteLossError) {

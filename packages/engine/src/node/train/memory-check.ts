@@ -10,6 +10,14 @@ import type { Trainer } from '../../train/trainer.js';
 /** wasm32's heap limit. */
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
 
+/** What a wasm module says when its heap cannot hold an allocation. */
+export const WASM_OUT_OF_MEMORY =
+  /memory access out of bounds|out of memory|Cannot enlarge memory|Array buffer allocation failed/i;
+
+/** What works instead. */
+export const ROUTES =
+  'use --backend cpu (no such limit, slower), a smaller --crop or --batch-size, or a narrower --width';
+
 /** Below these, a step cannot come near the limit: no probe. */
 const PROBE_IF_FIXED_BYTES = 512 * 1024 ** 2;
 const PROBE_IF_PIXELS = 512 * 512;
@@ -125,13 +133,22 @@ export async function checkWasmStepFits(
   const fixed = tf.memory().numBytes + parameterBytes * (1 + shape.slotsPerParameter);
   if (fixed < PROBE_IF_FIXED_BYTES && shape.batchSize * shape.height * shape.width < PROBE_IF_PIXELS)
     return null;
-  const estimate = await estimateStepMemory(trainer, shape);
+  let estimate: StepMemoryEstimate;
+  try {
+    estimate = await estimateStepMemory(trainer, shape);
+  } catch (e) {
+    // Weights, gradients and state so large that even a small probe does not fit.
+    if (e instanceof Error && WASM_OUT_OF_MEMORY.test(e.message))
+      throw new ConfigError(
+        `even a batch-1 probe step at 64-128 px does not fit in wasm's heap (${e.message}); ${ROUTES}`,
+      );
+    throw e;
+  }
   if (estimate.totalBytes > limit)
     throw new ConfigError(
       `a training step of batch ${shape.batchSize} at ${shape.height}x${shape.width} needs about ${gb(estimate.totalBytes)} on wasm ` +
         `(weights, buffers and optimiser state ${gb(estimate.fixedBytes)}, gradients ${gb(estimate.gradientBytes)}, ` +
-        `activations and temporaries of the passes ${gb(estimate.activationBytes)}), more than wasm's ${gb(limit)} heap: ` +
-        'use --backend cpu (no such limit, slower), a smaller --crop or --batch-size, or a narrower --width',
+        `activations and temporaries of the passes ${gb(estimate.activationBytes)}), more than wasm's ${gb(limit)} heap: ${ROUTES}`,
     );
   return estimate;
 }
