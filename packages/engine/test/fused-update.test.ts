@@ -21,6 +21,10 @@ const GROUPS = [
   { lrMultiplier: 10, decayMultiplier: 1 },
 ];
 
+/** Plain SGD (no weight decay) with this momentum, as the fused update takes it. */
+const sgd = (momentum: number) =>
+  ({ type: 'sgd', momentum, weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, alpha: 0.99 }) as const;
+
 describe.each(['cpu', 'wasm'] as const)('fusedUpdate on %s', (backend) => {
   it.each(CONFIGS)(
     'equals ParameterOptimizer.apply bit for bit: $type, decay $weightDecay',
@@ -87,15 +91,7 @@ describe.each(['cpu', 'wasm'] as const)('fusedUpdate on %s', (backend) => {
     const w = Float32Array.of(1, 2, 3, 4);
     const g = Float32Array.of(1, 1, 1, 1);
     const m = new Float32Array(4);
-    const config = {
-      type: 'sgd',
-      momentum: 0.9,
-      weightDecay: 0,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      alpha: 0.99,
-    } as const;
+    const config = sgd(0.9);
     fusedUpdate(config, GROUPS[0]!, 0.5, 1, {
       weights: w,
       gradients: [g],
@@ -109,15 +105,7 @@ describe.each(['cpu', 'wasm'] as const)('fusedUpdate on %s', (backend) => {
   });
 
   it('sums any number of shards in shard order, rounding to float32 after each addition', () => {
-    const config = {
-      type: 'sgd',
-      momentum: 0,
-      weightDecay: 0,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      alpha: 0.99,
-    } as const;
+    const config = sgd(0);
     // 1 + 2^-24 + 2^-24: in order, each addition rounds back to 1; summed first, the two halves make 2^-23.
     const tiny = 2 ** -24;
     const shards = [Float32Array.of(1, 0, 3), Float32Array.of(tiny, 0, 1), Float32Array.of(tiny, 0, 2)];

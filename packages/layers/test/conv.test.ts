@@ -250,21 +250,19 @@ describe.each(BACKENDS)('conv2d on %s', (backend) => {
 
 describe('input-gradient route', () => {
   it('takes gemm for a filter that dwarfs its output (fc6 on a 3x3 map), conv otherwise', async () => {
-    const { prefersGemmInputGradient } = await import('../src/ops/conv-gemm.js');
+    const { prefersGemm } = await import('../src/ops/conv-gemm.js');
     const same = (k: number) => ({
       stride: [1, 1] as [number, number],
       dilation: [1, 1] as [number, number],
       padding: [k, k, k, k] as [number, number, number, number],
     });
-    expect(prefersGemmInputGradient([1, 3, 3, 80], [7, 7, 5, 80], same(3))).toBe(true);
-    expect(prefersGemmInputGradient([8, 3, 3, 1024], [7, 7, 128, 1024], same(3))).toBe(true);
-    expect(prefersGemmInputGradient([8, 24, 24, 64], [3, 3, 64, 64], same(1))).toBe(false);
+    expect(prefersGemm([1, 3, 3, 80], [7, 7, 5, 80], same(3))).toBe(true);
+    expect(prefersGemm([8, 3, 3, 1024], [7, 7, 128, 1024], same(3))).toBe(true);
+    expect(prefersGemm([8, 24, 24, 64], [3, 3, 64, 64], same(1))).toBe(false);
     // fc7 too: a 1x1 filter of 1024x1024 on 72 pixels.
-    expect(prefersGemmInputGradient([8, 3, 3, 1024], [1, 1, 1024, 1024], same(0))).toBe(true);
-    expect(prefersGemmInputGradient([8, 12, 12, 1024], [1, 1, 1024, 1024], same(0))).toBe(false);
-    expect(prefersGemmInputGradient([1, 3, 3, 1024], [3, 3, 128, 1024], { ...same(1), stride: [2, 2] })).toBe(
-      false,
-    );
+    expect(prefersGemm([8, 3, 3, 1024], [1, 1, 1024, 1024], same(0))).toBe(true);
+    expect(prefersGemm([8, 12, 12, 1024], [1, 1, 1024, 1024], same(0))).toBe(false);
+    expect(prefersGemm([1, 3, 3, 1024], [3, 3, 128, 1024], { ...same(1), stride: [2, 2] })).toBe(false);
   });
 });
 

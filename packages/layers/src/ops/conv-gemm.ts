@@ -29,9 +29,6 @@ export function prefersGemm(
   return pixels * 8 <= co;
 }
 
-/** The input gradient's route choice (the output gradient has the output's shape). */
-export const prefersGemmInputGradient = prefersGemm;
-
 /** Output [N, OH, OW] of a stride-1 convolution of `x` with a filter of this size and geometry. */
 export function stride1Output(
   inputShape: readonly [number, number, number, number],

@@ -1,7 +1,7 @@
 import { ConfigError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { convForwardByGemm, convInputGradientByGemm, prefersGemm } from './conv-gemm.js';
-import { type ConvGeometry, convFilterGradient, forwardConv, trainableValidConv } from './conv.js';
+import { convInputGradientByGemm, prefersGemm } from './conv-gemm.js';
+import { type ConvGeometry, convFilterGradient, convForward, trainableValidConv } from './conv.js';
 import { type Pair, effectiveKernel } from './geometry.js';
 import { transposedConvWindow } from './transposed-conv.js';
 
@@ -100,9 +100,7 @@ function stride1ByGemm(
         const savedKernel = saved[1] as tf.Tensor4D;
         const dOut = dy as tf.Tensor4D;
         // The forward conv's output is x's size exactly (its bottom/right padding says so).
-        const dx = prefersGemm(savedInput.shape, savedKernel.shape, forward)
-          ? convForwardByGemm(dOut, savedKernel, forward)
-          : forwardConv(dOut, savedKernel, forward);
+        const dx = convForward(dOut, savedKernel, forward, 'auto');
         return [dx, convFilterGradient(dOut, savedInput, forward, savedKernel.shape)];
       },
     };

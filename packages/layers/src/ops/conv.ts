@@ -194,7 +194,8 @@ export interface Conv2dOptions {
   forward?: ForwardMethod;
 }
 
-function forwardOf(
+/** A convolution's forward by `method` (Conv2dOptions.forward). */
+export function convForward(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   geometry: ConvGeometry,
@@ -229,7 +230,7 @@ export function conv2d(
     const save = args[2] as tf.GradSaveFunc;
     save([input, kernel]);
     return {
-      value: forwardOf(input, kernel, geometry, method),
+      value: convForward(input, kernel, geometry, method),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const savedInput = saved[0] as tf.Tensor4D;
         const savedKernel = saved[1] as tf.Tensor4D;

@@ -56,7 +56,7 @@ export async function estimateStepMemory(
   sides: readonly number[] = [64, 96, 128],
 ): Promise<StepMemoryEstimate> {
   const variables = trainer.optimizer.variables();
-  const parameterBytes = variables.reduce((n, v) => n + v.size * 4, 0);
+  const parameterBytes = trainableBytes(trainer);
   const before = tf.memory().numBytes;
   const probes: Array<{ side: number; bytes: number }> = [];
   let side = sides[0]!;
@@ -117,6 +117,11 @@ function quadratic(points: Array<{ side: number; bytes: number }>): (side: numbe
     (r.bytes * (s - p.side) * (s - q.side)) / ((r.side - p.side) * (r.side - q.side));
 }
 
+/** Bytes of the trainable parameters (float32): one gradient's worth, or one optimiser slot's. */
+function trainableBytes(trainer: Trainer): number {
+  return trainer.optimizer.variables().reduce((n, v) => n + v.size * 4, 0);
+}
+
 const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 
 /**
@@ -129,7 +134,7 @@ export async function checkWasmStepFits(
   shape: StepShape,
   limit = WASM_HEAP_BYTES,
 ): Promise<StepMemoryEstimate | null> {
-  const parameterBytes = trainer.optimizer.variables().reduce((n, v) => n + v.size * 4, 0);
+  const parameterBytes = trainableBytes(trainer);
   const fixed = tf.memory().numBytes + parameterBytes * (1 + shape.slotsPerParameter);
   if (fixed < PROBE_IF_FIXED_BYTES && shape.batchSize * shape.height * shape.width < PROBE_IF_PIXELS)
     return null;
