@@ -48,6 +48,11 @@ const cases: [string, string, Parameters<typeof encode>[0]][] = [
       set(t, f32x4.div(f32x4.sub(f32x4.mul(f32x4.add(get(u), get(v)), get(v)), get(u)), get(v))),
   ],
   [
+    'f32x4 sqrt',
+    'local.get 1 f32x4.sqrt local.get 2 f32x4.add local.set 4',
+    ({ u, v, t }) => set(t, f32x4.add(f32x4.sqrt(get(u)), get(v))),
+  ],
+  [
     'min, max, pmin, pmax, lt, gt',
     'local.get 1 local.get 2 f32x4.min local.get 2 f32x4.max local.get 1 f32x4.pmin local.get 2 f32x4.pmax local.get 1 f32x4.lt local.get 2 f32x4.gt local.set 4',
     ({ u, v, t }) =>

@@ -106,6 +106,7 @@ export const f32x4 = {
   gt: simdBinary(0x44),
   nearest: simdUnary(0x6a),
   neg: simdUnary(0xe1),
+  sqrt: simdUnary(0xe3),
   add: simdBinary(0xe4),
   sub: simdBinary(0xe5),
   mul: simdBinary(0xe6),
