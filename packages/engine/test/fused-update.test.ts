@@ -1,11 +1,14 @@
 // The replicas' in-place optimiser update against ParameterOptimizer.apply: bit-identical weights
 // and slots for SGD (with and without decay), RMSprop and Adam, on the cpu and wasm backends, over
-// a few consecutive steps with changing learning rates.
+// a few consecutive steps with changing learning rates; and the WebAssembly SIMD kernel against the
+// JavaScript loops, bit for bit.
 import { Rng } from '@semseg/core';
 import { useNodeBackend } from '@semseg/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { fusedUpdate } from '../src/node/parallel/fused-update.js';
+import { type FusedOptimizer, fusedUpdate } from '../src/node/parallel/fused-update.js';
+import { allocateShared } from '../src/node/parallel/shared-memory.js';
+import { UpdateKernel } from '../src/node/parallel/update-kernel.js';
 import { ParameterOptimizer } from '../src/train/optimizer.js';
 
 const SIZE = 4099;
@@ -130,5 +133,102 @@ describe.each(['cpu', 'wasm'] as const)('fusedUpdate on %s', (backend) => {
       to: 3,
     });
     expect([...v]).toEqual([0, 0, -6]);
+  });
+});
+
+describe('UpdateKernel (WebAssembly SIMD over one shared memory)', () => {
+  const FILLED = { momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, alpha: 0.99 };
+  // Lengths with a tail of 0-3 elements past the last group of four, and an offset slice.
+  const SLICES = [
+    { count: 4099, lo: 0 },
+    { count: 8, lo: 0 },
+    { count: 3, lo: 0 },
+    { count: 1001, lo: 5 },
+  ];
+
+  it.each(CONFIGS)("gives the JavaScript loops' bits: $type, decay $weightDecay", (config) => {
+    const filled = { ...FILLED, ...config } as FusedOptimizer;
+    const rng = new Rng(11);
+    for (const shards of [1, 2, 3]) {
+      for (const { count, lo } of SLICES) {
+        const size = count + lo;
+        const store = allocateShared(
+          { state: size * 4, gradients: size * 4, replicas: shards, slots: 2 * size * 4 },
+          'memory',
+        );
+        const kernel = new UpdateKernel(store.memory!);
+        const f32 = (region: { buffer: SharedArrayBuffer; byteOffset: number }, base = 0) =>
+          new Float32Array(region.buffer, region.byteOffset + base * 4, size);
+        const weights = f32(store.state);
+        const first = f32(store.slots);
+        const second = f32(store.slots, size);
+        weights.set(rng.fillNormal(new Float32Array(size)));
+        // Slots start positive (RMSprop's and Adam's second moments are squares).
+        first.set(rng.fillNormal(new Float32Array(size)).map((v) => (config.type === 'sgd' ? v : v * v)));
+        second.set(rng.fillNormal(new Float32Array(size)).map((v) => v * v));
+        const gradients = store.gradients.map((region) => f32(region));
+        const plain = {
+          weights: weights.slice(),
+          first: first.slice(),
+          second: second.slice(),
+        };
+        for (const [step, lr] of [0.01, 0.003].entries()) {
+          // Shard values of very different sizes, so that the order of the sum shows in the bits.
+          for (const [k, g] of gradients.entries())
+            g.set(rng.fillNormal(new Float32Array(size)).map((v) => v * 10 ** (2 - 3 * k)));
+          for (const group of GROUPS) {
+            kernel.apply(filled, group, lr, step + 1, {
+              weights: store.state.byteOffset + lo * 4,
+              gradients: store.gradients[0]!.byteOffset + lo * 4,
+              gradientStride: store.gradientStride,
+              shards,
+              first: store.slots.byteOffset + lo * 4,
+              second: store.slots.byteOffset + (size + lo) * 4,
+              count,
+            });
+            fusedUpdate(filled, group, lr, step + 1, {
+              weights: plain.weights,
+              gradients,
+              first: plain.first,
+              second: config.type === 'adam' ? plain.second : null,
+              from: lo,
+              to: size,
+            });
+          }
+          const where = `${shards} shards, ${count} elements from ${lo}, step ${step + 1}`;
+          expect(Buffer.from(weights.buffer, weights.byteOffset, size * 4), where).toEqual(
+            Buffer.from(plain.weights.buffer),
+          );
+          expect(Buffer.from(first.buffer, first.byteOffset, size * 4), where).toEqual(
+            Buffer.from(plain.first.buffer),
+          );
+          if (config.type === 'adam')
+            expect(Buffer.from(second.buffer, second.byteOffset, size * 4), where).toEqual(
+              Buffer.from(plain.second.buffer),
+            );
+        }
+        // Elements before the slice were not touched.
+        if (lo > 0) expect(weights.subarray(0, lo)).toEqual(plain.weights.subarray(0, lo));
+      }
+    }
+  });
+
+  it('places every array in one memory, 16-byte aligned, gradients at a fixed stride; or in buffers', () => {
+    const sizes = { state: 40, gradients: 36, replicas: 3, slots: 80 };
+    const store = allocateShared(sizes);
+    expect(store.memory).not.toBeNull();
+    const regions = [store.state, ...store.gradients, store.slots];
+    for (const region of regions) {
+      expect(region.buffer).toBe(store.memory!.buffer);
+      expect(region.byteOffset % 16).toBe(0);
+    }
+    expect(store.gradientStride).toBe(48);
+    expect(store.gradients.map((g) => g.byteOffset)).toEqual([48, 96, 144]);
+    expect(store.slots.byteOffset).toBe(192);
+    const separate = allocateShared(sizes, 'buffers');
+    expect(separate.memory).toBeNull();
+    expect(new Set([separate.state, ...separate.gradients, separate.slots].map((r) => r.buffer)).size).toBe(
+      5,
+    );
   });
 });

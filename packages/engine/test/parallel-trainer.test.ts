@@ -276,6 +276,45 @@ describe('ParallelTrainer', () => {
     expect(b.generators).toEqual(a.generators);
   });
 
+  it('updates with the SIMD kernel over one shared memory, bit for bit as the JavaScript update over buffers', async () => {
+    const run = async (placement: 'auto' | 'buffers') => {
+      const model = build({ batchNorm: true, aux: true });
+      // Adam with per-group multipliers (biases: twice the rate, no decay), three uneven shards.
+      const trainer = await ParallelTrainer.create({
+        model,
+        ...recipe({ optimizer: { type: 'adam', weightDecay: 1e-4 } }),
+        parameterGroup: (name) =>
+          name.endsWith('bias')
+            ? { lrMultiplier: 2, decayMultiplier: 0 }
+            : { lrMultiplier: 1, decayMultiplier: 1 },
+        threads: 3,
+        architecture: { name: NAME, config: { ...model.config } },
+        plugins: [PARALLEL_PLUGIN],
+        placement,
+      });
+      try {
+        expect(trainer.pool.memory === null).toBe(placement === 'buffers');
+        for (let s = 0; s < 4; s++) {
+          const { images, labels } = batch(400 + s, 7);
+          await trainer.trainStep(images, labels, [7, H, W]);
+        }
+        const slots = Object.values(trainer.optimizer.state()).map((v) => v.dataSync().slice());
+        return { weights: weightsOf(model), slots };
+      } finally {
+        await trainer.close();
+        trainer.dispose();
+        model.dispose();
+      }
+    };
+    const simd = await run('auto');
+    const plain = await run('buffers');
+    for (const name of Object.keys(plain.weights))
+      expect(Buffer.from(simd.weights[name]!.buffer), name).toEqual(Buffer.from(plain.weights[name]!.buffer));
+    expect(simd.slots.map((s) => Buffer.from(s.buffer))).toEqual(
+      plain.slots.map((s) => Buffer.from(s.buffer)),
+    );
+  });
+
   it('normalises each shard with its own batch statistics and averages the running ones', async () => {
     const n = 4;
     const { images, labels } = batch(300, n);

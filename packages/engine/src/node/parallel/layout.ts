@@ -1,5 +1,6 @@
 import { ConfigError, type Module } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
+import type { SharedRegion } from './shared-memory.js';
 
 /** One tensor of a model's state in a shared buffer: 4-byte elements at `offset` (in elements). */
 export interface LayoutEntry {
@@ -12,7 +13,7 @@ export interface LayoutEntry {
 }
 
 /**
- * Where each of a model's parameters and buffers sits in one flat SharedArrayBuffer, in the
+ * Where each of a model's parameters and buffers sits in one flat shared region, in the
  * order of `namedEntries()` (the same in every replica built from the same architecture).
  */
 export interface StateLayout {
@@ -49,16 +50,17 @@ export function stateLayout(
   return { entries: out, length: offset };
 }
 
-/** The elements of one entry in a shared buffer, typed as the entry. */
-export function entryView(
-  buffer: SharedArrayBuffer,
-  entry: LayoutEntry,
-  base = 0,
-): Float32Array | Int32Array {
-  const start = (base + entry.offset) * 4;
+/** Byte address of an entry's first element in its region's buffer (`base` elements further on). */
+export function entryAddress(region: SharedRegion, entry: LayoutEntry, base = 0): number {
+  return region.byteOffset + (base + entry.offset) * 4;
+}
+
+/** The elements of one entry in a shared region, typed as the entry. */
+export function entryView(region: SharedRegion, entry: LayoutEntry, base = 0): Float32Array | Int32Array {
+  const start = entryAddress(region, entry, base);
   return entry.dtype === 'int32'
-    ? new Int32Array(buffer, start, entry.size)
-    : new Float32Array(buffer, start, entry.size);
+    ? new Int32Array(region.buffer, start, entry.size)
+    : new Float32Array(region.buffer, start, entry.size);
 }
 
 /** The layouts must name the same tensors with the same shapes (replicas of one architecture). */
@@ -76,17 +78,32 @@ export function checkSameLayout(expected: StateLayout, actual: StateLayout, wher
   }
 }
 
-/** Copies a module's tensors into a shared buffer (a read of every tensor). */
-export function writeState(model: Module, layout: StateLayout, buffer: SharedArrayBuffer): void {
+interface HeapBackend {
+  typedArrayFromHeap(tensor: tf.TensorInfo): Float32Array | Int32Array;
+}
+
+/**
+ * A tensor's values to copy from at once: on wasm a view of its memory in the backend's heap (no
+ * copy; valid until the next tfjs call), elsewhere dataSync's array.
+ */
+export function valuesToCopy(tensor: tf.Tensor): Float32Array | Int32Array {
+  const backend = tf.backend() as Partial<HeapBackend>;
+  if (tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function')
+    return backend.typedArrayFromHeap(tensor);
+  return tensor.dataSync() as Float32Array | Int32Array;
+}
+
+/** Copies a module's tensors into a shared region (a read of every tensor). */
+export function writeState(model: Module, layout: StateLayout, buffer: SharedRegion): void {
   const byName = new Map(model.namedEntries().map((e) => [e.name, e.variable]));
   for (const entry of layout.entries) {
     const variable = byName.get(entry.name)!;
-    entryView(buffer, entry).set(variable.dataSync() as Float32Array | Int32Array);
+    entryView(buffer, entry).set(valuesToCopy(variable));
   }
 }
 
-/** Sets a module's tensors from a shared buffer (copies: the buffer is rewritten later). */
-export function readState(model: Module, layout: StateLayout, buffer: SharedArrayBuffer): void {
+/** Sets a module's tensors from a shared region (copies: the region is rewritten later). */
+export function readState(model: Module, layout: StateLayout, buffer: SharedRegion): void {
   const byName = new Map(model.namedEntries().map((e) => [e.name, e.variable]));
   // wasm copies a new tensor's values into its heap at once; cpu keeps the array it is given.
   const copies = tf.getBackend() === 'wasm';

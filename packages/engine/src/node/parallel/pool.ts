@@ -7,6 +7,7 @@ import { barrierBuffer } from './barrier.js';
 import type { FusedGroup, FusedOptimizer } from './fused-update.js';
 import { type StateLayout, stateLayout, writeState } from './layout.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './protocol.js';
+import { type SharedRegion, allocateShared } from './shared-memory.js';
 import { SharedSlotOptimizer } from './shared-slots.js';
 import { spawnReplicaWorker } from './spawn.js';
 import { updateBuffer } from './update-phase.js';
@@ -40,6 +41,12 @@ export interface ReplicaPoolOptions {
   loss?: { reduction: LossReduction; classWeights?: readonly number[]; ignoreIndex?: number };
   /** The optimiser the replicas apply at the end of each step, with each parameter's multipliers (training only). */
   optimizer?: { config: FusedOptimizer; groups: ReadonlyMap<string, FusedGroup> };
+  /**
+   * Where the shared arrays live (shared-memory.ts): 'auto' (default) one WebAssembly memory where
+   * they fit, so the update runs as a SIMD kernel; 'buffers' separate buffers and the JavaScript
+   * update (the same bits; for tests, and what 'auto' falls back to past 4 GiB).
+   */
+  placement?: 'auto' | 'buffers';
 }
 
 interface Pending {
@@ -55,17 +62,19 @@ export function replicaBackend(name: string = tf.getBackend()): 'wasm' | 'cpu' |
 /**
  * Worker threads that each hold a copy of one model (built from its registered architecture in
  * the thread's own tfjs engine and backend) and share its weights with the main thread through
- * one SharedArrayBuffer. Requests to a thread are answered in order; a thread that exits or
+ * shared memory (shared-memory.ts). Requests to a thread are answered in order; a thread that exits or
  * throws breaks the pool with an error naming it.
  */
 export class ReplicaPool {
   readonly threads: number;
   readonly layout: StateLayout;
   readonly gradLayout: StateLayout;
-  readonly state: SharedArrayBuffer;
-  readonly gradients: SharedArrayBuffer[];
+  readonly state: SharedRegion;
+  readonly gradients: SharedRegion[];
   /** The optimiser's slots (empty when the pool does not train). */
-  readonly slots: SharedArrayBuffer;
+  readonly slots: SharedRegion;
+  /** The memory that holds them all, or null where they are separate buffers. */
+  readonly memory: WebAssembly.Memory | null;
   private readonly workers: Worker[];
   private readonly pending: Pending[][];
   private broken: Error | null = null;
@@ -96,16 +105,21 @@ export class ReplicaPool {
       ...entries.filter((e) => e.trainable),
       ...entries.filter((e) => !e.trainable),
     ]);
-    this.state = new SharedArrayBuffer(this.layout.length * 4);
-    this.gradients = Array.from(
-      { length: this.threads },
-      () => new SharedArrayBuffer(this.gradLayout.length * 4),
-    );
     const trainable = this.gradLayout.entries.filter((e) => e.trainable);
     const optimizer = options.optimizer;
-    this.slots = new SharedArrayBuffer(
-      optimizer ? SharedSlotOptimizer.bufferLength(optimizer.config.type, this.gradLayout) * 4 : 0,
+    const shared = allocateShared(
+      {
+        state: this.layout.length * 4,
+        gradients: this.gradLayout.length * 4,
+        replicas: this.threads,
+        slots: optimizer ? SharedSlotOptimizer.bufferLength(optimizer.config.type, this.gradLayout) * 4 : 0,
+      },
+      options.placement ?? 'auto',
     );
+    this.state = shared.state;
+    this.gradients = shared.gradients;
+    this.slots = shared.slots;
+    this.memory = shared.memory;
     const groups = trainable.map(
       (e) => optimizer?.groups.get(e.name) ?? { lrMultiplier: 1, decayMultiplier: 1 },
     );
@@ -137,6 +151,8 @@ export class ReplicaPool {
         gradients: this.gradients,
         gradLayout: this.gradLayout,
         slots: this.slots,
+        memory: shared.memory,
+        gradientStride: shared.gradientStride,
         update,
         optimizer: optimizer?.config ?? null,
         groups,

@@ -2,6 +2,7 @@ import type { ArchitectureSpec, LossReduction, RngState } from '@semseg/core';
 import type { CrfOption, InferenceOptions, RgbImage } from '../../types.js';
 import type { FusedGroup, FusedOptimizer } from './fused-update.js';
 import type { StateLayout } from './layout.js';
+import type { SharedRegion } from './shared-memory.js';
 
 /** At most this many loss terms (training outputs) a model may have under data-parallel training. */
 export const MAX_TERMS = 64;
@@ -24,12 +25,18 @@ export interface ReplicaInit {
    * Parameters and buffers: written by the main thread when it publishes them, and updated in
    * place by the replicas at the end of every training step (each its own part).
    */
-  state: SharedArrayBuffer;
+  state: SharedRegion;
   /** Every replica's gradients (trainable entries) then its buffers (the rest), by `gradLayout`; this one's is `gradients[index]`. */
-  gradients: SharedArrayBuffer[];
+  gradients: SharedRegion[];
   gradLayout: StateLayout;
   /** The optimiser's slots, by the trainable entries of `gradLayout` (Adam's second moments after them). */
-  slots: SharedArrayBuffer;
+  slots: SharedRegion;
+  /**
+   * The shared WebAssembly memory that holds state, gradients (`gradientStride` bytes apart) and
+   * slots, for the update kernel; null when they are separate buffers (the JavaScript update).
+   */
+  memory: WebAssembly.Memory | null;
+  gradientStride: number;
   /** Arrivals, losses and has-gradient flags of the update phase (update-phase.ts). */
   update: SharedArrayBuffer;
   /** Null when the pool only predicts. */

@@ -8,9 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { refineWithCrf } from '../../inference/crf.js';
 import { predictImageAsync } from '../../inference/predict.js';
 import { exchangeCounts } from './barrier.js';
-import { checkSameLayout, entryView, readState, stateLayout } from './layout.js';
+import { checkSameLayout, entryView, readState, stateLayout, valuesToCopy } from './layout.js';
 import type { PredictRequest, ReplicaInit, ReplicaReply, ReplicaRequest, StepRequest } from './protocol.js';
 import { shardLoss } from './shard-loss.js';
+import { UpdateKernel } from './update-kernel.js';
 import { type UpdateContext, runUpdatePhase } from './update-phase.js';
 
 if (!parentPort) throw new Error('replica-worker runs in a worker thread');
@@ -18,6 +19,8 @@ const port = parentPort;
 
 let init: ReplicaInit | null = null;
 let model: SegmentationModel | null = null;
+/** The SIMD update over the pool's shared memory, when the pool placed everything in one. */
+let kernel: UpdateKernel | null = null;
 
 const reply = (message: ReplicaReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
@@ -29,6 +32,7 @@ async function start(message: ReplicaInit): Promise<void> {
   if (tf.getBackend() !== message.backend)
     throw new Error(`backend ${message.backend} did not start in the replica thread`);
   model = createModel(message.architecture.name, message.architecture.config, { rng: new Rng(0) });
+  kernel = message.memory && message.optimizer ? new UpdateKernel(message.memory) : null;
   checkSameLayout(message.layout, stateLayout(model.namedEntries()), `replica ${message.index + 1}`);
 }
 
@@ -99,14 +103,14 @@ function step(request: StepRequest): ReplicaReply {
       hasGradient = trainable.map((entry, i) => {
         const view = entryView(own, entry);
         const g = grads[variables[i]!.name];
-        if (g) view.set(g.dataSync() as Float32Array);
+        if (g) view.set(valuesToCopy(g));
         else view.fill(0);
         return Boolean(g);
       });
       // The buffers this shard's forward updated (batch-norm running statistics).
       for (const entry of setup.gradLayout.entries) {
         if (entry.trainable) continue;
-        entryView(own, entry).set(byName.get(entry.name)!.dataSync() as Float32Array | Int32Array);
+        entryView(own, entry).set(valuesToCopy(byName.get(entry.name)!));
       }
       timings = { read: t1 - t0, compute: t2 - t1, write: performance.now() - t2 };
     } finally {
@@ -130,6 +134,8 @@ function updateContext(setup: ReplicaInit): UpdateContext {
     slots: setup.slots,
     optimizer: setup.optimizer!,
     groups: setup.groups,
+    kernel,
+    gradientStride: setup.gradientStride,
   };
 }
 

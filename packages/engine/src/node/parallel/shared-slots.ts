@@ -5,9 +5,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ParameterOptimizer } from '../../train/optimizer.js';
 import { type StateLayout, entryView } from './layout.js';
+import type { SharedRegion } from './shared-memory.js';
 
 export class SharedSlotOptimizer extends ParameterOptimizer {
-  private shared: { buffer: SharedArrayBuffer; layout: StateLayout; secondBase: number } | null = null;
+  private shared: { buffer: SharedRegion; layout: StateLayout; secondBase: number } | null = null;
   private stale = false;
 
   /** Elements of the shared slot buffer for `layout`'s trainable entries (two slots for Adam). */
@@ -17,7 +18,7 @@ export class SharedSlotOptimizer extends ParameterOptimizer {
   }
 
   /** Binds the slots to `buffer` (laid out as `layout`'s trainable entries) and writes them there. */
-  attach(buffer: SharedArrayBuffer, layout: StateLayout): void {
+  attach(buffer: SharedRegion, layout: StateLayout): void {
     const secondBase = layout.entries.filter((e) => e.trainable).reduce((n, e) => n + e.size, 0);
     this.shared = { buffer, layout, secondBase };
     this.push();

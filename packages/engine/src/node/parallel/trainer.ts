@@ -13,6 +13,8 @@ export interface ParallelTrainerOptions extends TrainerOptions {
   architecture: ArchitectureSpec;
   /** Modules each thread imports to register the architecture (its model package). */
   plugins: readonly string[];
+  /** Where the shared arrays live (ReplicaPoolOptions.placement; default 'auto'). */
+  placement?: 'auto' | 'buffers';
 }
 
 /** The images of shard k of a batch of n split into `parts`: contiguous, sizes differing by at most 1. */
@@ -96,6 +98,7 @@ export class ParallelTrainer extends Trainer {
         ...(options.ignoreIndex !== undefined ? { ignoreIndex: options.ignoreIndex } : {}),
       },
       optimizer: { config, groups },
+      ...(options.placement ? { placement: options.placement } : {}),
     });
     return new ParallelTrainer(options, pool);
   }

@@ -4,7 +4,9 @@
 // and applies the optimiser to that part of the shared weights and slots (ZeRO's partitioned
 // update). No thread sums or updates everything, and the main thread only mirrors the result.
 import { type FusedGroup, type FusedOptimizer, fusedUpdate } from './fused-update.js';
-import { type LayoutEntry, type StateLayout, entryView } from './layout.js';
+import { type LayoutEntry, type StateLayout, entryAddress, entryView } from './layout.js';
+import type { SharedRegion } from './shared-memory.js';
+import type { UpdateKernel } from './update-kernel.js';
 
 /** Int32 words before the losses: [arrivals, unused] (the losses start 8-byte aligned). */
 const HEADER_WORDS = 2;
@@ -18,13 +20,19 @@ export interface UpdateContext {
   replicas: number;
   index: number;
   buffer: SharedArrayBuffer;
-  /** Every replica's gradient buffer (by `gradLayout`), in replica order. */
-  gradients: SharedArrayBuffer[];
+  /** Every replica's gradient region (by `gradLayout`), in replica order. */
+  gradients: SharedRegion[];
   gradLayout: StateLayout;
   /** The weights and buffers (by `layout`) and the optimiser's slots (by the trainable entries of `gradLayout`). */
-  state: SharedArrayBuffer;
+  state: SharedRegion;
   layout: StateLayout;
-  slots: SharedArrayBuffer;
+  slots: SharedRegion;
+  /**
+   * The SIMD update over the shared memory that holds all of these (the gradients `gradientStride`
+   * bytes apart); null: the JavaScript loops, which give the same bits.
+   */
+  kernel: UpdateKernel | null;
+  gradientStride: number;
   optimizer: FusedOptimizer;
   /** Multipliers of each trainable entry of `gradLayout`, in order. */
   groups: FusedGroup[];
@@ -88,7 +96,7 @@ export function runUpdatePhase(context: UpdateContext, step: UpdateStep): Update
 
 /** This replica's contiguous part of `gradLayout`'s elements: summed, then updated or averaged. */
 function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boolean[]): void {
-  const { replicas, index, gradients, gradLayout, state, layout, slots, optimizer, groups } = context;
+  const { replicas, index, gradients, gradLayout, state, layout, slots, optimizer, groups, kernel } = context;
   const from = Math.floor((index * gradLayout.length) / replicas);
   const to = Math.floor(((index + 1) * gradLayout.length) / replicas);
   const stateEntries = new Map(layout.entries.map((e) => [e.name, e]));
@@ -113,6 +121,19 @@ function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boole
       for (let i = lo; i < hi; i++) weights[i] = step.parts === 1 ? sum[i - lo]! : sum[i - lo]! / step.parts;
       continue;
     }
+    const stateEntry = stateEntries.get(entry.name)!;
+    if (kernel) {
+      kernel.apply(optimizer, groups[trainableIndex]!, step.lr, step.iteration, {
+        weights: entryAddress(state, stateEntry) + lo * 4,
+        gradients: entryAddress(gradients[0]!, entry) + lo * 4,
+        gradientStride: context.gradientStride,
+        shards: step.parts,
+        first: entryAddress(slots, entry) + lo * 4,
+        second: optimizer.type === 'adam' ? entryAddress(slots, entry, secondBase) + lo * 4 : 0,
+        count: hi - lo,
+      });
+      continue;
+    }
     const shards = gradients
       .slice(0, step.parts)
       .map((buffer) => (entryView(buffer, entry) as Float32Array).subarray(lo, hi));
@@ -132,7 +153,7 @@ function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boole
 
 /** Elements [lo, hi) of one entry summed over the first `parts` shards, in shard order (float32). */
 function sumShards(
-  gradients: SharedArrayBuffer[],
+  gradients: SharedRegion[],
   entry: LayoutEntry,
   parts: number,
   lo: number,
