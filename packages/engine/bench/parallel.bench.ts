@@ -96,51 +96,63 @@ async function trainModel(
   const base = `train ${spec.label} 8x96x96`;
   const singleModel = build();
   const parallelModel = build();
+  const loopsModel = build();
   const single = new Trainer({ model: singleModel, ...recipe });
-  const parallel = await ParallelTrainer.create({
-    model: parallelModel,
-    ...recipe,
-    threads: THREADS,
-    architecture: { name: spec.name, config: { ...(parallelModel.config ?? {}), numClasses: 21 } },
-    plugins: PLUGINS,
-  });
+  const startParallel = (model: SegmentationModel, placement: 'auto' | 'buffers') =>
+    ParallelTrainer.create({
+      model,
+      ...recipe,
+      threads: THREADS,
+      architecture: { name: spec.name, config: { ...(model.config ?? {}), numClasses: 21 } },
+      plugins: PLUGINS,
+      placement,
+    });
+  const parallel = await startParallel(parallelModel, 'auto');
+  // The same replicas with the optimiser update in JavaScript loops over separate buffers (the
+  // same bits): the baseline of the SIMD update kernel.
+  const loopsTrainer = await startParallel(loopsModel, 'buffers');
   try {
-    // Alternating steps (1 thread, then N, then 1 ...): this VM's speed drifts by tens of percent
-    // within a minute, and interleaving puts both sides of the ratio under the same drift.
-    const times: [number[], number[]] = [[], []];
+    // Alternating steps (1 thread, then N, then N with the loops, then 1 ...): this VM's speed
+    // drifts by tens of percent within a minute, and interleaving puts every side of a ratio under
+    // the same drift.
+    const times: [number[], number[], number[]] = [[], [], []];
     const rounds = loops.warmup + (quick ? 2 : 5);
     for (let round = 0; round < rounds; round++) {
-      for (const [k, trainer] of [single, parallel].entries()) {
+      for (const [k, trainer] of [single, parallel, loopsTrainer].entries()) {
         const t0 = performance.now();
         await trainer.trainStep(images, labels, [n, size, size]);
         if (round >= loops.warmup) times[k]!.push(performance.now() - t0);
       }
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    const stages = parallel.lastTimings
-      ? Object.entries(parallel.lastTimings)
-          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
-          .join(', ')
-      : '';
-    for (const [k, threads] of [1, THREADS].entries()) {
+    const stagesOf = (trainer: ParallelTrainer) =>
+      trainer.lastTimings
+        ? Object.entries(trainer.lastTimings)
+            .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+            .join(', ')
+        : '';
+    const sides = [
+      { name: `${base} N=1`, stages: '' },
+      { name: `${base} N=${THREADS}`, stages: stagesOf(parallel) },
+      { name: `${base} N=${THREADS}, update in JS loops`, stages: stagesOf(loopsTrainer) },
+    ];
+    for (const [k, side] of sides.entries()) {
       const medianMs = median(times[k]!);
       rows.push({
-        name: `${base} N=${threads}`,
+        name: side.name,
         group: 'train',
         medianMs,
         perSecond: 1000 / medianMs,
-        ...(threads > 1
-          ? { baseline: `${base} N=1`, note: `steps alternate with N=1; last step ms: ${stages}` }
+        ...(k > 0
+          ? { baseline: `${base} N=1`, note: `steps alternate with N=1; last step ms: ${side.stages}` }
           : {}),
       });
-      console.log(`${base} N=${threads}: ${medianMs.toFixed(0)} ms/step ${threads > 1 ? stages : ''}`);
+      console.log(`${side.name}: ${medianMs.toFixed(0)} ms/step ${side.stages}`);
     }
   } finally {
-    await parallel.close();
-    single.dispose();
-    parallel.dispose();
-    singleModel.dispose();
-    parallelModel.dispose();
+    await Promise.all([parallel.close(), loopsTrainer.close()]);
+    for (const disposable of [single, parallel, loopsTrainer, singleModel, parallelModel, loopsModel])
+      disposable.dispose();
   }
 }
 
