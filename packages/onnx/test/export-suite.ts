@@ -1,5 +1,6 @@
 // Every registered architecture, width-reduced, on odd input sizes: the exported graph passes the
 // ONNX checker (full_check) and onnxruntime gives the tfjs path's probabilities (max |dp| < 1e-4).
+// The cases run in two test files (export-even, export-odd) so that vitest's two workers share them.
 import '@tensorflow/tfjs-backend-cpu';
 import '@semseg/deconvnet';
 import '@semseg/deeplab';
@@ -11,7 +12,7 @@ import { Rng, type SegmentationModel, createModel, listModels } from '@semseg/co
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exportOnnx, readMetadataProps, servedSizesOf, serves } from '../src/index.js';
-import { CASES, DYNAMIC_SIZE } from './cases.js';
+import { CASES, type Case, DYNAMIC_SIZE } from './cases.js';
 import {
   type CheckResult,
   checkModels,
@@ -25,7 +26,17 @@ import { calibrateBatchNorm, randomizeWeights } from './random-weights.js';
 const BATCH = 2;
 const skip = onnxCheckerSkipReason();
 
-describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () => {
+/** The cases of one half of CASES (by index parity, which balances their cost). */
+export function casesOfHalf(half: 0 | 1): Case[] {
+  return CASES.filter((_, i) => i % 2 === half);
+}
+
+/** The export suite over `cases`: each exported, run against tfjs, and checked by the ONNX checker. */
+export function describeExports(label: string, cases: readonly Case[]): void {
+  describe.skipIf(skip !== null)(`exportOnnx: ${label}`, () => suite(cases));
+}
+
+function suite(cases: readonly Case[]): void {
   const exported: Record<string, Uint8Array> = {};
   const figures: Record<string, number> = {};
   const sizeFigures: Record<string, string[]> = {};
@@ -43,16 +54,8 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
     console.log(`dynamic size, max |dp| at other sizes: ${JSON.stringify(sizeFigures)}`);
   });
 
-  test('the cases cover every registered architecture', () => {
-    const covered = new Set(CASES.map((c) => c.model));
-    expect(
-      listModels()
-        .map((m) => m.name)
-        .filter((n) => !covered.has(n)),
-    ).toEqual([]);
-  });
-
-  for (const c of CASES.filter((x) => !process.env.ONLY || process.env.ONLY.split(',').includes(x.id))) {
+  const selected = cases.filter((x) => !process.env.ONLY || process.env.ONLY.split(',').includes(x.id));
+  for (const c of selected) {
     test(`${c.id} ${c.size.join('x')}: onnxruntime matches tfjs`, async () => {
       const start = tf.memory().numTensors;
       const model = createModel(c.model, c.config, { rng: new Rng(7) }) as SegmentationModel;
@@ -124,7 +127,9 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
 
   test('the architectures that allow it export with a dynamic input size', () => {
     const got = Object.keys(dynamic).filter((id) => dynamic[id]);
-    expect(got.sort()).toEqual([...DYNAMIC_SIZE].sort());
+    const ids = new Set(selected.map((c) => c.id));
+    const expected = DYNAMIC_SIZE.filter((id) => ids.has(id));
+    expect(got.sort()).toEqual(expected.sort());
   });
 
   test('the ONNX checker (full_check) accepts every exported graph', async () => {
@@ -143,4 +148,20 @@ describe.skipIf(skip !== null)('exportOnnx: every registered architecture', () =
   test('no tensor is left behind', () => {
     expect(tf.memory().numTensors).toBe(baseline);
   });
-});
+}
+
+/** Every registered architecture has a case, and the halves together are every case once. */
+export function describeCoverage(): void {
+  test('the cases cover every registered architecture, and the two halves every case', () => {
+    const covered = new Set(CASES.map((c) => c.model));
+    expect(
+      listModels()
+        .map((m) => m.name)
+        .filter((n) => !covered.has(n)),
+    ).toEqual([]);
+    const halves = [...casesOfHalf(0), ...casesOfHalf(1)].map((c) => c.id);
+    expect(halves.sort()).toEqual(CASES.map((c) => c.id).sort());
+    const ids = new Set(CASES.map((c) => c.id));
+    expect(DYNAMIC_SIZE.filter((id) => !ids.has(id))).toEqual([]);
+  });
+}
