@@ -107,7 +107,8 @@ function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boole
     const lo = Math.max(from, entry.offset) - entry.offset;
     const hi = Math.min(to, entry.offset + entry.size) - entry.offset;
     if (hi <= lo) continue;
-    const target = entryView(state, stateEntries.get(entry.name)!);
+    const stateEntry = stateEntries.get(entry.name)!;
+    const target = entryView(state, stateEntry);
     if (entry.dtype === 'int32') {
       // Counters (batches tracked): every shard counted the same step.
       target.set(entryView(gradients[0]!, entry).subarray(lo, hi), lo);
@@ -121,7 +122,6 @@ function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boole
       for (let i = lo; i < hi; i++) weights[i] = step.parts === 1 ? sum[i - lo]! : sum[i - lo]! / step.parts;
       continue;
     }
-    const stateEntry = stateEntries.get(entry.name)!;
     if (kernel) {
       kernel.apply(optimizer, groups[trainableIndex]!, step.lr, step.iteration, {
         weights: entryAddress(state, stateEntry) + lo * 4,
