@@ -3,5 +3,6 @@ export interface WorkspaceAlias {
   find: RegExp;
   replacement: string;
 }
+export declare function workspaceDirs(): string[];
 export declare function workspaceAliases(): WorkspaceAlias[];
 export declare function vitestPreset(overrides?: UserConfig): UserConfig;
