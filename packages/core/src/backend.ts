@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors.js';
+import { patchWasmKernels } from './wasm-kernels.js';
 
 /** The backends semseg.js knows, in the order `auto` tries them. */
 export const AUTO_BACKEND_ORDER = ['node-gpu', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -87,6 +88,7 @@ async function tryLoader(loader: BackendLoader): Promise<{ ok: true } | { ok: fa
   }
   if (!set || tf.getBackend() !== tfjsName)
     return { ok: false, reason: 'initialisation failed (tf.setBackend returned false)' };
+  if (tfjsName === 'wasm') patchWasmKernels();
   return { ok: true };
 }
 

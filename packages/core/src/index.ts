@@ -9,6 +9,7 @@ export {
   describeLoadError,
   selectBackend,
 } from './backend.js';
+export { patchWasmKernels } from './wasm-kernels.js';
 export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,

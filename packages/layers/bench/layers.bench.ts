@@ -3,7 +3,7 @@
 // training step against its forward pass on wasm. `tsx bench/layers.bench.ts`.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Rng } from '@semseg/core';
+import { Rng, patchWasmKernels } from '@semseg/core';
 import { type BenchRow, addRatios, measure, printTable, writeResults } from '@semseg/tooling/bench';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -93,6 +93,7 @@ const pool2: PoolGeometry = { kernel: [2, 2], stride: [2, 2], padding: [0, 0], c
  */
 async function layerSuite(backend: 'wasm' | 'cpu', size: number) {
   await tf.setBackend(backend);
+  if (backend === 'wasm') patchWasmKernels();
   const half = size / 2;
   const x = random([1, size, size, 64], 1) as tf.Tensor4D;
   const w = random([3, 3, 64, 64], 2, 0.05) as tf.Tensor4D;
@@ -238,6 +239,7 @@ const VGG16: Array<number | 'pool'> = [
 
 async function vggSuite(batch: number, size: number) {
   await tf.setBackend('wasm');
+  patchWasmKernels();
   const rng = new Rng(7);
   const weights: tf.Variable[] = [];
   const biases: tf.Variable[] = [];

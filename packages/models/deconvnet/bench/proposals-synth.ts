@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { IMAGENET_NORMALIZATION, Rng } from '@semseg/core';
+import { IMAGENET_NORMALIZATION, Rng, patchWasmKernels } from '@semseg/core';
 import { Trainer, boxesFromLabels, predictImageAsync, predictWithProposals } from '@semseg/engine';
 import { ConfusionMatrix } from '@semseg/metrics';
 import {
@@ -21,6 +21,7 @@ import { DeconvNet } from '../src/index.js';
 const require = createRequire(import.meta.url);
 setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`);
 await tf.setBackend('wasm');
+patchWasmKernels();
 
 const steps = Number(process.argv[2] ?? 150);
 const numClasses = 6;

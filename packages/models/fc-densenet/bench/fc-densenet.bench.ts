@@ -3,7 +3,7 @@
 // forward there (at 64x64 the step peaks at about 1.6 GB; at 128x128 it outgrows the wasm heap). `tsx bench/fc-densenet.bench.ts` (about a minute on a quiet machine).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Rng } from '@semseg/core';
+import { Rng, patchWasmKernels } from '@semseg/core';
 import { Trainer } from '@semseg/engine';
 import { type BenchRow, addRatios, measure, printTable, writeResults } from '@semseg/tooling/bench';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -13,6 +13,7 @@ import { FcDenseNet } from '../src/index.js';
 const require = createRequire(import.meta.url);
 setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
 await tf.setBackend('wasm');
+patchWasmKernels();
 
 const size = 224;
 const rng = new Rng(1);

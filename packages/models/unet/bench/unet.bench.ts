@@ -3,7 +3,7 @@
 // with the paper's tiles at width 1/4. `tsx bench/unet.bench.ts` (about a minute).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Rng } from '@semseg/core';
+import { Rng, patchWasmKernels } from '@semseg/core';
 import { Trainer, predictImage } from '@semseg/engine';
 import { type BenchRow, addRatios, measure, printTable, writeResults } from '@semseg/tooling/bench';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -13,6 +13,7 @@ import { UNet } from '../src/index.js';
 const require = createRequire(import.meta.url);
 setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
 await tf.setBackend('wasm');
+patchWasmKernels();
 
 const rows: BenchRow[] = [];
 {

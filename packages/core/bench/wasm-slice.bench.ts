@@ -1,0 +1,79 @@
+/**
+ * The wasm Slice kernel selectBackend installs against tfjs-backend-wasm's own (the baseline, put
+ * back for its turns in the same run): milliseconds and V8 collections for the slices our
+ * convolutions take, FCN-8s's fc6 im2col (49 taps of a padded 4x9x9x128 map) and its crop of a
+ * 4x98x98x16 map.
+ *
+ *   npm run bench -w packages/core
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import { type BenchRow, addRatios, measure, printTable, writeResults } from '@semseg/tooling/bench';
+import * as tf from '@tensorflow/tfjs-core';
+import { useNodeBackend } from '../src/node/index.js';
+import { Rng } from '../src/rng.js';
+import { patchWasmKernels, restoreWasmKernels } from '../src/wasm-kernels.js';
+
+tf.env().set('PROD', true);
+await useNodeBackend('wasm');
+
+let collections = 0;
+new PerformanceObserver((list) => {
+  collections += list.getEntries().length;
+}).observe({ entryTypes: ['gc'] });
+
+const random = (shape: number[]) =>
+  tf.tensor(new Rng(1).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
+
+const CASES: Array<{ label: string; input: number[]; slices: Array<[number[], number[]]> }> = [
+  {
+    label: 'fc6 im2col, 49 taps of 4x9x9x128',
+    input: [4, 9, 9, 128],
+    slices: Array.from({ length: 49 }, (_, t) => [
+      [0, Math.floor(t / 7), t % 7, 0],
+      [4, 3, 3, 128],
+    ]),
+  },
+  { label: 'crop 4x98x98x16 to 96x96', input: [4, 98, 98, 16], slices: [[[0, 1, 1, 0], [4, 96, 96, 16]]] },
+];
+
+const rows: BenchRow[] = [];
+const sides = [
+  { name: "tfjs's kernel", install: restoreWasmKernels },
+  { name: 'ours', install: patchWasmKernels },
+];
+for (const spec of CASES) {
+  const x = random(spec.input);
+  const run = () => tf.tidy(() => spec.slices.forEach(([begin, size]) => tf.slice(x, begin, size)));
+  const repeats = Math.max(1, Math.round(2000 / spec.slices.length));
+  const results = sides.map(() => ({ ms: [] as number[], collections: 0 }));
+  // Alternating sides, so that both see the same drift of this shared machine.
+  for (let round = 0; round < 5; round++) {
+    for (const [k, side] of sides.entries()) {
+      side.install();
+      const before = collections;
+      const { medianMs } = await measure(run, { warmup: 2, iterations: repeats });
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the observer reports asynchronously
+      results[k]!.ms.push(medianMs);
+      results[k]!.collections += collections - before;
+    }
+  }
+  for (const [k, side] of sides.entries()) {
+    const sorted = [...results[k]!.ms].sort((a, b) => a - b);
+    rows.push({
+      name: `${spec.label}: ${side.name}`,
+      medianMs: sorted[2]!,
+      gcPer1000Slices: (results[k]!.collections * 1000) / (5 * (repeats + 2) * spec.slices.length),
+      ...(k > 0 ? { baseline: `${spec.label}: ${sides[0]!.name}` } : {}),
+    });
+  }
+  x.dispose();
+}
+patchWasmKernels();
+addRatios(rows);
+printTable('wasm Slice (ms per set of slices; ratio = ours / tfjs)', rows, [
+  'name',
+  'medianMs',
+  'ratio',
+  'gcPer1000Slices',
+]);
+writeResults('wasm-slice', { rows });

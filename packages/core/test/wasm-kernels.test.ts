@@ -1,0 +1,102 @@
+import '@tensorflow/tfjs-backend-cpu';
+import '../src/register-tfjs.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useNodeBackend } from '../src/node/index.js';
+import { Rng } from '../src/rng.js';
+
+// The zero-copy Slice that selectBackend installs on wasm, against the cpu backend's slice (an
+// independent implementation) over the cases slicing has: every rank tfjs-wasm slices itself,
+// whole and partial trailing axes, a box of one element, empty boxes, -1 sizes, int32 and bool.
+
+interface Case {
+  shape: number[];
+  begin: number[];
+  size: number[];
+}
+
+const CASES: Case[] = [
+  { shape: [7], begin: [2], size: [4] },
+  { shape: [5, 6], begin: [1, 0], size: [3, 6] },
+  { shape: [5, 6], begin: [1, 2], size: [3, 3] },
+  { shape: [4, 5, 6], begin: [1, 1, 1], size: [2, 3, 4] },
+  { shape: [2, 9, 9, 16], begin: [0, 1, 2, 0], size: [2, 7, 6, 16] },
+  { shape: [2, 9, 9, 16], begin: [1, 0, 0, 0], size: [1, 9, 9, 16] },
+  { shape: [2, 9, 9, 16], begin: [0, 3, 4, 5], size: [2, 1, 1, 1] },
+  { shape: [3, 4, 5, 6], begin: [0, 0, 0, 2], size: [3, 4, 5, 3] },
+  { shape: [3, 4, 5, 6], begin: [1, 2, 0, 0], size: [-1, -1, -1, -1] },
+  { shape: [2, 3, 4, 5, 6], begin: [1, 0, 1, 2, 3], size: [1, 3, 2, 2, 3] },
+  { shape: [2, 9, 9, 16], begin: [0, 2, 2, 0], size: [2, 0, 3, 16] },
+];
+
+/** Runs `fn` on a backend and returns its values (for comparison across backends). */
+async function on(backend: string, fn: () => tf.Tensor): Promise<{ shape: number[]; values: number[] }> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const out = tf.tidy(fn);
+  const result = { shape: [...out.shape], values: Array.from(out.dataSync()) };
+  out.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  return result;
+}
+
+describe('the wasm Slice kernel', () => {
+  beforeAll(async () => {
+    await useNodeBackend('wasm');
+  });
+
+  it('is the patched one once selectBackend activated wasm (and patching again changes nothing)', async () => {
+    const { patchWasmKernels } = await import('../src/wasm-kernels.js');
+    const before = tf.getKernel(tf.Slice, 'wasm')!.kernelFunc;
+    patchWasmKernels();
+    expect(tf.getKernel(tf.Slice, 'wasm')!.kernelFunc).toBe(before);
+    // The input is read where it lies: the backend's whole-tensor copy is never made.
+    const backend = tf.findBackend('wasm') as unknown as { readSync: (...args: unknown[]) => unknown };
+    const readSync = backend.readSync;
+    let copies = 0;
+    backend.readSync = (...args: unknown[]) => {
+      copies++;
+      return readSync.apply(backend, args);
+    };
+    try {
+      await tf.setBackend('wasm');
+      const x = tf.ones([2, 8, 8, 4]);
+      const y = tf.slice(x, [0, 1, 1, 0], [2, 6, 6, 4]);
+      expect(copies).toBe(0);
+      tf.dispose([x, y]);
+    } finally {
+      backend.readSync = readSync;
+    }
+  });
+
+  it.each(CASES)(
+    'equals the cpu backend for $shape from $begin size $size',
+    async ({ shape, begin, size }) => {
+      const rng = new Rng(5);
+      const values = rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+      const slice = () => tf.slice(tf.tensor(values, shape), begin, size);
+      const expected = await on('cpu', slice);
+      expect(await on('wasm', slice)).toEqual(expected);
+    },
+  );
+
+  it('slices int32 and bool tensors like the cpu backend', async () => {
+    const ints = () => tf.slice(tf.reshape(tf.range(0, 60, 1, 'int32'), [3, 4, 5]), [1, 1, 2], [2, 2, 3]);
+    expect(await on('wasm', ints)).toEqual(await on('cpu', ints));
+    const bools = () =>
+      tf.slice(tf.greater(tf.reshape(tf.range(0, 24, 1), [2, 3, 4]), 11), [0, 1, 1], [2, 2, 2]);
+    expect(await on('wasm', bools)).toEqual(await on('cpu', bools));
+    await tf.setBackend('wasm');
+    const b = bools();
+    expect(b.dtype).toBe('bool');
+    b.dispose();
+  });
+
+  it('gives the slice gradient (a pad) unchanged', async () => {
+    const grad = () =>
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.slice(x, [0, 1, 0, 1], [2, 2, 3, 2]), 3)))(
+        tf.tensor(new Rng(2).fillNormal(new Float32Array(2 * 4 * 3 * 3)), [2, 4, 3, 3]),
+      );
+    expect(await on('wasm', grad)).toEqual(await on('cpu', grad));
+  });
+});
