@@ -9,6 +9,7 @@ import {
   convTransposeOutputLength,
   resize,
 } from '../src/index.js';
+import { rotate180 } from '../src/ops/index.js';
 import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
 import { gradientCheck, randomTensor, relativeError, toArray } from './helpers/numeric.js';
 
@@ -295,5 +296,37 @@ describe.each(BACKENDS)('convTranspose2d on %s', (backend) => {
     expect(relativeError(await toArray(common), await toArray(plain))).toBeLessThan(1e-6);
     tf.dispose([x, plain, larger, common]);
     layer.dispose();
+  });
+});
+
+describe.each(BACKENDS)('rotate180 on %s', (backend) => {
+  onBackendWithoutLeaks(backend);
+
+  it.each([
+    [3, 3, 2, 4],
+    [2, 5, 3, 1],
+    [4, 1, 1, 2],
+  ] as Array<[number, number, number, number]>)(
+    'reverses both spatial axes of a %ix%i kernel exactly',
+    async (...shape) => {
+      const kernel = randomTensor<tf.Rank.R4>(shape, 4);
+      const rotated = rotate180(kernel);
+      const [kh, kw, a, b] = shape;
+      const source = await kernel.data();
+      const expected = new Float32Array(source.length);
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++)
+          for (let k = 0; k < a * b; k++)
+            expected[(i * kw + j) * a * b + k] = source[((kh - 1 - i) * kw + (kw - 1 - j)) * a * b + k]!;
+      expect(rotated.shape).toEqual(shape);
+      expect(await rotated.data()).toEqual(expected);
+      tf.dispose([kernel, rotated]);
+    },
+  );
+
+  it('returns a 1x1 kernel as it is', () => {
+    const kernel = randomTensor<tf.Rank.R4>([1, 1, 3, 2], 5);
+    expect(rotate180(kernel)).toBe(kernel);
+    kernel.dispose();
   });
 });

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { patchWasmKernels } from '@semseg/core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +18,8 @@ export type TestBackend = (typeof BACKENDS)[number];
 export async function useBackend(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) throw new Error(`backend ${name} did not initialise`);
+  // What selectBackend installs on wasm (its in-place Slice), so that the tests run what users do.
+  if (name === 'wasm') patchWasmKernels();
 }
 
 /** In a describe block: run on `backend`, and fail any test that leaves tensors behind. */
