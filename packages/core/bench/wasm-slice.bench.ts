@@ -2,7 +2,7 @@
  * The wasm Slice kernel selectBackend installs against tfjs-backend-wasm's own (the baseline, put
  * back for its turns in the same run): milliseconds and V8 collections for the slices our
  * convolutions take, FCN-8s's fc6 im2col (49 taps of a padded 4x9x9x128 map) and its crop of a
- * 4x98x98x16 map.
+ * 4x98x98x16 map, and a tap's window in VGG16 conv1_2's filter gradient.
  *
  *   npm run bench -w packages/core
  */
@@ -34,6 +34,8 @@ const CASES: Array<{ label: string; input: number[]; slices: Array<[number[], nu
     ]),
   },
   { label: 'crop 4x98x98x16 to 96x96', input: [4, 98, 98, 16], slices: [[[0, 1, 1, 0], [4, 96, 96, 16]]] },
+  // VGG16 conv1_2's filter gradient: one tap's window of the channel-first padded input.
+  { label: 'tap window of 64x1x226x226', input: [64, 1, 226, 226], slices: [[[0, 0, 1, 1], [64, 1, 224, 224]]] },
 ];
 
 const rows: BenchRow[] = [];
