@@ -272,24 +272,33 @@ async function vggSuite(): Promise<void> {
     await Promise.all(list.map((v) => v.data()));
     tf.dispose(list);
   };
-  const fwd = await measure(() => settle(tf.tidy(() => forward(x))), loops);
-  const step = await measure(
-    () =>
-      settle(
-        tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => tf.mean(forward(x)) as tf.Scalar, variables);
-          return [value, ...Object.values(grads)];
-        }),
-      ),
-    loops,
-  );
+  const runForward = () => settle(tf.tidy(() => forward(x)));
+  const runStep = () =>
+    settle(
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.mean(forward(x)) as tf.Scalar, variables);
+        return [value, ...Object.values(grads)];
+      }),
+    );
+  // Forward and step alternate, one of each per round, so that both see the same drift.
+  const times: [number[], number[]] = [[], []];
+  for (let round = 0; round < loops.warmup + (quick ? 1 : 5); round++) {
+    for (const [k, run] of [runForward, runStep].entries()) {
+      const t0 = performance.now();
+      await run();
+      if (round >= loops.warmup) times[k]!.push(performance.now() - t0);
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const fwd = { medianMs: median(times[0]) };
+  const step = { medianMs: median(times[1]) };
   rows.push({ name: 'VGG16 conv stack 1x224x224 forward', group: 'vgg', medianMs: fwd.medianMs });
   rows.push({
     name: 'VGG16 conv stack 1x224x224 train step',
     group: 'vgg',
     medianMs: step.medianMs,
     baseline: 'VGG16 conv stack 1x224x224 forward',
-    note: 'one thread: a batch of 1 has no second shard',
+    note: `one thread (a batch of 1 has no second shard); rounds alternate forward and step, step / forward per round: ${times[1].map((t, i) => (t / times[0][i]!).toFixed(2)).join(', ')}`,
   });
   tf.dispose([x]);
   for (const l of layers) l.dispose();
