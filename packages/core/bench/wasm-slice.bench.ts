@@ -24,6 +24,8 @@ new PerformanceObserver((list) => {
 const random = (shape: number[]) =>
   tf.tensor(new Rng(1).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
 
+const box = (begin: number[], size: number[]): [number[], number[]] => [begin, size];
+
 const CASES: Array<{ label: string; input: number[]; slices: Array<[number[], number[]]> }> = [
   {
     label: 'fc6 im2col, 49 taps of 4x9x9x128',
@@ -33,9 +35,13 @@ const CASES: Array<{ label: string; input: number[]; slices: Array<[number[], nu
       [4, 3, 3, 128],
     ]),
   },
-  { label: 'crop 4x98x98x16 to 96x96', input: [4, 98, 98, 16], slices: [[[0, 1, 1, 0], [4, 96, 96, 16]]] },
+  { label: 'crop 4x98x98x16 to 96x96', input: [4, 98, 98, 16], slices: [box([0, 1, 1, 0], [4, 96, 96, 16])] },
   // VGG16 conv1_2's filter gradient: one tap's window of the channel-first padded input.
-  { label: 'tap window of 64x1x226x226', input: [64, 1, 226, 226], slices: [[[0, 0, 1, 1], [64, 1, 224, 224]]] },
+  {
+    label: 'tap window of 64x1x226x226',
+    input: [64, 1, 226, 226],
+    slices: [box([0, 0, 1, 1], [64, 1, 224, 224])],
+  },
 ];
 
 const rows: BenchRow[] = [];
