@@ -22,7 +22,7 @@ export interface LoadedSample extends Sample {
 /** Reads and checks one image/label pair; every failure names the file at fault. */
 export async function loadSample(source: SampleSource): Promise<LoadedSample> {
   const context = ` (id ${JSON.stringify(source.id)} listed in ${source.listFile})`;
-  const [image, label] = await Promise.all([
+  const [imageRead, labelRead] = await Promise.allSettled([
     readImageFile(source.imagePath, context),
     readLabelFile(
       source.labelPath,
@@ -30,6 +30,10 @@ export async function loadSample(source: SampleSource): Promise<LoadedSample> {
       context,
     ),
   ]);
+  // Both can fail (an id with neither file): the image's error, whichever read failed first.
+  if (imageRead.status === 'rejected') throw imageRead.reason;
+  if (labelRead.status === 'rejected') throw labelRead.reason;
+  const [image, label] = [imageRead.value, labelRead.value];
   if (image.width !== label.width || image.height !== label.height) {
     throw new DatasetError(
       source.labelPath,
