@@ -1,8 +1,10 @@
+import { torchSkipReason } from '@semseg/tooling/python';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { BatchNorm2d } from '../src/index.js';
-import { BACKENDS, onBackendWithoutLeaks } from './helpers/backends.js';
-import { gradientCheck, randomTensor } from './helpers/numeric.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchNorm2d, TorchBatchNorm2d } from '../src/index.js';
+import { BACKENDS, onBackendWithoutLeaks, useBackend } from './helpers/backends.js';
+import { gradientCheck, maxAbsDiff, randomTensor } from './helpers/numeric.js';
+import { type NamedArray, runTorch } from './helpers/torch-io.js';
 
 describe.each(BACKENDS)('BatchNorm2d on %s', (backend) => {
   onBackendWithoutLeaks(backend);
@@ -91,5 +93,107 @@ describe.each(BACKENDS)('BatchNorm2d on %s', (backend) => {
     expect(() => bn.forward(x)).toThrow(/more than one value/);
     x.dispose();
     bn.dispose();
+  });
+});
+
+/** Output and gradients (x, weight, bias) of a batch norm in training mode, with upstream `dy`. */
+function trainingGradients(
+  bn: { forward(x: tf.Tensor4D): tf.Tensor4D; weight: tf.Variable | null; bias: tf.Variable | null },
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+): Record<string, Float32Array> {
+  const input = tf.variable(x);
+  const variables = [input, ...(bn.weight && bn.bias ? [bn.weight, bn.bias] : [])];
+  let y: tf.Tensor4D | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    // Kept: the output is an intermediate of the gradient's scope.
+    y = tf.keep(bn.forward(input));
+    return tf.sum(tf.mul(y, dy)) as tf.Scalar;
+  }, variables);
+  value.dispose();
+  const read = (t: tf.Tensor) => Float32Array.from(t.dataSync());
+  const output = y as unknown as tf.Tensor4D;
+  const result: Record<string, Float32Array> = { y: read(output), dx: read(grads[input.name]!) };
+  if (bn.weight && bn.bias) {
+    result.dweight = read(grads[bn.weight.name]!);
+    result.dbias = read(grads[bn.bias.name]!);
+  }
+  tf.dispose([output, input, ...Object.values(grads)]);
+  return result;
+}
+
+describe.skipIf(torchSkipReason() !== null)('batch norm training gradients against PyTorch autograd', () => {
+  // Channels far from zero mean and unit variance: the closed-form gradient must not cancel badly.
+  const shape: [number, number, number, number] = [3, 5, 4, 6];
+  let reference: Record<string, NamedArray>;
+  let x: tf.Tensor4D;
+  let dy: tf.Tensor4D;
+  const inputs = () => {
+    const a = tf.tidy(() => tf.add(tf.mul(randomTensor<tf.Rank.R4>(shape, 21, 1), 2.5), 4) as tf.Tensor4D);
+    const b = randomTensor<tf.Rank.R4>(shape, 22, 1);
+    return [a, b] as const;
+  };
+  beforeAll(async () => {
+    await useBackend('cpu');
+    const [a, b] = inputs();
+    const named = (t: tf.Tensor): NamedArray => ({
+      shape: [...t.shape],
+      data: Float32Array.from(t.dataSync()),
+    });
+    reference = runTorch(
+      `
+a = load_arrays()
+x0, g = nchw(a['x']), nchw(a['dy'])
+out = {}
+for name, bn in [('affine', nn.BatchNorm2d(6, eps=1e-3)), ('plain', nn.BatchNorm2d(6, affine=False))]:
+    if bn.affine:
+        with torch.no_grad():
+            bn.weight.copy_(torch.linspace(0.5, 2, 6)); bn.bias.copy_(torch.linspace(-1, 1, 6))
+    x = x0.clone().requires_grad_(True)
+    y = bn(x)
+    (y * g).sum().backward()
+    out[name + '.y'] = nhwc(y.detach()); out[name + '.dx'] = nhwc(x.grad)
+    if bn.affine:
+        out[name + '.dweight'] = bn.weight.grad; out[name + '.dbias'] = bn.bias.grad
+    out[name + '.mean'] = bn.running_mean; out[name + '.var'] = bn.running_var
+save_arrays(out)
+`,
+      { x: named(a), dy: named(b) },
+    );
+    tf.dispose([a, b]);
+  });
+
+  describe.each(BACKENDS)('on %s', (backend) => {
+    onBackendWithoutLeaks(backend);
+    beforeAll(() => {
+      [x, dy] = inputs();
+    });
+    afterAll(() => tf.dispose([x, dy]));
+
+    it.each([
+      ['affine', () => new BatchNorm2d(6, { eps: 1e-3 })],
+      ['plain', () => new BatchNorm2d(6, { affine: false })],
+      ['affine', () => new TorchBatchNorm2d(6, { eps: 1e-3 })],
+    ] as const)('%s: output, running statistics and the gradients of x, weight and bias', (name, make) => {
+      const bn = make();
+      if (bn.weight && bn.bias)
+        tf.tidy(() => {
+          bn.weight!.assign(tf.linspace(0.5, 2, 6));
+          bn.bias!.assign(tf.linspace(-1, 1, 6));
+        });
+      const ours = trainingGradients(bn, x, dy);
+      const keys = name === 'affine' ? ['y', 'dx', 'dweight', 'dbias'] : ['y', 'dx'];
+      expect(Object.keys(ours).sort()).toEqual([...keys].sort());
+      for (const key of keys) {
+        const expected = reference[`${name}.${key}`]!.data;
+        // dweight and dbias sum 60 products of O(1) values.
+        expect(maxAbsDiff(ours[key]!, expected), key).toBeLessThan(key.startsWith('d') ? 3e-5 : 1e-5);
+      }
+      const running =
+        bn instanceof TorchBatchNorm2d ? [bn.runningMean, bn.runningVar] : [bn.runningMean!, bn.runningVar!];
+      expect(maxAbsDiff(running[0]!.dataSync(), reference[`${name}.mean`]!.data)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(running[1]!.dataSync(), reference[`${name}.var`]!.data)).toBeLessThan(1e-5);
+      bn.dispose();
+    });
   });
 });

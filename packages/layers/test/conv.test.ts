@@ -197,6 +197,21 @@ describe.each(BACKENDS)('conv2d on %s', (backend) => {
   });
 
   it.each(CASES.filter((c) => c.stride[0] === 1 && c.stride[1] === 1))(
+    'the gemm filter gradient (windows^T . dy) equals the conv formulation: $name',
+    async (c) => {
+      const x = randomTensor<tf.Rank.R4>(c.input, 16);
+      const g = geometryOf(c);
+      const outShape = tf.tidy(() => conv2d(x, randomTensor(c.kernel, 17), g).shape);
+      const dy = randomTensor<tf.Rank.R4>(outShape, 18);
+      const byConv = convFilterGradient(x, dy, g, c.kernel, 'conv');
+      const byGemm = convFilterGradient(x, dy, g, c.kernel, 'gemm');
+      expect(byGemm.shape).toEqual(c.kernel);
+      expect(relativeError(await toArray(byGemm), await toArray(byConv))).toBeLessThan(1e-5);
+      tf.dispose([x, dy, byConv, byGemm]);
+    },
+  );
+
+  it.each(CASES.filter((c) => c.stride[0] === 1 && c.stride[1] === 1))(
     'both input-gradient formulations (transposed conv, gemm + col2im) agree: $name',
     async (c) => {
       const x = randomTensor<tf.Rank.R4>(c.input, 11);
@@ -268,17 +283,18 @@ describe('input-gradient route', () => {
 
 describe('Conv2d in training mode (gemm forward) and in evaluation mode (tfjs conv)', () => {
   onBackendWithoutLeaks('wasm');
-  it('give the same output for fc6 on a 3x3 map, and the gemm route runs no Conv2D kernel', async () => {
+  it('give the same output for fc6 on a 3x3 map, and the gemm route runs no Conv2D kernel, gradients included', async () => {
     const { Conv2d } = await import('../src/index.js');
     const { Rng } = await import('@semseg/core');
     const layer = new Conv2d({
       inChannels: 6,
-      outChannels: 160,
+      outChannels: 320,
       kernelSize: 7,
       padding: 'same',
       rng: new Rng(4),
     });
-    const x = randomTensor<tf.Rank.R4>([2, 3, 3, 6], 16);
+    // Batch 4: below it the filter gradient would take per-tap matmuls (no Conv2D) anyway.
+    const x = randomTensor<tf.Rank.R4>([4, 3, 3, 6], 16);
     const kernelsOf = async (f: () => tf.Tensor) => {
       const profile = await tf.profile(() => f());
       tf.dispose(profile.result as tf.Tensor);
@@ -287,6 +303,15 @@ describe('Conv2d in training mode (gemm forward) and in evaluation mode (tfjs co
     layer.train(true);
     const training = layer.forward(x);
     expect(await kernelsOf(() => layer.forward(x))).not.toContain('Conv2D');
+    // Nor do its gradients: the filter's is one matmul of the windows and the output gradient.
+    const dy = randomTensor<tf.Rank.R4>([4, 3, 3, 320], 17);
+    const backward = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.forward(x), dy)) as tf.Scalar);
+      return [value, ...Object.values(grads)];
+    });
+    tf.dispose([dy, ...(backward.result as tf.Tensor[])]);
+    expect(backward.kernelNames).toContain('BatchMatMul');
+    expect(backward.kernelNames).not.toContain('Conv2D');
     layer.train(false);
     const evaluation = layer.forward(x);
     expect(await kernelsOf(() => layer.forward(x))).toContain('Conv2D');

@@ -1,5 +1,6 @@
 import { ConfigError, InputError, type ParameterOptions } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { batchNormTraining } from '../ops/batch-norm.js';
 import { Layer } from './layer.js';
 
 export interface BatchNorm2dOptions {
@@ -57,34 +58,26 @@ export class BatchNorm2d extends Layer {
     const [n, h, w, c] = x.shape;
     if (c !== this.numFeatures) throw new InputError(`BatchNorm2d(${this.numFeatures}) got ${c} channels`);
     return tf.tidy(() => {
-      let mean: tf.Tensor;
-      let variance: tf.Tensor;
-      const useBatch = this.training || this.runningMean === null;
-      if (useBatch) {
+      if (this.training || this.runningMean === null) {
         const count = n * h * w;
         if (this.training && count < 2) {
           throw new InputError('BatchNorm2d needs more than one value per channel in training');
         }
-        const moments = tf.moments(x, [0, 1, 2]);
-        mean = moments.mean;
-        variance = moments.variance;
-        if (this.training && this.runningMean && this.runningVar)
-          this.updateRunningStats(mean, variance, count);
-      } else {
-        // Running statistics: one batch-norm kernel (FusedBatchNorm on every backend), which an
-        // ONNX export sees as the layer it is, with its statistics and epsilon.
-        return tf.batchNorm(
-          x,
-          this.runningMean!,
-          this.runningVar!,
-          this.bias ?? undefined,
-          this.weight ?? undefined,
-          this.eps,
-        ) as tf.Tensor4D;
+        const track = this.training && this.runningMean !== null && this.runningVar !== null;
+        return batchNormTraining(x, this.weight, this.bias, this.eps, (mean, variance) => {
+          if (track) this.updateRunningStats(mean, variance, count);
+        });
       }
-      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
-      if (this.weight && this.bias) y = tf.add(tf.mul(y, this.weight), this.bias);
-      return y as tf.Tensor4D;
+      // Running statistics: one batch-norm kernel (FusedBatchNorm on every backend), which an
+      // ONNX export sees as the layer it is, with its statistics and epsilon.
+      return tf.batchNorm(
+        x,
+        this.runningMean,
+        this.runningVar!,
+        this.bias ?? undefined,
+        this.weight ?? undefined,
+        this.eps,
+      ) as tf.Tensor4D;
     });
   }
 

@@ -1,5 +1,6 @@
 import { ConfigError, InputError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { batchNormTraining } from '../ops/batch-norm.js';
 import { Layer } from './layer.js';
 
 export interface TorchBatchNorm2dOptions {
@@ -70,10 +71,13 @@ export class TorchBatchNorm2d extends Layer {
       const count = n * h * w;
       if (count < 2)
         throw new InputError('TorchBatchNorm2d needs more than one value per channel in training');
-      const { mean, variance } = tf.moments(x, [0, 1, 2]);
-      this.updateRunningStats(mean, variance, count);
-      const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
-      return tf.add(tf.mul(normalised, this.weight), this.bias) as tf.Tensor4D;
+      return batchNormTraining(
+        x,
+        this.weight as tf.Tensor1D,
+        this.bias as tf.Tensor1D,
+        this.eps,
+        (mean, variance) => this.updateRunningStats(mean, variance, count),
+      );
     });
   }
 

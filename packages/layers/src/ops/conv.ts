@@ -1,6 +1,12 @@
 import { ConfigError } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { convForwardByGemm, convInputGradientByGemm, prefersGemm, stride1Output } from './conv-gemm.js';
+import {
+  convFilterGradientByGemm,
+  convForwardByGemm,
+  convInputGradientByGemm,
+  prefersGemm,
+  stride1Output,
+} from './conv-gemm.js';
 import { type Padding4, type Pair, effectiveKernel, padOrCrop } from './geometry.js';
 import { transposedConvWindow } from './transposed-conv.js';
 
@@ -68,10 +74,12 @@ const plainValidConv: ValidConv = (x, filter, stride, dilation) =>
 
 /**
  * How the filter gradient is computed: 'conv', one forward conv of transposed input and output
- * gradient; 'taps', one matmul per kernel tap. 'auto' takes taps below batch 4, where the conv
- * formulation has fewer than 4 input channels and XNNPACK runs it 2-3x slower (wasm, measured).
+ * gradient; 'taps', one matmul per kernel tap; 'gemm', one matmul of the windows and the output
+ * gradient (stride 1 only). 'auto' takes gemm where the filter dwarfs the output gradient (as the
+ * other passes, conv-gemm.ts), else taps below batch 4, where the conv formulation has fewer than
+ * 4 input channels and XNNPACK runs it 2-3x slower (wasm, measured).
  */
-export type FilterGradientMethod = 'auto' | 'conv' | 'taps';
+export type FilterGradientMethod = 'auto' | 'conv' | 'taps' | 'gemm';
 
 const TAPS_BELOW_BATCH = 4;
 
@@ -98,6 +106,8 @@ function filterGradient(
   filterShape: readonly [number, number, number, number],
   method: FilterGradientMethod,
 ): tf.Tensor4D {
+  if (method === 'gemm' || (method === 'auto' && prefersGemm(dy.shape, filterShape, geometry)))
+    return convFilterGradientByGemm(x, dy, geometry, filterShape);
   const [kh, kw] = filterShape;
   const [, h, w] = x.shape;
   const [, oh, ow] = dy.shape;
