@@ -196,6 +196,29 @@ describe.each(BACKENDS)('conv2d on %s', (backend) => {
     tf.dispose([x, dy, byConv, byTaps]);
   });
 
+  it.each([
+    { name: '1x131x129, 3 -> 4 (three uneven bands)', input: [1, 131, 129, 3], dilation: 1 },
+    { name: '2x93x90, 2 -> 4, dilation 2 (bands per image)', input: [2, 93, 90, 2], dilation: 2 },
+  ] as const)(
+    'the per-tap filter gradient of a large map, in bands of rows, equals the conv formulation: $name',
+    async ({ input, dilation }) => {
+      const kernel: [number, number, number, number] = [3, 3, input[3], 4];
+      const g: ConvGeometry = {
+        stride: [1, 1],
+        dilation: [dilation, dilation],
+        padding: [dilation, dilation, dilation, dilation],
+      };
+      const x = randomTensor<tf.Rank.R4>([...input], 19);
+      const dy = randomTensor<tf.Rank.R4>([input[0], input[1], input[2], 4], 20);
+      // Over 16384 output pixels: the taps route works in bands.
+      expect(input[0] * input[1] * input[2]).toBeGreaterThan(16384);
+      const byConv = convFilterGradient(x, dy, g, kernel, 'conv');
+      const byBands = convFilterGradient(x, dy, g, kernel, 'taps');
+      expect(relativeError(await toArray(byBands), await toArray(byConv))).toBeLessThan(1e-5);
+      tf.dispose([x, dy, byConv, byBands]);
+    },
+  );
+
   it.each(CASES.filter((c) => c.stride[0] === 1 && c.stride[1] === 1))(
     'the gemm filter gradient (windows^T . dy) equals the conv formulation: $name',
     async (c) => {
@@ -278,6 +301,19 @@ describe('input-gradient route', () => {
     expect(prefersGemm([8, 3, 3, 1024], [1, 1, 1024, 1024], same(0))).toBe(true);
     expect(prefersGemm([8, 12, 12, 1024], [1, 1, 1024, 1024], same(0))).toBe(false);
     expect(prefersGemm([1, 3, 3, 1024], [3, 3, 128, 1024], { ...same(1), stride: [2, 2] })).toBe(false);
+  });
+
+  it('also takes gemm for the input gradient of a filter larger than the cache on a small map (VGG conv5 at 14x14)', async () => {
+    const { prefersGemmInputGradient } = await import('../src/ops/conv-gemm.js');
+    const same: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] };
+    expect(prefersGemmInputGradient([1, 14, 14, 512], [3, 3, 512, 512], same)).toBe(true);
+    expect(prefersGemmInputGradient([8, 3, 3, 1024], [7, 7, 128, 1024], same)).toBe(true);
+    // Larger maps, small filters and strides keep the conv route.
+    expect(prefersGemmInputGradient([1, 28, 28, 512], [3, 3, 512, 512], same)).toBe(false);
+    expect(prefersGemmInputGradient([4, 6, 6, 128], [3, 3, 128, 128], same)).toBe(false);
+    expect(prefersGemmInputGradient([1, 7, 7, 512], [3, 3, 512, 512], { ...same, stride: [2, 2] })).toBe(
+      false,
+    );
   });
 });
 

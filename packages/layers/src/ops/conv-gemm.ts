@@ -32,6 +32,29 @@ export function prefersGemm(
   return pixels * 8 <= co;
 }
 
+/** Filters of at least this many elements (4 MB as float32) outgrow a core's L2 cache. */
+const LARGE_FILTER = 1 << 20;
+
+/**
+ * Whether the input gradient is cheaper as gemm + col2im: where `prefersGemm` says so, and also
+ * for a filter larger than a core's cache on a map of fewer pixels than half its output channels
+ * (VGG's conv5 at 14x14: 512x512 filters on 196 pixels). The conv route rotates and transposes
+ * such a filter and XNNPACK repacks it for every call, which costs about what the convolution
+ * does: conv5_x's input gradient at 1x14x14 took 76 ms by conv and 39 by gemm, its forward 42
+ * (wasm, measured); at 28x28 the two routes were within 5%.
+ */
+export function prefersGemmInputGradient(
+  outputShape: readonly number[],
+  filterShape: readonly [number, number, number, number],
+  geometry: ConvGeometry,
+): boolean {
+  if (prefersGemm(outputShape, filterShape, geometry)) return true;
+  if (geometry.stride[0] !== 1 || geometry.stride[1] !== 1) return false;
+  const [kh, kw, ci, co] = filterShape;
+  const pixels = outputShape[0]! * outputShape[1]! * outputShape[2]!;
+  return kh * kw * ci * co >= LARGE_FILTER && pixels * 2 <= co;
+}
+
 /** Output [N, OH, OW] of a stride-1 convolution of `x` with a filter of this size and geometry. */
 export function stride1Output(
   inputShape: readonly [number, number, number, number],
