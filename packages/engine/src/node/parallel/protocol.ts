@@ -65,6 +65,20 @@ export interface StepRequest {
   iteration: number;
 }
 
+/**
+ * Milliseconds of one replica's step: weights read from shared memory, forward + backward (of
+ * which `counts` waiting for the others' labelled-pixel counts), gradients written, waiting for
+ * the other replicas, then summing and updating this replica's part.
+ */
+export interface ReplicaStepTimings {
+  read: number;
+  compute: number;
+  counts: number;
+  write: number;
+  barrier: number;
+  update: number;
+}
+
 export interface PredictRequest {
   type: 'predict';
   image: RgbImage;
@@ -84,11 +98,7 @@ export type ReplicaReply =
       type: 'stepped';
       /** The batch's loss (every shard's share, summed in shard order); not finite: nothing was updated. */
       loss: number;
-      /**
-       * Milliseconds: weights read from shared memory, forward + backward, gradients written,
-       * waiting for the other replicas, then summing and updating this replica's part.
-       */
-      timings: { read: number; compute: number; write: number; barrier: number; update: number };
+      timings: ReplicaStepTimings;
     }
   | {
       type: 'predicted';

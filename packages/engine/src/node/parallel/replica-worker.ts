@@ -51,7 +51,7 @@ function step(request: StepRequest): ReplicaReply {
   const finish = (
     loss: number,
     hasGradient: boolean[],
-    timings: { read: number; compute: number; write: number },
+    timings: { read: number; compute: number; counts: number; write: number },
   ) => {
     const result = runUpdatePhase(updateContext(setup), {
       sequence: request.sequence,
@@ -75,7 +75,7 @@ function step(request: StepRequest): ReplicaReply {
     return finish(
       0,
       trainable.map(() => false),
-      { read: 0, compute: 0, write: 0 },
+      { read: 0, compute: 0, counts: 0, write: 0 },
     );
   }
   const byName = new Map(replica.namedEntries().map((e) => [e.name, e.variable]));
@@ -86,14 +86,25 @@ function step(request: StepRequest): ReplicaReply {
   const t1 = performance.now();
   let loss: number;
   let hasGradient: boolean[];
-  let timings: { read: number; compute: number; write: number };
+  let timings: { read: number; compute: number; counts: number; write: number };
+  let countsWait = 0;
   try {
     const { value, grads } = tf.variableGrads(
       () =>
         shardLoss(replica, x, y, weights, {
           ...setup.loss,
-          totals: (counts) =>
-            exchangeCounts(setup.barrier, setup.replicas, setup.index, request.sequence, counts),
+          totals: (counts) => {
+            const waitStarted = performance.now();
+            const totals = exchangeCounts(
+              setup.barrier,
+              setup.replicas,
+              setup.index,
+              request.sequence,
+              counts,
+            );
+            countsWait += performance.now() - waitStarted;
+            return totals;
+          },
         }),
       variables as tf.Variable[],
     );
@@ -112,7 +123,7 @@ function step(request: StepRequest): ReplicaReply {
         if (entry.trainable) continue;
         entryView(own, entry).set(valuesToCopy(byName.get(entry.name)!));
       }
-      timings = { read: t1 - t0, compute: t2 - t1, write: performance.now() - t2 };
+      timings = { read: t1 - t0, compute: t2 - t1, counts: countsWait, write: performance.now() - t2 };
     } finally {
       tf.dispose([value, ...Object.values(grads)]);
     }

@@ -3,7 +3,7 @@ import { defaultParameterGroup, parameterGroups, resolveOptimizerConfig } from '
 import { NonFiniteLossError, type StepResult, Trainer, type TrainerOptions } from '../../train/trainer.js';
 import { readState } from './layout.js';
 import { ReplicaPool } from './pool.js';
-import type { StepRequest } from './protocol.js';
+import type { ReplicaStepTimings, StepRequest } from './protocol.js';
 import { SharedSlotOptimizer } from './shared-slots.js';
 
 export interface ParallelTrainerOptions extends TrainerOptions {
@@ -52,13 +52,16 @@ export class ParallelTrainer extends Trainer {
   readonly threads: number;
   /**
    * Milliseconds of the last step by stage: on the main thread, waiting for the threads and
-   * mirroring the new weights; the slowest thread's reading the weights, computing, writing the
+   * mirroring the new weights; the slowest thread's reading the weights, computing (and waiting
+   * for the others' counts inside it), writing the
    * gradients, waiting for the others, and summing and updating its part.
    */
   lastTimings: Record<
-    'wait' | 'mirror' | 'read' | 'compute' | 'write' | 'barrier' | 'update',
+    'wait' | 'mirror' | 'read' | 'compute' | 'counts' | 'write' | 'barrier' | 'update',
     number
   > | null = null;
+  /** Each replica's timings of the last step, in replica order. */
+  lastReplicaTimings: ReplicaStepTimings[] = [];
   declare readonly optimizer: SharedSlotOptimizer;
   private constructor(
     options: ParallelTrainerOptions,
@@ -148,17 +151,18 @@ export class ParallelTrainer extends Trainer {
     this.optimizer.markStale();
     readState(this.model, pool.layout, pool.state);
     pool.stateChanged();
-    const slowest = (key: 'read' | 'compute' | 'write' | 'barrier' | 'update') =>
-      Math.max(...replies.map((r) => r.timings[key]));
+    const slowest = (key: keyof ReplicaStepTimings) => Math.max(...replies.map((r) => r.timings[key]));
     this.lastTimings = {
       wait: t1 - t0,
       mirror: performance.now() - t1,
       read: slowest('read'),
       compute: slowest('compute'),
+      counts: slowest('counts'),
       write: slowest('write'),
       barrier: slowest('barrier'),
       update: slowest('update'),
     };
+    this.lastReplicaTimings = replies.map((r) => r.timings);
     // The next step's shards draw new masks.
     advanceGenerators(this.model);
     this.step++;
