@@ -113,20 +113,36 @@ export function convForwardByGemm(x: tf.Tensor4D, filter: tf.Tensor4D, geometry:
 /**
  * Filter gradient of a stride-1 convolution as one matrix product, dW = cols^T . dy: the windows
  * [kh*kw*Cin, N*OH*OW] times the output gradient [N*OH*OW, Cout], already in HWIO order. The
- * packed (right) operand is the small output gradient.
+ * windows are built transposed, as the input's channels-first taps stacked tap-major (no
+ * transpose of the window matrix); the packed (right) operand is the output gradient.
  */
 export function convFilterGradientByGemm(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
-  geometry: ConvGeometry,
+  { stride, dilation, padding }: ConvGeometry,
   filterShape: readonly [number, number, number, number],
 ): tf.Tensor4D {
-  if (geometry.stride[0] !== 1 || geometry.stride[1] !== 1)
-    throw new Error('convFilterGradientByGemm: stride 1 only');
+  if (stride[0] !== 1 || stride[1] !== 1) throw new Error('convFilterGradientByGemm: stride 1 only');
   return tf.tidy(() => {
-    const [n, oh, ow, co] = dy.shape;
-    const colsT = tf.transpose(im2col(x, filterShape, geometry));
-    const grad = tf.matMul(colsT, tf.reshape(dy, [n * oh * ow, co]));
+    const [kh, kw, ci, co] = filterShape;
+    const [n, oh, ow] = dy.shape;
+    const [, h, w] = x.shape;
+    const pixels = n * oh * ow;
+    const needH = oh + (kh - 1) * dilation[0];
+    const needW = ow + (kw - 1) * dilation[1];
+    const xp = padOrCrop(x, [padding[0], needH - h - padding[0], padding[2], needW - w - padding[2]]);
+    const channelsFirst = tf.transpose(xp, [3, 0, 1, 2]);
+    const taps: tf.Tensor2D[] = [];
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++) {
+        const tap =
+          kh * kw === 1
+            ? channelsFirst
+            : tf.slice(channelsFirst, [0, 0, i * dilation[0], j * dilation[1]], [ci, n, oh, ow]);
+        taps.push(tf.reshape(tap, [ci, pixels]) as tf.Tensor2D);
+      }
+    const colsT = taps.length === 1 ? taps[0]! : tf.concat(taps, 0);
+    const grad = tf.matMul(colsT, tf.reshape(dy, [pixels, co]));
     return tf.reshape(grad, [...filterShape]) as tf.Tensor4D;
   });
 }

@@ -75,14 +75,16 @@ const plainValidConv: ValidConv = (x, filter, stride, dilation) =>
 
 /**
  * How the filter gradient is computed: 'conv', one forward conv of transposed input and output
- * gradient; 'taps', one matmul per kernel tap; 'gemm', one matmul of the windows and the output
- * gradient (stride 1 only). 'auto' takes gemm where the filter dwarfs the output gradient (as the
- * other passes, conv-gemm.ts), else taps below batch 4, where the conv formulation has fewer than
- * 4 input channels and XNNPACK runs it 2-3x slower (wasm, measured).
+ * gradient (the batch as its channels); 'taps', one matmul per kernel tap; 'gemm', one matmul of
+ * all the windows and the output gradient (stride 1 only). 'auto' chooses by measurement on wasm
+ * (`filterGradientRoute`).
  */
 export type FilterGradientMethod = 'auto' | 'conv' | 'taps' | 'gemm';
 
+/** Below this batch the conv formulation has fewer than 4 channels, which XNNPACK runs 2-3x slower. */
 const TAPS_BELOW_BATCH = 4;
+/** The gemm route materialises kh*kw*Cin x pixels windows: up to this many elements (32 MB). */
+const GEMM_WINDOWS_LIMIT = 1 << 23;
 /** Above this many output pixels the per-tap filter gradient runs in bands of CHUNK_PIXELS. */
 const CHUNK_ABOVE_PIXELS = 16384;
 const CHUNK_PIXELS = 8192;
@@ -110,8 +112,8 @@ function filterGradient(
   filterShape: readonly [number, number, number, number],
   method: FilterGradientMethod,
 ): tf.Tensor4D {
-  if (method === 'gemm' || (method === 'auto' && prefersGemm(dy.shape, filterShape, geometry)))
-    return convFilterGradientByGemm(x, dy, geometry, filterShape);
+  const route = method === 'auto' ? filterGradientRoute(x.shape, dy.shape, filterShape, geometry) : method;
+  if (route === 'gemm') return convFilterGradientByGemm(x, dy, geometry, filterShape);
   const [kh, kw] = filterShape;
   const [, h, w] = x.shape;
   const [, oh, ow] = dy.shape;
@@ -120,13 +122,37 @@ function filterGradient(
   const needH = (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1;
   const needW = (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1;
   const xp = padOrCrop(x, [padding[0], needH - h - padding[0], padding[2], needW - w - padding[2]]);
-  if (method === 'taps' || (method === 'auto' && x.shape[0] < TAPS_BELOW_BATCH)) {
-    return filterGradientByTaps(xp, dy, geometry, filterShape);
-  }
+  if (route === 'taps') return filterGradientByTaps(xp, dy, geometry, filterShape);
   const xT = tf.transpose(xp, [3, 1, 2, 0]);
   const dyT = tf.transpose(dy, [1, 2, 0, 3]);
   const grad = forwardConv(xT, dyT, { stride: dilation, dilation: stride, padding: NO_PADDING });
   return tf.transpose(grad, [1, 2, 0, 3]);
+}
+
+/**
+ * The filter gradient's route on 'auto', chosen by measuring the three against each other (wasm,
+ * batch 1-8, FCN, DeepLab and VGG16 layer shapes):
+ * - stride 1: gemm, one tall matmul over all the windows, up to 8M window elements (32 MB);
+ *   per-tap matmuls (banded over 16K pixels) beyond that, where the two ran within 10% of each
+ *   other. The conv formulation was never the fastest at stride 1: DeepLab-LargeFOV w1/4 at
+ *   batch 4, fc6 231 -> 66 ms and fc7 105 -> 58; FCN w1/4's 12x12x128 convs 29 -> 13, and even
+ *   the 3-channel first layer 9.1 -> 5.1.
+ * - strided convs: taps below batch 4, else the conv formulation (XNNPACK runs it 2-3x slower
+ *   with fewer than 4 channels, the batch).
+ */
+export function filterGradientRoute(
+  inputShape: readonly [number, number, number, number],
+  outputShape: readonly [number, number, number, number],
+  filterShape: readonly [number, number, number, number],
+  geometry: ConvGeometry,
+): 'conv' | 'taps' | 'gemm' {
+  if (prefersGemm(outputShape, filterShape, geometry)) return 'gemm';
+  if (geometry.stride[0] === 1 && geometry.stride[1] === 1) {
+    const [kh, kw, ci] = filterShape;
+    const pixels = outputShape[0] * outputShape[1] * outputShape[2];
+    return kh * kw * ci * pixels <= GEMM_WINDOWS_LIMIT ? 'gemm' : 'taps';
+  }
+  return inputShape[0] < TAPS_BELOW_BATCH ? 'taps' : 'conv';
 }
 
 function filterGradientByTaps(
