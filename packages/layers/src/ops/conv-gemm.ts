@@ -37,11 +37,12 @@ const LARGE_FILTER = 1 << 20;
 
 /**
  * Whether the input gradient is cheaper as gemm + col2im: where `prefersGemm` says so, and also
- * for a filter larger than a core's cache on a map of fewer pixels than half its output channels
- * (VGG's conv5 at 14x14: 512x512 filters on 196 pixels). The conv route rotates and transposes
- * such a filter and XNNPACK repacks it for every call, which costs about what the convolution
- * does: conv5_x's input gradient at 1x14x14 took 76 ms by conv and 39 by gemm, its forward 42
- * (wasm, measured); at 28x28 the two routes were within 5%.
+ * for a filter larger than a core's cache on a map of no more pixels than its output channels
+ * (VGG's conv5 at 14x14: 512x512 filters on 196 pixels; DeepLab-LargeFOV's fc6 at batch 4). The
+ * conv route rotates and transposes such a filter and XNNPACK repacks it for every call, which
+ * costs about what the convolution does. Measured on wasm: conv5_x's input gradient at 1x14x14
+ * 76 ms by conv, 39 by gemm (its forward 42); DeepLab-LargeFOV w1/4's fc6 at batch 4 82 -> 59;
+ * at 28x28 (VGG's conv4) and at batch 8 (fc6) the two routes were within 5%.
  */
 export function prefersGemmInputGradient(
   outputShape: readonly number[],
@@ -52,7 +53,7 @@ export function prefersGemmInputGradient(
   if (geometry.stride[0] !== 1 || geometry.stride[1] !== 1) return false;
   const [kh, kw, ci, co] = filterShape;
   const pixels = outputShape[0]! * outputShape[1]! * outputShape[2]!;
-  return kh * kw * ci * co >= LARGE_FILTER && pixels * 2 <= co;
+  return kh * kw * ci * co >= LARGE_FILTER && pixels <= co;
 }
 
 /** Output [N, OH, OW] of a stride-1 convolution of `x` with a filter of this size and geometry. */
