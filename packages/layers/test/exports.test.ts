@@ -41,6 +41,8 @@ describe('public face', () => {
       'convInputGradient',
       'forwardConv',
       'rotate180',
+      'batchNormTraining',
+      'filterGradientRoute',
       'interpolationMatrix',
       'depthToSpace',
       'spaceToDepth',

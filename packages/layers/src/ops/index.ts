@@ -10,8 +10,10 @@ export {
   type ValidConv,
   convFilterGradient,
   convInputGradient,
+  filterGradientRoute,
   forwardConv,
 } from './conv.js';
+export { batchNormTraining } from './batch-norm.js';
 export { rotate180 } from './flip.js';
 export { depthToSpace, spaceToDepth } from './geometry.js';
 export { resolveConvPadding } from './padding.js';
