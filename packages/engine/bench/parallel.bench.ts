@@ -116,21 +116,26 @@ async function trainModel(
     // drifts by tens of percent within a minute, and interleaving puts every side of a ratio under
     // the same drift.
     const times: [number[], number[], number[]] = [[], [], []];
+    // Per counted step of each parallel side: the stages of its slowest replica.
+    const stages: Array<Array<Record<string, number>>> = [[], [], []];
     const rounds = loops.warmup + (quick ? 2 : 5);
     for (let round = 0; round < rounds; round++) {
       for (const [k, trainer] of [single, parallel, loopsTrainer].entries()) {
         const t0 = performance.now();
         await trainer.trainStep(images, labels, [n, size, size]);
-        if (round >= loops.warmup) times[k]!.push(performance.now() - t0);
+        if (round < loops.warmup) continue;
+        times[k]!.push(performance.now() - t0);
+        if (trainer instanceof ParallelTrainer && trainer.lastTimings) stages[k]!.push(trainer.lastTimings);
       }
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    const stagesOf = (trainer: ParallelTrainer) =>
-      trainer.lastTimings
-        ? Object.entries(trainer.lastTimings)
-            .map(([k, v]) => `${k} ${v.toFixed(0)}`)
-            .join(', ')
-        : '';
+    const stagesOf = (trainer: ParallelTrainer) => {
+      const steps = stages[trainer === parallel ? 1 : 2]!;
+      if (steps.length === 0) return '';
+      return Object.keys(steps[0]!)
+        .map((key) => `${key} ${median(steps.map((s) => s[key]!)).toFixed(0)}`)
+        .join(', ');
+    };
     const sides = [
       { name: `${base} N=1`, stages: '' },
       { name: `${base} N=${THREADS}`, stages: stagesOf(parallel) },
@@ -144,7 +149,10 @@ async function trainModel(
         medianMs,
         perSecond: 1000 / medianMs,
         ...(k > 0
-          ? { baseline: `${base} N=1`, note: `steps alternate with N=1; last step ms: ${side.stages}` }
+          ? {
+              baseline: `${base} N=1`,
+              note: `steps alternate with N=1; median ms per stage (the slowest replica's): ${side.stages}`,
+            }
           : {}),
       });
       console.log(`${side.name}: ${medianMs.toFixed(0)} ms/step ${side.stages}`);

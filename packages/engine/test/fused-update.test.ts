@@ -134,6 +134,38 @@ describe.each(['cpu', 'wasm'] as const)('fusedUpdate on %s', (backend) => {
     });
     expect([...v]).toEqual([0, 0, -6]);
   });
+
+  it('multiplies the summed gradient by `scale` (one float32 rounding), one shard or several', () => {
+    const config = sgd(0);
+    const w = new Float32Array(2);
+    fusedUpdate(config, GROUPS[0]!, 1, 1, {
+      weights: w,
+      gradients: [Float32Array.of(3, 1), Float32Array.of(1, 2)],
+      first: new Float32Array(2),
+      second: null,
+      from: 0,
+      to: 2,
+      scale: 0.5,
+    });
+    expect([...w]).toEqual([-2, -1.5]);
+    const one = Float32Array.of(3, 0.1);
+    const v = new Float32Array(2);
+    fusedUpdate(config, GROUPS[0]!, 1, 1, {
+      weights: v,
+      gradients: [one],
+      first: new Float32Array(2),
+      second: null,
+      from: 0,
+      to: 2,
+      scale: 1 / 3,
+    });
+    expect([...v]).toEqual([
+      -Math.fround(3 * Math.fround(1 / 3)),
+      -Math.fround(Math.fround(0.1) * Math.fround(1 / 3)),
+    ]);
+    // The shard's own gradient is not scaled in place.
+    expect([...one]).toEqual([3, Math.fround(0.1)]);
+  });
 });
 
 describe('UpdateKernel (WebAssembly SIMD over one shared memory)', () => {
@@ -176,8 +208,11 @@ describe('UpdateKernel (WebAssembly SIMD over one shared memory)', () => {
           // Shard values of very different sizes, so that the order of the sum shows in the bits.
           for (const [k, g] of gradients.entries())
             g.set(rng.fillNormal(new Float32Array(size)).map((v) => v * 10 ** (2 - 3 * k)));
+          // The second step divides the summed gradient, as a deferred 'mean' loss does.
+          const scale = step === 0 ? undefined : 1 / 37;
           for (const group of GROUPS) {
             kernel.apply(filled, group, lr, step + 1, {
+              ...(scale ? { scale } : {}),
               weights: store.state.byteOffset + lo * 4,
               gradients: store.gradients[0]!.byteOffset + lo * 4,
               gradientStride: store.gradientStride,
@@ -187,6 +222,7 @@ describe('UpdateKernel (WebAssembly SIMD over one shared memory)', () => {
               count,
             });
             fusedUpdate(filled, group, lr, step + 1, {
+              ...(scale ? { scale } : {}),
               weights: plain.weights,
               gradients,
               first: plain.first,

@@ -76,20 +76,24 @@ export async function trainBoth(
   single: Record<string, Float32Array>;
   parallel: Record<string, Float32Array>;
   losses: number[][];
+  /** Per step, each replica's wait for the others' counts mid-step (0: it did not exchange). */
+  countWaits: number[][];
 }> {
   const one = build(config);
   const many = build(config);
   const single = new Trainer({ model: one, ...recipe(overrides) });
   const parallel = await startParallel(many, threads, overrides);
   const losses: number[][] = [];
+  const countWaits: number[][] = [];
   try {
     for (let s = 0; s < steps; s++) {
       const { images, labels } = batch(100 + s, n);
       const a = await single.trainStep(images, labels, [n, H, W]);
       const b = await parallel.trainStep(images, labels, [n, H, W]);
       losses.push([a.loss, b.loss]);
+      countWaits.push(parallel.lastReplicaTimings.map((t) => t.counts));
     }
-    return { single: weightsOf(one), parallel: weightsOf(many), losses };
+    return { single: weightsOf(one), parallel: weightsOf(many), losses, countWaits };
   } finally {
     await parallel.close();
     single.dispose();

@@ -58,6 +58,53 @@ describe('ParallelTrainer', () => {
     expect(abs / scale).toBeLessThan(1e-6);
   });
 
+  it('divides a single-term mean loss in the update, with no exchange mid-step (class weights)', async () => {
+    const { single, parallel, losses, countWaits } = await trainBoth({}, 2, 5, 2, {
+      classWeights: [1, 2, 0.5],
+    });
+    expect(losses[1]![1]).toBeCloseTo(losses[1]![0]!, 6);
+    const { abs, scale } = maxDifference(single, parallel);
+    expect(abs / scale).toBeLessThan(1e-6);
+    // Every replica had a shard: none waited for counts; two terms still exchange them.
+    expect(countWaits.flat()).toEqual([0, 0, 0, 0]);
+    const twoTerms = await trainBoth({ aux: true }, 1, 5, 2);
+    expect(twoTerms.countWaits[0]!.every((t) => t > 0)).toBe(true);
+  });
+
+  it('divides by the labelled pixels with pixel weights (deferred), and by 1 with none labelled', async () => {
+    const one = build({});
+    const many = build({});
+    const single = new Trainer({ model: one, ...recipe() });
+    const parallel = await startParallel(many, 2);
+    try {
+      const n = 4;
+      const { images, labels } = batch(7, n);
+      const pixelWeights = Float32Array.from({ length: n * H * W }, (_, i) => 0.5 + (i % 7) / 4);
+      for (const step of [
+        { labels, extra: { pixelWeights } },
+        // No labelled pixel: a loss of 0 (divided by 1), not NaN.
+        { labels: new Uint8Array(n * H * W).fill(255), extra: { pixelWeights } },
+      ]) {
+        const a = await single.trainStep(images, step.labels, [n, H, W], {
+          pixelWeights: step.extra.pixelWeights.slice(),
+        });
+        const b = await parallel.trainStep(images, step.labels, [n, H, W], {
+          pixelWeights: step.extra.pixelWeights.slice(),
+        });
+        expect(b.loss).toBeCloseTo(a.loss, 6);
+        expect(parallel.lastReplicaTimings.map((t) => t.counts)).toEqual([0, 0]);
+      }
+      const { abs, scale } = maxDifference(weightsOf(one), weightsOf(many));
+      expect(abs / scale).toBeLessThan(1e-6);
+    } finally {
+      await parallel.close();
+      single.dispose();
+      parallel.dispose();
+      one.dispose();
+      many.dispose();
+    }
+  });
+
   it.each([
     { type: 'adam', weightDecay: 1e-4 },
     { type: 'rmsprop', weightDecay: 1e-4 },

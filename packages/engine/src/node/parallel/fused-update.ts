@@ -27,6 +27,11 @@ export interface FusedSlice {
   second: Float32Array | null;
   from: number;
   to: number;
+  /**
+   * Multiplies the summed gradient (one float32 rounding) before the optimiser: 1 / the batch's
+   * labelled pixels when the shards' losses were left undivided (update-phase.ts). Default 1.
+   */
+  scale?: number;
 }
 
 /**
@@ -41,13 +46,15 @@ export function fusedUpdate(
   slice: FusedSlice,
 ): void {
   const { gradients, from, to } = slice;
+  const scale = f(slice.scale ?? 1);
   if (gradients.length === 0) throw new Error('fusedUpdate: no gradients');
-  // Several shards are summed a chunk at a time into a small scratch that stays in cache, so the
-  // sum costs no pass over memory of its own (the update is memory-bound in the replicas).
-  const chunk = gradients.length === 1 ? to - from : SUM_CHUNK;
+  // Several shards (or a scaled one) are summed a chunk at a time into a small scratch that stays
+  // in cache, so the sum costs no pass over memory of its own (the update is memory-bound).
+  const direct = gradients.length === 1 && scale === 1;
+  const chunk = direct ? to - from : SUM_CHUNK;
   for (let start = from; start < to; start += chunk) {
     const end = Math.min(to, start + chunk);
-    const g = gradients.length === 1 ? gradients[0]!.subarray(start, end) : sumShards(gradients, start, end);
+    const g = direct ? gradients[0]!.subarray(start, end) : sumShards(gradients, start, end, scale);
     updateRange(
       config,
       group,
@@ -67,17 +74,24 @@ const SUM_CHUNK = 4096;
 /** Reused between calls (one per thread). */
 const scratch = new Float32Array(SUM_CHUNK);
 
-/** The shards' elements [start, end) summed in shard order, rounded to float32 after each addition. */
-function sumShards(gradients: readonly Float32Array[], start: number, end: number): Float32Array {
+/**
+ * The shards' elements [start, end) summed in shard order, rounded to float32 after each
+ * addition, then times `scale` (float32; multiplying by 1 changes no bit).
+ */
+function sumShards(
+  gradients: readonly Float32Array[],
+  start: number,
+  end: number,
+  scale: number,
+): Float32Array {
   const n = end - start;
   const sum = scratch.subarray(0, n);
-  const a = gradients[0]!.subarray(start, end);
-  const b = gradients[1]!.subarray(start, end);
-  for (let i = 0; i < n; i++) sum[i] = f(a[i]! + b[i]!);
-  for (let k = 2; k < gradients.length; k++) {
+  sum.set(gradients[0]!.subarray(start, end));
+  for (let k = 1; k < gradients.length; k++) {
     const g = gradients[k]!.subarray(start, end);
     for (let i = 0; i < n; i++) sum[i] = f(sum[i]! + g[i]!);
   }
+  if (scale !== 1) for (let i = 0; i < n; i++) sum[i] = f(sum[i]! * scale);
   return sum;
 }
 

@@ -52,6 +52,7 @@ function step(request: StepRequest): ReplicaReply {
     loss: number,
     hasGradient: boolean[],
     timings: { read: number; compute: number; counts: number; write: number },
+    deferred: { count: number; minimum: number } | null = null,
   ) => {
     const result = runUpdatePhase(updateContext(setup), {
       sequence: request.sequence,
@@ -59,6 +60,7 @@ function step(request: StepRequest): ReplicaReply {
       lr: request.lr,
       iteration: request.iteration,
       loss,
+      deferred,
       hasGradient,
     });
     return {
@@ -88,6 +90,11 @@ function step(request: StepRequest): ReplicaReply {
   let hasGradient: boolean[];
   let timings: { read: number; compute: number; counts: number; write: number };
   let countsWait = 0;
+  let deferred: { count: number; minimum: number } | null = null;
+  // Every thread has a shard: a single-term mean loss is divided in the update, with no exchange
+  // mid-step. With idle threads (fewer images than threads) the counts are exchanged, since an
+  // idle thread cannot know how many terms the model has.
+  const defer = request.parts === setup.replicas;
   try {
     const { value, grads } = tf.variableGrads(
       () =>
@@ -105,6 +112,13 @@ function step(request: StepRequest): ReplicaReply {
             countsWait += performance.now() - waitStarted;
             return totals;
           },
+          ...(defer
+            ? {
+                defer: (count: number, minimum: number) => {
+                  deferred = { count, minimum };
+                },
+              }
+            : {}),
         }),
       variables as tf.Variable[],
     );
@@ -130,7 +144,7 @@ function step(request: StepRequest): ReplicaReply {
   } finally {
     tf.dispose([x, y, ...(weights ? [weights] : [])]);
   }
-  return finish(loss, hasGradient, timings);
+  return finish(loss, hasGradient, timings, deferred);
 }
 
 function updateContext(setup: ReplicaInit): UpdateContext {

@@ -11,12 +11,20 @@ export interface ShardLossOptions {
    * counts summed over every shard.
    */
   totals(counts: number[]): number[];
+  /**
+   * Given, a single-term 'mean' loss is left undivided (times its weight only) and its
+   * denominator is handed here instead of exchanged: `count` is this shard's, and the batch's
+   * divisor will be max(total, minimum), or 1 for a total of 0. The gradients are then divided
+   * in the update (update-phase.ts), so the replicas never wait for each other mid-step.
+   */
+  defer?: (count: number, minimum: number) => void;
 }
 
 /**
  * One shard's part of the Trainer's loss: each training output's cross-entropy summed over the
  * shard's pixels, then (for 'mean') divided by that output's count over the whole batch, so that
- * the shards' losses and gradients add up to the single-thread ones (to float rounding). The
+ * the shards' losses and gradients add up to the single-thread ones (to float rounding); or, for
+ * one term with `defer`, left undivided for the update to divide. The
  * counts are what the Trainer divides by: the class-weighted labelled pixels, or the labelled
  * pixels when pixel weights are given.
  */
@@ -41,7 +49,10 @@ export function shardLoss(
       return tf.sum(tf.mul(perPixel, o.pixelWeights));
     });
     let scales = outputs.map((o) => o.weight);
-    if (options.reduction === 'mean') {
+    if (options.reduction === 'mean' && options.defer && outputs.length === 1) {
+      const output = outputs[0]!;
+      options.defer(termCount(output, options), output.pixelWeights ? 1 : 0);
+    } else if (options.reduction === 'mean') {
       const counts = outputs.map((o) => termCount(o, options));
       const totals = options.totals(counts);
       // The single-thread divisors: no labelled pixel divides by 1 (a loss of 0, not NaN).

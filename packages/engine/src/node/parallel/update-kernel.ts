@@ -29,6 +29,8 @@ export interface KernelSlice {
   second: number;
   /** Elements. */
   count: number;
+  /** Multiplies the summed gradient (fusedUpdate's `scale`); default 1. */
+  scale?: number;
 }
 
 type Kind = FusedOptimizer['type'];
@@ -46,6 +48,7 @@ type KernelFunction = (
   first: number,
   second: number,
   bytes: number,
+  scale: number,
   ...scalars: number[]
 ) => void;
 
@@ -62,6 +65,7 @@ function buildKernel(kind: Kind, decays: boolean): FunctionBuilder {
     Local,
     Local,
   ];
+  const scale = fn.param('f32');
   const scalars = Array.from({ length: SCALARS }, () => fn.param('f32'));
   const i = fn.local('i32');
   const k = fn.local('i32');
@@ -71,10 +75,12 @@ function buildKernel(kind: Kind, decays: boolean): FunctionBuilder {
   const a = fn.local('v128');
   const b = fn.local('v128');
   const splats = scalars.map(() => fn.local('v128'));
+  const scaleSplat = fn.local('v128');
   const s = (n: number): Code => local.get(splats[n]!);
   const address = (base: Local): Code => i32.add(local.get(base), local.get(i));
   const load = (base: Local): Code => v128.load(address(base));
-  // grad = shard 0 + shard 1 + ... in order, then + w * decay (scalar 0); the rate is scalar 1.
+  // grad = (shard 0 + shard 1 + ... in order) * scale, then + w * decay (scalar 0); the rate is
+  // scalar 1. A scale of 1 changes no bit.
   const gradient: Code[] = [
     local.set(at, address(g)),
     local.set(grad, v128.load(local.get(at))),
@@ -86,6 +92,7 @@ function buildKernel(kind: Kind, decays: boolean): FunctionBuilder {
       local.set(at, i32.add(local.get(at), local.get(stride))),
       local.set(grad, f32x4.add(local.get(grad), v128.load(local.get(at)))),
     ),
+    local.set(grad, f32x4.mul(local.get(grad), local.get(scaleSplat))),
     local.set(weight, load(w)),
     decays ? local.set(grad, f32x4.add(local.get(grad), f32x4.mul(local.get(weight), s(0)))) : [],
   ];
@@ -145,6 +152,7 @@ function buildKernel(kind: Kind, decays: boolean): FunctionBuilder {
     ];
   }
   fn.body = [
+    ...local.set(scaleSplat, f32x4.splat(local.get(scale))),
     ...splats.flatMap((splat, n) => local.set(splat, f32x4.splat(local.get(scalars[n]!)))),
     ...forRange(i, i32.const(0), local.get(bytes), 16, ...gradient, ...step),
   ];
@@ -216,6 +224,7 @@ export class UpdateKernel {
         slice.first + offset,
         slice.second + offset,
         bytes,
+        f(slice.scale ?? 1),
         ...scalars,
       );
     }
@@ -232,6 +241,7 @@ export class UpdateKernel {
       second: config.type === 'adam' ? view(slice.second) : null,
       from: 0,
       to: tail,
+      ...(slice.scale !== undefined ? { scale: slice.scale } : {}),
     });
   }
 }

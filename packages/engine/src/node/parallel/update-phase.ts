@@ -11,9 +11,12 @@ import type { UpdateKernel } from './update-kernel.js';
 /** Int32 words before the losses: [arrivals, unused] (the losses start 8-byte aligned). */
 const HEADER_WORDS = 2;
 
-/** The shared buffer of the update phase: arrivals, each replica's loss, its has-gradient flags. */
+/**
+ * The shared buffer of the update phase: arrivals, each replica's loss, its deferred count and
+ * minimum divisor (two float64), its has-gradient flags.
+ */
 export function updateBuffer(replicas: number, trainableEntries: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(HEADER_WORDS * 4 + replicas * 8 + replicas * trainableEntries * 4);
+  return new SharedArrayBuffer(HEADER_WORDS * 4 + replicas * 8 * 3 + replicas * trainableEntries * 4);
 }
 
 export interface UpdateContext {
@@ -47,6 +50,12 @@ export interface UpdateStep {
   /** The update's 1-based count (Adam's bias correction). */
   iteration: number;
   loss: number;
+  /**
+   * A loss left undivided (shard-loss.ts `defer`): this shard's count and the minimum divisor;
+   * the update divides the summed gradients and the loss by the batch's divisor. Null: the loss
+   * was divided already. Every replica of a step agrees on which.
+   */
+  deferred: { count: number; minimum: number } | null;
   /** This replica's trainable entries (indices into gradLayout) that got a gradient. */
   hasGradient: boolean[];
 }
@@ -70,8 +79,11 @@ export function runUpdatePhase(context: UpdateContext, step: UpdateStep): Update
   const trainable = gradLayout.entries.filter((e) => e.trainable);
   const control = new Int32Array(buffer, 0, HEADER_WORDS);
   const losses = new Float64Array(buffer, HEADER_WORDS * 4, replicas);
-  const flags = new Int32Array(buffer, HEADER_WORDS * 4 + replicas * 8, replicas * trainable.length);
+  const counts = new Float64Array(buffer, HEADER_WORDS * 4 + replicas * 8, replicas * 2);
+  const flags = new Int32Array(buffer, HEADER_WORDS * 4 + replicas * 8 * 3, replicas * trainable.length);
   losses[index] = step.loss;
+  counts[index * 2] = step.deferred?.count ?? 0;
+  counts[index * 2 + 1] = step.deferred?.minimum ?? 0;
   for (let e = 0; e < trainable.length; e++)
     flags[index * trainable.length + e] = step.hasGradient[e] ? 1 : 0;
   Atomics.add(control, 0, 1);
@@ -85,17 +97,29 @@ export function runUpdatePhase(context: UpdateContext, step: UpdateStep): Update
   const arrived = performance.now();
   let total = 0;
   for (let k = 0; k < step.parts; k++) total += losses[k]!;
+  // The divisor of a deferred 'mean' loss: the batch's count (the single-thread one, shard-loss.ts).
+  let scale = 1;
+  if (step.deferred) {
+    let count = 0;
+    for (let k = 0; k < step.parts; k++) count += counts[k * 2]!;
+    const minimum = counts[1]!; // the same on every shard
+    scale = 1 / (count === 0 ? 1 : Math.max(count, minimum));
+    total *= scale;
+  }
   if (!Number.isFinite(total)) return { loss: total, waited: arrived - started, updated: 0 };
   const anyGradient = trainable.map((_, e) => {
     for (let k = 0; k < step.parts; k++) if (flags[k * trainable.length + e]) return true;
     return false;
   });
-  updatePart(context, step, anyGradient);
+  updatePart(context, step, anyGradient, scale);
   return { loss: total, waited: arrived - started, updated: performance.now() - arrived };
 }
 
-/** This replica's contiguous part of `gradLayout`'s elements: summed, then updated or averaged. */
-function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boolean[]): void {
+/**
+ * This replica's contiguous part of `gradLayout`'s elements: summed (the gradients times `scale`),
+ * then updated or averaged.
+ */
+function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boolean[], scale: number): void {
   const { replicas, index, gradients, gradLayout, state, layout, slots, optimizer, groups, kernel } = context;
   const from = Math.floor((index * gradLayout.length) / replicas);
   const to = Math.floor(((index + 1) * gradLayout.length) / replicas);
@@ -131,6 +155,7 @@ function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boole
         first: entryAddress(slots, entry) + lo * 4,
         second: optimizer.type === 'adam' ? entryAddress(slots, entry, secondBase) + lo * 4 : 0,
         count: hi - lo,
+        scale,
       });
       continue;
     }
@@ -147,6 +172,7 @@ function updatePart(context: UpdateContext, step: UpdateStep, anyGradient: boole
           : null,
       from: 0,
       to: hi - lo,
+      scale,
     });
   }
 }
