@@ -87,6 +87,27 @@ describe.each(BACKENDS)('BatchNorm2d on %s', (backend) => {
     bn.dispose();
   });
 
+  it('normalises a channel whose mean dwarfs its deviation without cancellation (mean 1000, std 0.01)', async () => {
+    const bn = new BatchNorm2d(2);
+    const x = tf.tidy(
+      () => tf.add(tf.mul(randomTensor<tf.Rank.R4>([2, 4, 4, 2], 23, 1), 0.01), 1000) as tf.Tensor4D,
+    );
+    const y = bn.forward(x);
+    // The reference in float64 from the same float32 inputs.
+    const values = await x.data();
+    const expected = new Float64Array(values.length);
+    for (let c = 0; c < 2; c++) {
+      const channel = values.filter((_, i) => i % 2 === c);
+      const mean = channel.reduce((a, v) => a + v, 0) / channel.length;
+      const variance = channel.reduce((a, v) => a + (v - mean) ** 2, 0) / channel.length;
+      for (let i = c; i < values.length; i += 2)
+        expected[i] = (values[i]! - mean) / Math.sqrt(variance + 1e-5);
+    }
+    expect(maxAbsDiff(await y.data(), expected)).toBeLessThan(1e-3);
+    tf.dispose([x, y]);
+    bn.dispose();
+  });
+
   it('rejects a single value per channel in training, as PyTorch', () => {
     const bn = new BatchNorm2d(2);
     const x = tf.zeros([1, 1, 1, 2]) as tf.Tensor4D;

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // kernels per layer and differentiates each, and the engine clones every saved input for the
 // backward pass: ~90 kernels per batch norm per step, most of them passes over the whole
 // activation. DeconvNet's 26 batch norms made it the model with the most per-op overhead. Here
-// the forward is the statistics and one scale-and-shift, and the backward is two per-channel
+// the forward is the statistics and one batch-norm kernel, and the backward is two per-channel
 // sums and one fused expression. The forward runs with the tape off (a custom op's body), so its
 // moments are neither recorded nor cloned.
 
@@ -41,9 +41,9 @@ export function batchNormTraining(
     const { mean, variance } = tf.moments(input, AXES) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
     onStatistics?.(mean, variance);
     const invStd = tf.rsqrt(tf.add(variance, eps));
-    const scale = gamma ? tf.mul(gamma, invStd) : invStd;
-    const shift = tf.neg(tf.mul(mean, scale));
-    const y = tf.add(tf.mul(input, scale), beta ? tf.add(shift, beta) : shift) as tf.Tensor4D;
+    // One FusedBatchNorm kernel with the batch's statistics: (x - mean) first, as PyTorch does
+    // (x * scale - mean * scale would cancel where a channel's mean dwarfs its deviation).
+    const y = tf.batchNorm(input, mean, variance, beta ?? undefined, gamma ?? undefined, eps) as tf.Tensor4D;
     save([input, mean, invStd, ...(gamma ? [gamma] : [])]);
     return y;
   };
