@@ -19,7 +19,7 @@ describe('width-reduced MobileNetV3 models learn (eval mode)', () => {
       config: { width: 0.25 },
       size: 64,
       lr: 1e-2,
-      maxSteps: 60,
+      maxSteps: 120,
       seed: 4,
     });
   }, 300_000);

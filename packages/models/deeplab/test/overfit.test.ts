@@ -91,7 +91,7 @@ describe('DeepLab and DilatedNet learn', () => {
       { width: 1 / 8, numClasses: 3, dropout: 0, alignment: 'same', context: 'basic' },
       new Rng(3),
     );
-    await overfit('dilatednet', model, 48, 'scores', 3e-3, 150);
+    await overfit('dilatednet', model, 48, 'scores', 3e-3, 300);
   }, 300_000);
 
   it('the shrunk labels the v1 loss used are those of the input (sanity of the metric)', () => {
