@@ -94,7 +94,7 @@ describe.each(BACKENDS)('BatchNorm2d on %s', (backend) => {
     );
     const y = bn.forward(x);
     // The reference in float64 from the same float32 inputs.
-    const values = await x.data();
+    const values = (await x.data()) as Float32Array;
     const expected = new Float64Array(values.length);
     for (let c = 0; c < 2; c++) {
       const channel = values.filter((_, i) => i % 2 === c);
