@@ -1,8 +1,10 @@
 /**
- * The wasm Slice kernel selectBackend installs against tfjs-backend-wasm's own (the baseline, put
+ * The wasm kernels selectBackend installs against tfjs-backend-wasm's own (the baseline, put
  * back for its turns in the same run): milliseconds and V8 collections for the slices our
  * convolutions take, FCN-8s's fc6 im2col (49 taps of a padded 4x9x9x128 map) and its crop of a
- * 4x98x98x16 map, and a tap's window in VGG16 conv1_2's filter gradient.
+ * 4x98x98x16 map, and a tap's window in VGG16 conv1_2's filter gradient; then the bias gradient
+ * of VGG16's conv1 and a DeconvNet batch norm's moments (Sum and Mean over N, H and W), and the
+ * tape's copies of saved tensors (Identity).
  *
  *   npm run bench -w packages/core
  */
@@ -76,9 +78,36 @@ for (const spec of CASES) {
   }
   x.dispose();
 }
+
+// Other kernels: one call of each per repeat.
+const OPS: Array<{ label: string; input: number[]; run: (x: tf.Tensor) => tf.Tensor }> = [
+  { label: 'Sum of 1x224x224x64 over N, H, W', input: [1, 224, 224, 64], run: (x) => tf.sum(x, [0, 1, 2]) },
+  { label: 'Mean of 4x96x96x16 over N, H, W', input: [4, 96, 96, 16], run: (x) => tf.mean(x, [0, 1, 2]) },
+  { label: 'Identity (tape copy) of 4x96x96x16', input: [4, 96, 96, 16], run: (x) => tf.clone(x) },
+];
+for (const spec of OPS) {
+  const x = random(spec.input);
+  const run = () => tf.tidy(() => spec.run(x));
+  const results = sides.map(() => [] as number[]);
+  for (let round = 0; round < 5; round++) {
+    for (const [k, side] of sides.entries()) {
+      side.install();
+      results[k]!.push((await measure(run, { warmup: 2, iterations: 20 })).medianMs);
+    }
+  }
+  for (const [k, side] of sides.entries()) {
+    const sorted = [...results[k]!].sort((a, b) => a - b);
+    rows.push({
+      name: `${spec.label}: ${side.name}`,
+      medianMs: sorted[2]!,
+      ...(k > 0 ? { baseline: `${spec.label}: ${sides[0]!.name}` } : {}),
+    });
+  }
+  x.dispose();
+}
 patchWasmKernels();
 addRatios(rows);
-printTable('wasm Slice (ms per set of slices; ratio = ours / tfjs)', rows, [
+printTable('wasm kernels (ms per set of slices or per call; ratio = ours / tfjs)', rows, [
   'name',
   'medianMs',
   'ratio',

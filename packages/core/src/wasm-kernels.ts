@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // external memory that made V8 collect several times a step (FCN-8s at width 1/4: 3 collections a
 // step; 20,000 slices of a 590 KB tensor: 806 collections against 4 for as many relus). In replica
 // threads the collections and the copies are also what scales worst over cores. This kernel reads
-// the input where it lies in the heap; it copies the same elements in the same order.
+// the input where it lies in the heap; it copies the same elements in the same order. Identity,
+// Sum and Mean are below.
 
 interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -19,10 +20,10 @@ interface SliceAttrs {
   size?: number | number[];
 }
 
-const PATCHED = Symbol.for('semseg.wasm-slice');
+const PATCHED = Symbol.for('semseg.wasm-kernel');
 
-/** Our kernel remembers the one it replaced (for `restoreWasmKernels`: benches and tests). */
-type SliceKernel = tf.KernelFunc & { [PATCHED]?: tf.KernelFunc };
+/** Our kernels remember the ones they replaced (for `restoreWasmKernels`: benches and tests). */
+type PatchedKernel = tf.KernelFunc & { [PATCHED]?: tf.KernelFunc };
 
 /**
  * Elements [begin, begin + size) of a row-major tensor of `shape` copied from `x` into `out`, two
@@ -76,15 +77,9 @@ function copyBox(
   }
 }
 
-/**
- * Replaces the wasm backend's Slice kernel with one that does not copy its input first (the same
- * values). Idempotent; `selectBackend` calls it when it activates wasm. Strings keep tfjs's kernel.
- */
-export function patchWasmKernels(): void {
-  const registered = tf.getKernel(tf.Slice, 'wasm');
-  if (!registered || (registered.kernelFunc as SliceKernel)[PATCHED]) return;
-  const original = registered.kernelFunc;
-  const slice: SliceKernel = (args) => {
+/** tfjs-backend-wasm 4.22's Slice without the whole-tensor copy (the same elements, in the same order). */
+function zeroCopySlice(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
     const { inputs, attrs } = args;
     const x = inputs.x as tf.TensorInfo;
     if (x.dtype === 'string') return original(args);
@@ -97,16 +92,117 @@ export function patchWasmKernels(): void {
     copyBox(backend.typedArrayFromHeap(x), x.shape, from, extent, backend.typedArrayFromHeap(out));
     return out;
   };
-  slice[PATCHED] = original;
-  tf.unregisterKernel(tf.Slice, 'wasm');
-  tf.registerKernel({ ...registered, kernelFunc: slice });
 }
 
-/** Puts tfjs's own wasm Slice back (the baseline of a bench); `patchWasmKernels` undoes it. */
+// tfjs-backend-wasm 4.22's Identity copies its input into a new buffer, and the engine runs
+// Identity for every tensor it saves for the backward pass (`saveTensorsForBackwardMode`): a
+// DeconvNet step at batch 4 made 568 such copies (30 ms of kernels, and as much memory again
+// held until the gradients are done). Tensors are immutable, so the cpu backend's Identity
+// shares the input's buffer and counts a reference; this is the same on wasm (its Reshape
+// already shares that way).
+function sharedIdentity(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(args);
+    (args.backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
+interface ReductionAttrs {
+  axis: number | number[];
+  keepDims: boolean;
+}
+
+// tfjs-backend-wasm 4.22's Sum and Mean reduce innermost axes only: any other reduction first
+// transposes the whole input so that the reduced axes come last. A convolution's bias gradient
+// and batch norm's moments reduce the leading axes of an NHWC tensor (N, H and W), so each of
+// them copied the tensor once more: 26 ms of a 12.8 MB Sum at VGG16's conv1 against 4 for the
+// column sums below. These add the rows in the order the transposed kernel adds them, each sum
+// rounded to float32 at every step as its float32 accumulator is: the same bits (tested against
+// tfjs's kernels), without the copy.
+const round = Math.fround;
+
+/**
+ * sums[c] = x[0][c] + x[1][c] + ... in row order, rounded to float32 after every addition: four
+ * rows per pass over the columns (one load and store of each sum per four additions).
+ */
+function columnSums(values: Float32Array, rows: number, columns: number, sums: Float32Array): void {
+  sums.fill(0);
+  let row = 0;
+  for (; row + 4 <= rows; row += 4) {
+    const a = row * columns;
+    const b = a + columns;
+    const c = b + columns;
+    const d = c + columns;
+    for (let j = 0; j < columns; j++) {
+      let sum = round(sums[j]! + values[a + j]!);
+      sum = round(sum + values[b + j]!);
+      sum = round(sum + values[c + j]!);
+      sums[j] = sum + values[d + j]!;
+    }
+  }
+  for (; row < rows; row++) {
+    const a = row * columns;
+    for (let j = 0; j < columns; j++) sums[j] = sums[j]! + values[a + j]!;
+  }
+}
+
+function leadingAxesReduction(original: tf.KernelFunc, mean: boolean): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { axis, keepDims } = args.attrs as unknown as ReductionAttrs;
+    const rank = x.shape.length;
+    if (x.dtype !== 'float32' || rank < 2) return original(args);
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    // Leading axes only, in order (tfjs's kernel adds in the order the axes are given), and not
+    // all of them (an innermost reduction needs no transpose).
+    if (axes.length === 0 || axes.length === rank || axes.some((a, i) => a !== i)) return original(args);
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+    const columns = tf.util.sizeFromShape(x.shape.slice(axes.length));
+    if (rows === 0 || columns === 0) return original(args);
+    const backend = args.backend as unknown as HeapBackend;
+    const shape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    // The output first: allocating it may grow the heap, which detaches earlier views of it.
+    const out = backend.makeOutput(shape, 'float32');
+    const values = backend.typedArrayFromHeap(x) as Float32Array;
+    const sums = backend.typedArrayFromHeap(out) as Float32Array;
+    columnSums(values, rows, columns, sums);
+    if (mean) for (let c = 0; c < columns; c++) sums[c] = sums[c]! / rows;
+    return out;
+  };
+}
+
+const PATCHES: ReadonlyArray<{ kernelName: string; make(original: tf.KernelFunc): tf.KernelFunc }> = [
+  { kernelName: tf.Slice, make: zeroCopySlice },
+  { kernelName: tf.Identity, make: sharedIdentity },
+  { kernelName: tf.Sum, make: (original) => leadingAxesReduction(original, false) },
+  { kernelName: tf.Mean, make: (original) => leadingAxesReduction(original, true) },
+];
+
+/**
+ * Replaces the wasm backend's Slice, Identity, Sum and Mean kernels with ones that do not copy
+ * (the same values). Idempotent; `selectBackend` calls it when it activates wasm. Strings keep tfjs's kernels.
+ */
+export function patchWasmKernels(): void {
+  for (const { kernelName, make } of PATCHES) {
+    const registered = tf.getKernel(kernelName, 'wasm');
+    if (!registered || (registered.kernelFunc as PatchedKernel)[PATCHED]) continue;
+    const original = registered.kernelFunc;
+    const patched: PatchedKernel = make(original);
+    patched[PATCHED] = original;
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ ...registered, kernelFunc: patched });
+  }
+}
+
+/** Puts tfjs's own wasm kernels back (the baseline of a bench); `patchWasmKernels` undoes it. */
 export function restoreWasmKernels(): void {
-  const registered = tf.getKernel(tf.Slice, 'wasm');
-  const original = registered && (registered.kernelFunc as SliceKernel)[PATCHED];
-  if (!original) return;
-  tf.unregisterKernel(tf.Slice, 'wasm');
-  tf.registerKernel({ ...registered, kernelFunc: original });
+  for (const { kernelName } of PATCHES) {
+    const registered = tf.getKernel(kernelName, 'wasm');
+    const original = registered && (registered.kernelFunc as PatchedKernel)[PATCHED];
+    if (!original) continue;
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ ...registered, kernelFunc: original });
+  }
 }

@@ -4,10 +4,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../src/node/index.js';
 import { Rng } from '../src/rng.js';
+import { patchWasmKernels, restoreWasmKernels } from '../src/wasm-kernels.js';
 
 // The zero-copy Slice that selectBackend installs on wasm, against the cpu backend's slice (an
 // independent implementation) over the cases slicing has: every rank tfjs-wasm slices itself,
 // whole and partial trailing axes, a box of one element, empty boxes, -1 sizes, int32 and bool.
+// The Identity that shares its input's buffer, and the Sum and Mean over leading axes without a
+// transpose, against tfjs-wasm's own kernels (bit for bit) and the cpu backend.
 
 interface Case {
   shape: number[];
@@ -46,7 +49,6 @@ describe('the wasm Slice kernel', () => {
   });
 
   it('is the patched one once selectBackend activated wasm (and patching again changes nothing)', async () => {
-    const { patchWasmKernels } = await import('../src/wasm-kernels.js');
     const before = tf.getKernel(tf.Slice, 'wasm')!.kernelFunc;
     patchWasmKernels();
     expect(tf.getKernel(tf.Slice, 'wasm')!.kernelFunc).toBe(before);
@@ -98,5 +100,99 @@ describe('the wasm Slice kernel', () => {
         tf.tensor(new Rng(2).fillNormal(new Float32Array(2 * 4 * 3 * 3)), [2, 4, 3, 3]),
       );
     expect(await on('wasm', grad)).toEqual(await on('cpu', grad));
+  });
+});
+
+describe('the wasm Identity kernel', () => {
+  beforeAll(async () => {
+    await useNodeBackend('wasm');
+  });
+
+  it('shares the input buffer and counts a reference, as the cpu backend does', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory();
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    expect(y.dataId).toBe(x.dataId);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers + 1);
+    x.dispose();
+    // The buffer lives while a tensor refers to it.
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
+  });
+
+  it('leaves gradients as tfjs-wasm computes them (the tape saves its tensors through Identity)', async () => {
+    const values = new Rng(4).fillNormal(new Float32Array(2 * 5 * 5 * 3));
+    const grad = () =>
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(tf.mul(x, x)), tf.sigmoid(x))))(
+        tf.tensor(values, [2, 5, 5, 3]),
+      );
+    restoreWasmKernels();
+    const theirs = await on('wasm', grad);
+    patchWasmKernels();
+    expect(await on('wasm', grad)).toEqual(theirs);
+  });
+});
+
+describe('the wasm Sum and Mean kernels', () => {
+  beforeAll(async () => {
+    await useNodeBackend('wasm');
+  });
+
+  const REDUCTIONS: Array<{ shape: number[]; axes: number[] }> = [
+    { shape: [2, 7, 9, 16], axes: [0, 1, 2] },
+    { shape: [1, 30, 30, 3], axes: [0, 1, 2] },
+    { shape: [5, 6], axes: [0] },
+    { shape: [3, 4, 5], axes: [0, 1] },
+    { shape: [3, 4, 5], axes: [1, 0] },
+    { shape: [7, 1, 2, 3, 2], axes: [0, 1, 2] },
+    // tfjs's own kernel: innermost, middle and whole reductions.
+    { shape: [3, 4, 5], axes: [2] },
+    { shape: [3, 4, 5], axes: [1] },
+    { shape: [3, 4, 5], axes: [0, 1, 2] },
+  ];
+
+  it.each(REDUCTIONS)('reduces $shape over $axes to the bits of tfjs-wasm own kernels', async ({ shape, axes }) => {
+    await tf.setBackend('wasm');
+    // Large values of both signs, so that the order of the additions shows in the bits.
+    const values = new Rng(9)
+      .fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)))
+      .map((v, i) => v * 1000 + (i % 3));
+    const x = tf.tensor(values, shape);
+    const cases = [
+      () => tf.sum(x, axes),
+      () => tf.sum(x, axes, true),
+      () => tf.mean(x, axes),
+      () => tf.mean(x, axes, true),
+    ];
+    try {
+      for (const reduce of cases) {
+        restoreWasmKernels();
+        const theirs = reduce();
+        patchWasmKernels();
+        const ours = reduce();
+        expect(ours.shape).toEqual(theirs.shape);
+        expect(new Uint32Array(ours.dataSync().buffer)).toEqual(new Uint32Array(theirs.dataSync().buffer));
+        tf.dispose([theirs, ours]);
+      }
+    } finally {
+      patchWasmKernels();
+      x.dispose();
+    }
+  });
+
+  it('sums int32 tensors and keeps the sum and mean gradients, as the cpu backend', async () => {
+    const ints = () => tf.sum(tf.reshape(tf.range(0, 60, 1, 'int32'), [3, 4, 5]), [0, 1]);
+    expect(await on('wasm', ints)).toEqual(await on('cpu', ints));
+    const values = new Rng(3).fillNormal(new Float32Array(4 * 3 * 2));
+    const grad = () =>
+      tf.grad((x: tf.Tensor) => tf.add(tf.sum(tf.mul(tf.sum(x, [0, 1]), 2)), tf.sum(tf.mean(tf.square(x), [0]))))(
+        tf.tensor(values, [4, 3, 2]),
+      );
+    const [wasm, cpu] = [await on('wasm', grad), await on('cpu', grad)];
+    expect(wasm.shape).toEqual(cpu.shape);
+    wasm.values.forEach((v, i) => expect(v).toBeCloseTo(cpu.values[i]!, 5));
   });
 });
