@@ -154,43 +154,46 @@ describe('the wasm Sum and Mean kernels', () => {
     { shape: [3, 4, 5], axes: [0, 1, 2] },
   ];
 
-  it.each(REDUCTIONS)('reduces $shape over $axes to the bits of tfjs-wasm own kernels', async ({ shape, axes }) => {
-    await tf.setBackend('wasm');
-    // Large values of both signs, so that the order of the additions shows in the bits.
-    const values = new Rng(9)
-      .fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)))
-      .map((v, i) => v * 1000 + (i % 3));
-    const x = tf.tensor(values, shape);
-    const cases = [
-      () => tf.sum(x, axes),
-      () => tf.sum(x, axes, true),
-      () => tf.mean(x, axes),
-      () => tf.mean(x, axes, true),
-    ];
-    try {
-      for (const reduce of cases) {
-        restoreWasmKernels();
-        const theirs = reduce();
+  it.each(REDUCTIONS)(
+    'reduces $shape over $axes to the bits of tfjs-wasm own kernels',
+    async ({ shape, axes }) => {
+      await tf.setBackend('wasm');
+      // Large values of both signs, so that the order of the additions shows in the bits.
+      const values = new Rng(9)
+        .fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)))
+        .map((v, i) => v * 1000 + (i % 3));
+      const x = tf.tensor(values, shape);
+      const cases = [
+        () => tf.sum(x, axes),
+        () => tf.sum(x, axes, true),
+        () => tf.mean(x, axes),
+        () => tf.mean(x, axes, true),
+      ];
+      try {
+        for (const reduce of cases) {
+          restoreWasmKernels();
+          const theirs = reduce();
+          patchWasmKernels();
+          const ours = reduce();
+          expect(ours.shape).toEqual(theirs.shape);
+          expect(new Uint32Array(ours.dataSync().buffer)).toEqual(new Uint32Array(theirs.dataSync().buffer));
+          tf.dispose([theirs, ours]);
+        }
+      } finally {
         patchWasmKernels();
-        const ours = reduce();
-        expect(ours.shape).toEqual(theirs.shape);
-        expect(new Uint32Array(ours.dataSync().buffer)).toEqual(new Uint32Array(theirs.dataSync().buffer));
-        tf.dispose([theirs, ours]);
+        x.dispose();
       }
-    } finally {
-      patchWasmKernels();
-      x.dispose();
-    }
-  });
+    },
+  );
 
   it('sums int32 tensors and keeps the sum and mean gradients, as the cpu backend', async () => {
     const ints = () => tf.sum(tf.reshape(tf.range(0, 60, 1, 'int32'), [3, 4, 5]), [0, 1]);
     expect(await on('wasm', ints)).toEqual(await on('cpu', ints));
     const values = new Rng(3).fillNormal(new Float32Array(4 * 3 * 2));
     const grad = () =>
-      tf.grad((x: tf.Tensor) => tf.add(tf.sum(tf.mul(tf.sum(x, [0, 1]), 2)), tf.sum(tf.mean(tf.square(x), [0]))))(
-        tf.tensor(values, [4, 3, 2]),
-      );
+      tf.grad((x: tf.Tensor) =>
+        tf.add(tf.sum(tf.mul(tf.sum(x, [0, 1]), 2)), tf.sum(tf.mean(tf.square(x), [0]))),
+      )(tf.tensor(values, [4, 3, 2]));
     const [wasm, cpu] = [await on('wasm', grad), await on('cpu', grad)];
     expect(wasm.shape).toEqual(cpu.shape);
     wasm.values.forEach((v, i) => expect(v).toBeCloseTo(cpu.values[i]!, 5));
