@@ -1,6 +1,7 @@
 // FC-DenseNet benchmark on wasm: forward of the three variants on a 224x224 crop (the paper's
 // training crop) and a training step of FC-DenseNet103 (RMSprop, batch 1) at 64x64 against its
-// forward there (at 64x64 the step peaks at about 1.6 GB; at 128x128 it outgrows the wasm heap). `tsx bench/fc-densenet.bench.ts` (about a minute on a quiet machine).
+// forward there (a 1.1 GB wasm heap at 64x64, 3.0 GB at 128x128). `tsx bench/fc-densenet.bench.ts`
+// (about a minute on a quiet machine).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Rng, patchWasmKernels } from '@semseg/core';
