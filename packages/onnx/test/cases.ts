@@ -37,7 +37,9 @@ export const CASES: Case[] = [
     config: { ...W, width: 1 / 16, fc6Padding: 'same' },
     size: [37, 41],
     // At 69x73 the random net is chaotic: tfjs moves by 2.0e-4 when the input is scaled by
-    // 1 + 2^-22, and the dynamic graph there is bit for bit the graph exported at 69x73.
+    // 1 + 2^-22, and the dynamic graph there is bit for bit the graph exported at 69x73. At 37x73
+    // it moves by 1.2e-4, and onnxruntime on an AMD EPYC (AVX2) differs by as much: the suite
+    // then checks against that movement.
     largerAt: [37, 73],
   },
   { id: 'segnet', model: 'segnet', config: W, size: [37, 43] },

@@ -111,11 +111,24 @@ function suite(cases: readonly Case[]): void {
           const refShape = ref.shape;
           ref.dispose();
           const at = await runOnnx(bytes, y.dataSync() as Float32Array, [1, oh, ow, 3]);
-          y.dispose();
           expect([...at.dims]).toEqual(refShape);
           const d = maxAbsDiff(softmaxLast(at.data, classes), softmaxLast(refLogits, classes));
           sizeFigures[c.id]!.push(`${oh}x${ow}: ${d.toPrecision(2)}`);
-          expect(d).toBeLessThan(1e-4);
+          // Over 1e-4, the random net must be chaotic there: tfjs itself moves by at least half
+          // as much when the input is scaled by 1 + 2^-22 (a translation error moves the
+          // probabilities by tenths). DeconvNet's at 37x73: 1.2e-4 either way, on an AMD EPYC.
+          if (d >= 1e-4) {
+            const moved = tf.tidy(() => model.forward(tf.mul(y, 1 + 2 ** -22) as tf.Tensor4D));
+            const self = maxAbsDiff(
+              softmaxLast(moved.dataSync() as Float32Array, classes),
+              softmaxLast(refLogits, classes),
+            );
+            moved.dispose();
+            sizeFigures[c.id]!.push(`(tfjs itself: ${self.toPrecision(2)})`);
+            expect(d).toBeLessThan(Math.max(1e-4, 2 * self));
+            expect(d).toBeLessThan(1e-3);
+          }
+          y.dispose();
         }
       } finally {
         x.dispose();
