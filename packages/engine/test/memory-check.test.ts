@@ -1,8 +1,9 @@
 // The wasm heap check before a run's first step: the estimate from three small probe steps
 // against a real step's peak, what the probes leave behind (nothing), and the refusal's message.
+// On wasm, the backend the check is for (a second here, against 30 s on the cpu backend).
 import { ConfigError, Rng, createModel } from '@semseg/core';
+import { useNodeBackend } from '@semseg/core/node';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkWasmStepFits, estimateStepMemory } from '../src/node/train/memory-check.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -37,7 +38,7 @@ async function stepPeak(trainer: Trainer, n: number, side: number): Promise<numb
 
 describe('the wasm heap check before the first step', () => {
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await useNodeBackend('wasm');
   });
 
   it('estimates a larger step from three small probes within 10%, and the probes change nothing', async () => {
