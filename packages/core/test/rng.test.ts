@@ -102,3 +102,34 @@ describe('Rng', () => {
     expect(new Rng(5).shuffle([...items])).toEqual(a);
   });
 });
+
+describe('the fills', () => {
+  // The fills run the generator on local copies of its state: the same numbers as drawing each
+  // word through nextUint32, and the same state after.
+  function referenceNormal(rng: Rng, out: Float32Array, mean: number, std: number): Float32Array {
+    for (let i = 0; i < out.length; i += 2) {
+      const u = (rng.nextUint32() + 0.5) / 4294967296;
+      const v = (rng.nextUint32() + 0.5) / 4294967296;
+      const r = std * Math.sqrt(-2 * Math.log(u));
+      out[i] = mean + r * Math.cos(2 * Math.PI * v);
+      if (i + 1 < out.length) out[i + 1] = mean + r * Math.sin(2 * Math.PI * v);
+    }
+    return out;
+  }
+
+  it.each([1, 2, 7, 1000])('fillNormal of %i values draws what nextUint32 draws', (n) => {
+    const [a, b] = [new Rng(13), new Rng(13)];
+    expect(a.fillNormal(new Float32Array(n), 0.5, 2)).toEqual(
+      referenceNormal(b, new Float32Array(n), 0.5, 2),
+    );
+    expect(a.getState()).toEqual(b.getState());
+    expect(a.nextUint32()).toBe(b.nextUint32());
+  });
+
+  it.each([1, 5, 1000])('fillUniform of %i values draws what nextUint32 draws', (n) => {
+    const [a, b] = [new Rng('uniform'), new Rng('uniform')];
+    const expected = Float32Array.from({ length: n }, () => -2 + 5 * ((b.nextUint32() >>> 8) / 16777216));
+    expect(a.fillUniform(new Float32Array(n), -2, 3)).toEqual(expected);
+    expect(a.getState()).toEqual(b.getState());
+  });
+});
