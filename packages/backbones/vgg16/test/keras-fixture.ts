@@ -12,6 +12,11 @@ export const BLOCKS: ReadonlyArray<readonly [filters: number, convs: number]> = 
   [512, 3],
 ];
 
+// fillSeeded sets every weight: tfjs-layers' own random initialisers (138M values at 224 with the
+// top) would only cost time.
+const UNINITIALISED = { kernelInitializer: 'zeros', biasInitializer: 'zeros' } as const;
+
+/** keras.applications.VGG16's layers and names; zero weights until fillSeeded. */
 export function buildKerasVgg16(includeTop: boolean, size = 224): tfl.LayersModel {
   const input = tfl.input({ shape: [size, size, 3], name: 'input_1' });
   let x = input as tfl.SymbolicTensor;
@@ -24,6 +29,7 @@ export function buildKerasVgg16(includeTop: boolean, size = 224): tfl.LayersMode
           padding: 'same',
           activation: 'relu',
           name: `block${b + 1}_conv${i + 1}`,
+          ...UNINITIALISED,
         })
         .apply(x) as tfl.SymbolicTensor;
     }
@@ -33,10 +39,10 @@ export function buildKerasVgg16(includeTop: boolean, size = 224): tfl.LayersMode
   });
   if (includeTop) {
     x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.dense({ units: 4096, activation: 'relu', name: 'fc1' }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.dense({ units: 4096, activation: 'relu', name: 'fc2' }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.dense({ units: 4096, activation: 'relu', name: 'fc1', ...UNINITIALISED }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.dense({ units: 4096, activation: 'relu', name: 'fc2', ...UNINITIALISED }).apply(x) as tfl.SymbolicTensor;
     x = tfl.layers
-      .dense({ units: 1000, activation: 'softmax', name: 'predictions' })
+      .dense({ units: 1000, activation: 'softmax', name: 'predictions', ...UNINITIALISED })
       .apply(x) as tfl.SymbolicTensor;
   }
   return tfl.model({ inputs: input, outputs: x, name: 'vgg16' });
