@@ -39,8 +39,12 @@ export function buildKerasVgg16(includeTop: boolean, size = 224): tfl.LayersMode
   });
   if (includeTop) {
     x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.dense({ units: 4096, activation: 'relu', name: 'fc1', ...UNINITIALISED }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.dense({ units: 4096, activation: 'relu', name: 'fc2', ...UNINITIALISED }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers
+      .dense({ units: 4096, activation: 'relu', name: 'fc1', ...UNINITIALISED })
+      .apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers
+      .dense({ units: 4096, activation: 'relu', name: 'fc2', ...UNINITIALISED })
+      .apply(x) as tfl.SymbolicTensor;
     x = tfl.layers
       .dense({ units: 1000, activation: 'softmax', name: 'predictions', ...UNINITIALISED })
       .apply(x) as tfl.SymbolicTensor;
