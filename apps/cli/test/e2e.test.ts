@@ -52,9 +52,9 @@ function readPng(path: string) {
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-beforeAll(() => {
+beforeAll(async () => {
   requireBuild();
-  const synth = semseg([
+  const synth = await semseg([
     'data',
     'synth',
     data,
@@ -73,14 +73,14 @@ beforeAll(() => {
 });
 
 describe('semseg end to end', () => {
-  it('validates the synthetic dataset', () => {
-    const result = semseg(['data', 'validate', data]);
+  it('validates the synthetic dataset', async () => {
+    const result = await semseg(['data', 'validate', data]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/ok, 8 samples checked/);
   });
 
-  it('trains, writes checkpoints and a JSONL log', () => {
-    const result = semseg([
+  it('trains, writes checkpoints and a JSONL log', async () => {
+    const result = await semseg([
       'train',
       ...MODEL,
       ...TINY,
@@ -113,8 +113,8 @@ describe('semseg end to end', () => {
     expect(events).toContain('eval');
   });
 
-  it('evaluates to JSON, and shards merge into exactly the one-pass matrix', () => {
-    const whole = semseg([
+  it('evaluates to JSON, and shards merge into exactly the one-pass matrix', async () => {
+    const whole = await semseg([
       'eval',
       '--checkpoint',
       join(run, 'final'),
@@ -134,7 +134,7 @@ describe('semseg end to end', () => {
     for (const key of ['mIoU', 'mAcc', 'aAcc', 'fwIoU']) expect(typeof all.metrics[key]).toBe('number');
     expect(all.metrics.perClass[0]).toMatchObject({ class: 'background' });
     for (const i of [0, 1, 2]) {
-      const shard = semseg(
+      const shard = await semseg(
         [
           'eval',
           '--checkpoint',
@@ -156,7 +156,7 @@ describe('semseg end to end', () => {
       );
       expect(shard.code, shard.stderr).toBe(0);
     }
-    const merged = semseg([
+    const merged = await semseg([
       'eval',
       '--merge',
       ...[0, 1, 2].map((i) => join(work, `shard-${i}.json`)),
@@ -172,10 +172,10 @@ describe('semseg end to end', () => {
     expect(m.metrics).toEqual(all.metrics);
   });
 
-  it('predicts palette-indexed label PNGs, overlays and probabilities', () => {
+  it('predicts palette-indexed label PNGs, overlays and probabilities', async () => {
     const images = join(data, 'JPEGImages');
     const out = join(work, 'pred');
-    const result = semseg([
+    const result = await semseg([
       'predict',
       '--checkpoint',
       join(run, 'final'),
@@ -206,8 +206,8 @@ describe('semseg end to end', () => {
     }
   });
 
-  it('evaluates by sliding windows at two scales, and predicts through the CRF', () => {
-    const slide = semseg([
+  it('evaluates by sliding windows at two scales, and predicts through the CRF', async () => {
+    const slide = await semseg([
       'eval',
       '--checkpoint',
       join(run, 'final'),
@@ -231,7 +231,7 @@ describe('semseg end to end', () => {
     expect(slide.stdout).toMatch(/with CRF:/);
     const out = join(work, 'pred-crf');
     const image = join(data, 'JPEGImages', '2000_000002.jpg');
-    const result = semseg([
+    const result = await semseg([
       'predict',
       '--checkpoint',
       join(run, 'final'),
@@ -253,10 +253,10 @@ describe('semseg end to end', () => {
     }
   });
 
-  it('runs the CRF on saved probabilities and writes labels and Q', () => {
+  it('runs the CRF on saved probabilities and writes labels and Q', async () => {
     const id = '2000_000001';
     const out = join(work, 'crf');
-    const result = semseg([
+    const result = await semseg([
       'crf',
       join(data, 'JPEGImages', `${id}.jpg`),
       '--probs',
@@ -298,7 +298,7 @@ describe('semseg end to end', () => {
       '--threads',
       '2',
     ];
-    const straight = semseg([...args, '--out', join(work, 'straight')]);
+    const straight = await semseg([...args, '--out', join(work, 'straight')]);
     expect(straight.code, straight.stderr).toBe(0);
     expect(straight.stderr).toMatch(/training fcn8s on cpu[^,]*, 2 replica threads:/);
     const interrupted = await semsegInterrupted([...args, '--out', join(work, 'resumed')], /step 2\/5/);
@@ -306,7 +306,7 @@ describe('semseg end to end', () => {
     expect(interrupted.stderr).toMatch(
       /interrupted at step [2-4]; checkpoint .*latest; continue with: semseg train --out .* --resume/,
     );
-    const resumed = semseg(['train', '--out', join(work, 'resumed'), '--resume', '--backend', 'cpu']);
+    const resumed = await semseg(['train', '--out', join(work, 'resumed'), '--resume', '--backend', 'cpu']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming at step [2-4]/);
     const weights = (dir: string) => readFileSync(join(work, dir, 'final', 'weights.bin'));
@@ -315,7 +315,7 @@ describe('semseg end to end', () => {
 });
 
 describe('resume with more steps', () => {
-  it('N/2 steps, then --resume --steps N, equals N straight, bit for bit (cpu, fixed lr)', () => {
+  it('N/2 steps, then --resume --steps N, equals N straight, bit for bit (cpu, fixed lr)', async () => {
     // With a fixed rate the schedule does not depend on the total, so a run may be extended.
     const args = [
       'train',
@@ -334,9 +334,9 @@ describe('resume with more steps', () => {
       '--momentum',
       '0.9',
     ];
-    expect(semseg([...args, '--steps', '4', '--out', join(work, 'fixed-straight')]).code).toBe(0);
-    expect(semseg([...args, '--steps', '2', '--out', join(work, 'fixed-halves')]).code).toBe(0);
-    const second = semseg([
+    expect((await semseg([...args, '--steps', '4', '--out', join(work, 'fixed-straight')])).code).toBe(0);
+    expect((await semseg([...args, '--steps', '2', '--out', join(work, 'fixed-halves')])).code).toBe(0);
+    const second = await semseg([
       'train',
       '--out',
       join(work, 'fixed-halves'),
@@ -354,8 +354,8 @@ describe('resume with more steps', () => {
 });
 
 describe('info, bench and demo', () => {
-  it('info names the backends, what auto picks and why, and the models', () => {
-    const result = semseg(['info']);
+  it('info names the backends, what auto picks and why, and the models', async () => {
+    const result = await semseg(['info']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/yes wasm/);
     expect(result.stdout).toMatch(
@@ -368,8 +368,8 @@ describe('info, bench and demo', () => {
     expect(result.stdout).toMatch(/fcn8s +FCN-8s/);
   });
 
-  it('--backend webgpu keeps a VK_ICD_FILENAMES the user set', () => {
-    const result = semseg(['info'], { env: { VK_ICD_FILENAMES: '/nonexistent/icd.json' } });
+  it('--backend webgpu keeps a VK_ICD_FILENAMES the user set', async () => {
+    const result = await semseg(['info'], { env: { VK_ICD_FILENAMES: '/nonexistent/icd.json' } });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
       /no {2}webgpu +Dawn found no WebGPU adapter \(VK_ICD_FILENAMES=\/nonexistent\/icd\.json\)/,
@@ -377,8 +377,8 @@ describe('info, bench and demo', () => {
     expect(result.stdout).toMatch(/auto picks: (wasm|node-gpu)/);
   });
 
-  it('bench times the model and the CRF', () => {
-    const result = semseg([
+  it('bench times the model and the CRF', async () => {
+    const result = await semseg([
       'bench',
       '--backends',
       'wasm',
@@ -405,10 +405,20 @@ describe('info, bench and demo', () => {
     for (const row of rows) expect(row.medianMs).toBeGreaterThan(0);
   });
 
-  it('demo runs the whole pipeline within its deadline and writes the report', () => {
+  it('demo runs the whole pipeline within its deadline and writes the report', async () => {
     const out = join(work, 'demo');
     // 0.1 min (not 0.2): still the warm-up, then at least 10 more steps under the deadline.
-    const result = semseg(['demo', '--out', out, '--minutes', '0.1', '--images', '16', '--backend', 'wasm']);
+    const result = await semseg([
+      'demo',
+      '--out',
+      out,
+      '--minutes',
+      '0.1',
+      '--images',
+      '16',
+      '--backend',
+      'wasm',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
       /^val mIoU \d+\.\d+ without CRF, \d+\.\d+ with CRF \(deeplabV1\); predicting the most frequent class everywhere scores \d+\.\d+/,
@@ -421,32 +431,41 @@ describe('info, bench and demo', () => {
     expect(readFileSync(join(out, 'curve.png')).subarray(1, 4).toString()).toBe('PNG');
     // A folder that holds something else is refused.
     writeFileSync(join(work, 'not-a-demo.txt'), 'x');
-    expectOneLineFailure(semseg(['demo', '--out', work]), /is not empty and holds no earlier demo/);
+    expectOneLineFailure(await semseg(['demo', '--out', work]), /is not empty and holds no earlier demo/);
   });
 });
 
 describe('bad input: non-zero exit, one line, no stack trace', () => {
   const final = () => join(run, 'final');
 
-  it('a missing data root', () => {
+  it('a missing data root', async () => {
     expectOneLineFailure(
-      semseg(['train', ...MODEL, '--data', join(work, 'nope'), '--out', join(work, 'x'), '--backend', 'cpu']),
+      await semseg([
+        'train',
+        ...MODEL,
+        '--data',
+        join(work, 'nope'),
+        '--out',
+        join(work, 'x'),
+        '--backend',
+        'cpu',
+      ]),
       /nope/,
     );
-    expectOneLineFailure(semseg(['data', 'validate', join(work, 'nope')]), /nope/);
+    expectOneLineFailure(await semseg(['data', 'validate', join(work, 'nope')]), /nope/);
   });
 
-  it('a corrupt checkpoint', () => {
+  it('a corrupt checkpoint', async () => {
     const broken = join(work, 'broken');
     cpSync(final(), broken, { recursive: true });
     truncateSync(join(broken, 'weights.bin'), 100);
     expectOneLineFailure(
-      semseg(['eval', '--checkpoint', broken, '--data', data, '--backend', 'cpu']),
+      await semseg(['eval', '--checkpoint', broken, '--data', data, '--backend', 'cpu']),
       /weights/,
     );
     writeFileSync(join(broken, 'model.json'), '{ not json');
     expectOneLineFailure(
-      semseg([
+      await semseg([
         'predict',
         '--checkpoint',
         broken,
@@ -459,112 +478,125 @@ describe('bad input: non-zero exit, one line, no stack trace', () => {
       /model\.json/,
     );
     expectOneLineFailure(
-      semseg(['eval', '--checkpoint', join(work, 'no-checkpoint'), '--data', data, '--backend', 'cpu']),
+      await semseg(['eval', '--checkpoint', join(work, 'no-checkpoint'), '--data', data, '--backend', 'cpu']),
       /checkpoint not found/,
     );
   });
 
-  it('a split smaller than one batch', () => {
+  it('a split smaller than one batch', async () => {
     expectOneLineFailure(
-      semseg(['train', ...MODEL, '--data', data, '--out', join(work, 'x'), '--batch-size', '8']),
+      await semseg(['train', ...MODEL, '--data', data, '--out', join(work, 'x'), '--batch-size', '8']),
       /split 'train' has 6 images, fewer than one batch of 8/,
     );
   });
 
-  it('a run folder that already holds a run', () => {
+  it('a run folder that already holds a run', async () => {
     expectOneLineFailure(
-      semseg(['train', ...MODEL, ...TINY, '--data', data, '--out', run]),
+      await semseg(['train', ...MODEL, ...TINY, '--data', data, '--out', run]),
       /already holds a run; continue it with --resume/,
     );
   });
 
-  it('an unknown model', () => {
+  it('an unknown model', async () => {
     expectOneLineFailure(
-      semseg(['train', '--model', 'fcn4s', '--data', data, '--out', join(work, 'x')]),
+      await semseg(['train', '--model', 'fcn4s', '--data', data, '--out', join(work, 'x')]),
       /unknown model 'fcn4s'; registered models: .*\bdeeplab-v1\b.*\bfcn16s, fcn32s, fcn8s\b/,
     );
   });
 
-  it('bad flag values', () => {
+  it('bad flag values', async () => {
     const train = ['train', ...MODEL, '--data', data, '--out', join(work, 'x')];
-    expectOneLineFailure(semseg([...train, '--lr', 'abc']), /--lr <rate>.*'abc' is not a number/);
-    expectOneLineFailure(semseg([...train, '--steps', '0']), /--steps.*whole number >= 1/);
-    expectOneLineFailure(semseg([...train, '--crop', '0x5']), /--crop/);
+    expectOneLineFailure(await semseg([...train, '--lr', 'abc']), /--lr <rate>.*'abc' is not a number/);
+    expectOneLineFailure(await semseg([...train, '--steps', '0']), /--steps.*whole number >= 1/);
+    expectOneLineFailure(await semseg([...train, '--crop', '0x5']), /--crop/);
     expectOneLineFailure(
-      semseg([...train, '--backend', 'tpu']),
+      await semseg([...train, '--backend', 'tpu']),
       /--backend.*Allowed choices are auto, node-gpu, webgpu, wasm, cpu/,
     );
-    expectOneLineFailure(semseg([...train, '--width', '2']), /--width.*\(0, 1\]/);
+    expectOneLineFailure(await semseg([...train, '--width', '2']), /--width.*\(0, 1\]/);
     expectOneLineFailure(
-      semseg([...train, ...TINY, '--lr-policy', 'step']),
+      await semseg([...train, ...TINY, '--lr-policy', 'step']),
       /step lr policy needs a step size \(--lr-step-size/,
     );
-    expectOneLineFailure(semseg([...train, '--steps', '5', '--epochs', '2']), /cannot be used with/);
+    expectOneLineFailure(await semseg([...train, '--steps', '5', '--epochs', '2']), /cannot be used with/);
     expectOneLineFailure(
-      semseg(['eval', '--checkpoint', final(), '--data', data, '--shard', '3/3']),
+      await semseg(['eval', '--checkpoint', final(), '--data', data, '--shard', '3/3']),
       /shard index 3 is outside 0..2/,
     );
     expectOneLineFailure(
-      semseg(['eval', '--checkpoint', final(), '--data', data, '--scales', '0,1']),
+      await semseg(['eval', '--checkpoint', final(), '--data', data, '--scales', '0,1']),
       /--scales.*scale '0'/,
     );
     expectOneLineFailure(
-      semseg(['eval', '--checkpoint', final(), '--data', data, '--crop', '64']),
+      await semseg(['eval', '--checkpoint', final(), '--data', data, '--crop', '64']),
       /--crop and --stride apply to --mode slide/,
     );
     expectOneLineFailure(
-      semseg(['crf', 'x.jpg', '--probs', 'p.npy', '--out', 'o.png', '--bilateral', 'sxy=80,foo=1']),
+      await semseg(['crf', 'x.jpg', '--probs', 'p.npy', '--out', 'o.png', '--bilateral', 'sxy=80,foo=1']),
       /unknown key 'foo'/,
     );
-    expectOneLineFailure(semseg(['trian']), /unknown command 'trian'/);
+    expectOneLineFailure(await semseg(['trian']), /unknown command 'trian'/);
   });
 
-  it('an image that cannot be decoded', () => {
+  it('an image that cannot be decoded', async () => {
     const bad = join(work, 'bad-images');
     cpSync(join(data, 'JPEGImages', '2000_000000.jpg'), join(bad, 'good.jpg'));
     writeFileSync(join(bad, 'broken.jpg'), 'this is not a JPEG');
     expectOneLineFailure(
-      semseg(['predict', '--checkpoint', final(), bad, '--out', join(work, 'x'), '--backend', 'cpu']),
+      await semseg(['predict', '--checkpoint', final(), bad, '--out', join(work, 'x'), '--backend', 'cpu']),
       /broken\.jpg: corrupt or unreadable image/,
     );
     expectOneLineFailure(
-      semseg(['predict', '--checkpoint', final(), join(work, 'missing.jpg'), '--out', join(work, 'x')]),
+      await semseg(['predict', '--checkpoint', final(), join(work, 'missing.jpg'), '--out', join(work, 'x')]),
       /missing\.jpg: no such image/,
     );
   });
 
-  it('.npy files of the wrong kind or shape', () => {
+  it('.npy files of the wrong kind or shape', async () => {
     const image = join(data, 'JPEGImages', '2000_000000.jpg');
     const f64 = join(work, 'f64.npy');
     copyFileSync(new URL('fixtures/f64-2x3x2.npy', import.meta.url), f64);
     expectOneLineFailure(
-      semseg(['crf', image, '--probs', f64, '--out', join(work, 'x.png')]),
+      await semseg(['crf', image, '--probs', f64, '--out', join(work, 'x.png')]),
       /dtype '<f8' is not supported/,
     );
     const wrong = join(work, 'wrong.npy');
     writeFileSync(wrong, encodeNpy(new Float32Array(10 * 10 * 4).fill(0.25), [10, 10, 4]));
     expectOneLineFailure(
-      semseg(['crf', image, '--probs', wrong, '--out', join(work, 'x.png')]),
+      await semseg(['crf', image, '--probs', wrong, '--out', join(work, 'x.png')]),
       /does not match the image \(47 x 47\)/,
     );
-    expectOneLineFailure(semseg(['crf', image, '--out', join(work, 'x.png')]), /exactly one of --probs/);
+    expectOneLineFailure(
+      await semseg(['crf', image, '--out', join(work, 'x.png')]),
+      /exactly one of --probs/,
+    );
   });
 
-  it('shard files that do not merge', () => {
+  it('shard files that do not merge', async () => {
     writeFileSync(join(work, 'other.json'), '{"hello": 1}');
     expectOneLineFailure(
-      semseg(['eval', '--merge', join(work, 'other.json')]),
+      await semseg(['eval', '--merge', join(work, 'other.json')]),
       /not a 'semseg eval --json' file/,
     );
     expectOneLineFailure(
-      semseg(['eval', '--merge', join(work, 'shard-0.json'), join(work, 'shard-0.json')]),
+      await semseg(['eval', '--merge', join(work, 'shard-0.json'), join(work, 'shard-0.json')]),
       /shard 0\/3 is given twice/,
     );
   });
 
-  it.skipIf(NODE_GPU_INSTALLED)('node-gpu where it is not installed says why and how to fix it', () => {
+  it.skipIf(NODE_GPU_INSTALLED)('node-gpu where it is not installed says why and how to fix it', async () => {
     expectOneLineFailure(
-      semseg(['train', ...MODEL, ...TINY, '--data', data, '--out', join(work, 'x'), '--backend', 'node-gpu']),
+      await semseg([
+        'train',
+        ...MODEL,
+        ...TINY,
+        '--data',
+        data,
+        '--out',
+        join(work, 'x'),
+        '--backend',
+        'node-gpu',
+      ]),
       /not installed\. Install it with 'npm install @tensorflow\/tfjs-node-gpu@4\.22\.0' \(needs .*CUDA 11\.2 and cuDNN 8\.1/,
     );
   });

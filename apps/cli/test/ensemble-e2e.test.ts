@@ -36,13 +36,13 @@ function ok(result: CliResult): CliResult {
   return result;
 }
 
-function train(
+async function train(
   out: string,
   seed: number,
   model = ['--model', 'fcn8s', '--model-config', '{"alignment":"compact"}'],
-): void {
+): Promise<void> {
   ok(
-    semseg([
+    await semseg([
       'train',
       ...model,
       '--width',
@@ -70,10 +70,10 @@ function train(
   );
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   requireBuild();
   ok(
-    semseg([
+    await semseg([
       'data',
       'synth',
       data,
@@ -89,10 +89,15 @@ beforeAll(() => {
       '11',
     ]),
   );
-  train(join(work, 'run-a'), 1);
-  train(join(work, 'run-b'), 2);
+  await train(join(work, 'run-a'), 1);
+  await train(join(work, 'run-b'), 2);
   // DeconvNet declares its paper's CRF preset (deconvNet); 'same' fc6 padding takes 32x32 crops.
-  train(join(work, 'run-deconv'), 3, ['--model', 'deconvnet', '--model-config', '{"fc6Padding":"same"}']);
+  await train(join(work, 'run-deconv'), 3, [
+    '--model',
+    'deconvnet',
+    '--model-config',
+    '{"fc6Padding":"same"}',
+  ]);
 }, 60_000);
 
 const ids = () =>
@@ -114,14 +119,14 @@ function weightsSha256(checkpoint: string): string {
 }
 
 describe('ensembles and proposals through the built CLI', () => {
-  it('predict --checkpoint a --checkpoint b: the argmax of the mean of the two models’ probabilities', () => {
+  it('predict --checkpoint a --checkpoint b: the argmax of the mean of the two models’ probabilities', async () => {
     for (const [name, checkpoints] of [
       ['a', [checkpointA]],
       ['b', [checkpointB]],
       ['ab', [checkpointA, checkpointB]],
     ] as const) {
       ok(
-        semseg([
+        await semseg([
           'predict',
           ...checkpoints.flatMap((c) => ['--checkpoint', c]),
           images,
@@ -167,11 +172,11 @@ describe('ensembles and proposals through the built CLI', () => {
     expect(nearTies).toBeLessThan(10);
   });
 
-  it('eval --proposals auto scores exactly the labels predict --proposals auto writes', () => {
+  it('eval --proposals auto scores exactly the labels predict --proposals auto writes', async () => {
     const json = join(work, 'proposals.json');
     const both = ['--checkpoint', checkpointA, '--checkpoint', checkpointB];
     const evaluated = ok(
-      semseg([
+      await semseg([
         'eval',
         ...both,
         '--data',
@@ -187,7 +192,7 @@ describe('ensembles and proposals through the built CLI', () => {
     );
     expect(evaluated.stdout).toMatch(/^trainval: 6 images on wasm/);
     ok(
-      semseg([
+      await semseg([
         'predict',
         ...both,
         images,
@@ -224,7 +229,7 @@ describe('ensembles and proposals through the built CLI', () => {
 describe('predict never writes over its inputs or files it did not write', () => {
   const first = () => ids()[0]!;
 
-  it('refuses an --out that holds inputs of the same names, even with --overwrite', () => {
+  it('refuses an --out that holds inputs of the same names, even with --overwrite', async () => {
     const folder = join(work, 'in-place');
     mkdirSync(folder);
     for (const id of ids().slice(0, 2))
@@ -232,37 +237,37 @@ describe('predict never writes over its inputs or files it did not write', () =>
     const before = readdirSync(folder).map((f) => readFileSync(join(folder, f)));
     for (const extra of [[], ['--overwrite']]) {
       expectOneLineFailure(
-        semseg(['predict', '--checkpoint', checkpointA, folder, '--out', folder, ...extra, ...WASM]),
+        await semseg(['predict', '--checkpoint', checkpointA, folder, '--out', folder, ...extra, ...WASM]),
         new RegExp(`in-place/${first()}\\.png would overwrite the input .*in-place/${first()}\\.png`),
       );
     }
     expect(readdirSync(folder).map((f) => readFileSync(join(folder, f)))).toEqual(before);
   });
 
-  it('refuses an output that links to an input, even with --overwrite', () => {
+  it('refuses an output that links to an input, even with --overwrite', async () => {
     const out = join(work, 'linked');
     mkdirSync(out);
     const input = join(images, `${first()}.jpg`);
     symlinkSync(input, join(out, `${first()}.png`));
     expectOneLineFailure(
-      semseg(['predict', '--checkpoint', checkpointA, input, '--out', out, '--overwrite', ...WASM]),
+      await semseg(['predict', '--checkpoint', checkpointA, input, '--out', out, '--overwrite', ...WASM]),
       /linked\/.*\.png would overwrite the input .*\.jpg/,
     );
   });
 
-  it('replaces an existing file only with --overwrite, through a temporary name', () => {
+  it('replaces an existing file only with --overwrite, through a temporary name', async () => {
     const out = join(work, 'existing');
     mkdirSync(out);
     const target = join(out, `${first()}.png`);
     writeFileSync(target, 'a file of the user');
     const input = join(images, `${first()}.jpg`);
     expectOneLineFailure(
-      semseg(['predict', '--checkpoint', checkpointA, input, '--out', out, ...WASM]),
+      await semseg(['predict', '--checkpoint', checkpointA, input, '--out', out, ...WASM]),
       /existing\/.*\.png already exists and this run did not write it; pass --overwrite/,
     );
     expect(readFileSync(target, 'utf8')).toBe('a file of the user');
     ok(
-      semseg([
+      await semseg([
         'predict',
         '--checkpoint',
         checkpointA,
@@ -278,13 +283,13 @@ describe('predict never writes over its inputs or files it did not write', () =>
     expect(readdirSync(out)).toEqual([`${first()}.png`]);
   });
 
-  it('an undecodable image is one line naming it; the other images are still written', () => {
+  it('an undecodable image is one line naming it; the other images are still written', async () => {
     const folder = join(work, 'some-broken');
     mkdirSync(folder);
     writeFileSync(join(folder, 'a-broken.jpg'), 'not a JPEG');
     cpSync(join(images, `${first()}.jpg`), join(folder, 'b-good.jpg'));
     const out = join(work, 'some-broken-out');
-    const result = semseg(['predict', '--checkpoint', checkpointA, folder, '--out', out, ...WASM]);
+    const result = await semseg(['predict', '--checkpoint', checkpointA, folder, '--out', out, ...WASM]);
     expectOneLineFailure(result, /a-broken\.jpg: .*(corrupt|unreadable)/);
     expect(result.stdout).toMatch(/b-good\.jpg -> .*b-good\.png/);
     expect(result.stdout).toMatch(/1 of 2 images could not be read/);
@@ -294,9 +299,9 @@ describe('predict never writes over its inputs or files it did not write', () =>
 
 describe('eval --merge checks that the shards belong together', () => {
   const shardJson = (name: string) => join(work, `shard-${name}.json`);
-  const evalShard = (name: string, checkpoint: string, shard: string, ...extra: string[]) =>
+  const evalShard = async (name: string, checkpoint: string, shard: string, ...extra: string[]) =>
     ok(
-      semseg([
+      await semseg([
         'eval',
         '--checkpoint',
         checkpoint,
@@ -314,22 +319,22 @@ describe('eval --merge checks that the shards belong together', () => {
     );
   const merge = (...args: string[]) => semseg(['eval', '--merge', ...args]);
 
-  beforeAll(() => {
-    evalShard('0', checkpointA, '0/3');
-    evalShard('1', checkpointA, '1/3');
-    evalShard('2', checkpointA, '2/3');
-    evalShard('b1', checkpointB, '1/3');
-    evalShard('flip1', checkpointA, '1/3', '--flip');
-    evalShard('half1', checkpointA, '1/2');
+  beforeAll(async () => {
+    await evalShard('0', checkpointA, '0/3');
+    await evalShard('1', checkpointA, '1/3');
+    await evalShard('2', checkpointA, '2/3');
+    await evalShard('b1', checkpointB, '1/3');
+    await evalShard('flip1', checkpointA, '1/3', '--flip');
+    await evalShard('half1', checkpointA, '1/2');
   }, 60_000);
 
-  it('names a missing shard; --allow-partial merges what is there and says partial', () => {
+  it('names a missing shard; --allow-partial merges what is there and says partial', async () => {
     expectOneLineFailure(
-      merge(shardJson('0'), shardJson('2')),
+      await merge(shardJson('0'), shardJson('2')),
       /^semseg: shard 1\/3 missing: 2 of 3 shards given \(--allow-partial merges what is there\)$/,
     );
     const out = join(work, 'partial.json');
-    const partial = ok(merge(shardJson('0'), shardJson('2'), '--allow-partial', '--json', out));
+    const partial = ok(await merge(shardJson('0'), shardJson('2'), '--allow-partial', '--json', out));
     expect(partial.stdout).toMatch(
       /^merged 2 files, shards 2 of 3, \d+ images \(PARTIAL: shard 1\/3 missing/,
     );
@@ -337,26 +342,26 @@ describe('eval --merge checks that the shards belong together', () => {
       partial: { missingShards: [1], unverified: [] },
       shards: { count: 3, indices: [0, 2] },
     });
-    const complete = ok(merge(shardJson('0'), shardJson('1'), shardJson('2')));
+    const complete = ok(await merge(shardJson('0'), shardJson('1'), shardJson('2')));
     expect(complete.stdout).toMatch(/^merged 3 files, shards 3 of 3, 6 images\n/);
   });
 
-  it('refuses another checkpoint, other inference settings or another shard count', () => {
+  it('refuses another checkpoint, other inference settings or another shard count', async () => {
     expectOneLineFailure(
-      merge(shardJson('0'), shardJson('b1'), shardJson('2'), '--allow-partial'),
+      await merge(shardJson('0'), shardJson('b1'), shardJson('2'), '--allow-partial'),
       /shard-b1\.json: its checkpoint \(sha256 [0-9a-f]{12}\) differs from .*shard-0\.json's \(sha256 [0-9a-f]{12}\)$/,
     );
     expectOneLineFailure(
-      merge(shardJson('0'), shardJson('flip1'), shardJson('2')),
+      await merge(shardJson('0'), shardJson('flip1'), shardJson('2')),
       /shard-flip1\.json: its inference settings \(.*"flip":true.*\) differs from .*shard-0\.json's/,
     );
     expectOneLineFailure(
-      merge(shardJson('0'), shardJson('half1')),
+      await merge(shardJson('0'), shardJson('half1')),
       /shard-half1\.json: it is a shard of 2 but .*shard-0\.json is a shard of 3/,
     );
   });
 
-  it('reads a record written before the hash and says what it lacks', () => {
+  it('reads a record written before the hash and says what it lacks', async () => {
     const {
       checkpointSha256: _hash,
       inference: _settings,
@@ -364,20 +369,20 @@ describe('eval --merge checks that the shards belong together', () => {
     } = JSON.parse(readFileSync(shardJson('1'), 'utf8'));
     writeFileSync(shardJson('old1'), JSON.stringify(old));
     expectOneLineFailure(
-      merge(shardJson('0'), shardJson('old1'), shardJson('2')),
+      await merge(shardJson('0'), shardJson('old1'), shardJson('2')),
       /shard-old1\.json: the record lacks the checkpoint's hash and inference settings \(written by an older semseg eval\)/,
     );
-    expect(ok(merge(shardJson('0'), shardJson('old1'), shardJson('2'), '--allow-partial')).stdout).toMatch(
-      /PARTIAL: .*shard-old1\.json: the record lacks/,
-    );
+    expect(
+      ok(await merge(shardJson('0'), shardJson('old1'), shardJson('2'), '--allow-partial')).stdout,
+    ).toMatch(/PARTIAL: .*shard-old1\.json: the record lacks/);
   });
 });
 
 describe('eval --crf and --classes follow the checkpoint', () => {
-  it('a bare --crf runs the model’s preset (fcn8s declares none: the default) and says which', () => {
+  it('a bare --crf runs the model’s preset (fcn8s declares none: the default) and says which', async () => {
     const json = join(work, 'crf.json');
     const result = ok(
-      semseg([
+      await semseg([
         'eval',
         '--checkpoint',
         checkpointA,
@@ -395,12 +400,12 @@ describe('eval --crf and --classes follow the checkpoint', () => {
     expect(JSON.parse(readFileSync(json, 'utf8')).crf.settings).toBe('deeplabV1');
   });
 
-  it('an ensemble’s bare --crf is its first checkpoint’s model’s preset, and that preset runs', () => {
+  it('an ensemble’s bare --crf is its first checkpoint’s model’s preset, and that preset runs', async () => {
     const image = join(images, `${ids()[0]}.jpg`);
-    const q = (name: string, checkpoints: string[], crf: string[]) => {
+    const q = async (name: string, checkpoints: string[], crf: string[]) => {
       const out = join(work, `crf-${name}`);
       const result = ok(
-        semseg([
+        await semseg([
           'predict',
           ...checkpoints.flatMap((c) => ['--checkpoint', c]),
           image,
@@ -413,23 +418,27 @@ describe('eval --crf and --classes follow the checkpoint', () => {
       );
       return { stdout: result.stdout, q: readFileSync(join(out, `${ids()[0]}.npy`)) };
     };
-    const deconvFirst = q('deconv-first', [checkpointDeconv, checkpointA], ['--crf']);
+    const deconvFirst = await q('deconv-first', [checkpointDeconv, checkpointA], ['--crf']);
     expect(deconvFirst.stdout).toMatch(/^crf: deconvNet, the preset deconvnet declares$/m);
-    const fcnFirst = q('fcn-first', [checkpointA, checkpointDeconv], ['--crf']);
+    const fcnFirst = await q('fcn-first', [checkpointA, checkpointDeconv], ['--crf']);
     expect(fcnFirst.stdout).toMatch(/^crf: deeplabV1, the default \(fcn8s declares none\)$/m);
     // The marginals are those of the named presets, which differ from each other.
     expect(
-      deconvFirst.q.equals(q('named-deconv', [checkpointDeconv, checkpointA], ['--crf', 'deconvNet']).q),
+      deconvFirst.q.equals(
+        (await q('named-deconv', [checkpointDeconv, checkpointA], ['--crf', 'deconvNet'])).q,
+      ),
     ).toBe(true);
     expect(
-      fcnFirst.q.equals(q('named-deeplab', [checkpointA, checkpointDeconv], ['--crf', 'deeplabV1']).q),
+      fcnFirst.q.equals(
+        (await q('named-deeplab', [checkpointA, checkpointDeconv], ['--crf', 'deeplabV1'])).q,
+      ),
     ).toBe(true);
     expect(deconvFirst.q.equals(fcnFirst.q)).toBe(false);
   });
 
-  it('--classes must equal the checkpoint’s classes, else a line that shows both', () => {
+  it('--classes must equal the checkpoint’s classes, else a line that shows both', async () => {
     expectOneLineFailure(
-      semseg([
+      await semseg([
         'eval',
         '--checkpoint',
         checkpointA,
@@ -444,7 +453,7 @@ describe('eval --crf and --classes follow the checkpoint', () => {
     const file = join(work, 'classes.txt');
     writeFileSync(file, `${VOC_CLASSES.join('\n')}\n`);
     ok(
-      semseg([
+      await semseg([
         'eval',
         '--checkpoint',
         checkpointA,

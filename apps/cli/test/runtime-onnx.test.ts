@@ -34,7 +34,7 @@ function ok(result: CliResult): CliResult {
 beforeAll(async () => {
   requireBuild();
   ok(
-    semseg([
+    await semseg([
       'data',
       'synth',
       data,
@@ -51,7 +51,7 @@ beforeAll(async () => {
     ]),
   );
   ok(
-    semseg([
+    await semseg([
       'train',
       '--model',
       'fcn8s',
@@ -93,9 +93,9 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-function predict(name: string, args: string[]): string {
+async function predict(name: string, args: string[]): Promise<string> {
   const out = join(work, `pred-${name}`);
-  const result = ok(semseg(['predict', images, '--out', out, '--probs', ...WASM, ...args]));
+  const result = ok(await semseg(['predict', images, '--out', out, '--probs', ...WASM, ...args]));
   if (args.includes('onnx')) expect(result.stdout).toMatch(/runtime: onnxruntime-node \(cpu, \d+ threads\)/);
   return out;
 }
@@ -120,25 +120,25 @@ function compare(a: string, b: string): { agreement: number; maxDiff: number } {
 }
 
 describe('semseg predict and eval --runtime onnx', () => {
-  it('gives the labels and probabilities of --runtime tfjs on whole images (a graph per image size)', () => {
-    const tfjs = predict('tfjs', ['--checkpoint', checkpoint]);
-    const onnx = predict('onnx-checkpoint', ['--checkpoint', checkpoint, '--runtime', 'onnx']);
+  it('gives the labels and probabilities of --runtime tfjs on whole images (a graph per image size)', async () => {
+    const tfjs = await predict('tfjs', ['--checkpoint', checkpoint]);
+    const onnx = await predict('onnx-checkpoint', ['--checkpoint', checkpoint, '--runtime', 'onnx']);
     const { agreement, maxDiff } = compare(tfjs, onnx);
     expect(agreement).toBeGreaterThanOrEqual(0.999);
     expect(maxDiff).toBeLessThan(1e-4);
   });
 
-  it('runs sliding windows with flip the same way, from the checkpoint and from an .onnx file', () => {
+  it('runs sliding windows with flip the same way, from the checkpoint and from an .onnx file', async () => {
     const settings = ['--mode', 'slide', '--crop', String(WINDOW), '--stride', '8', '--flip'];
-    const tfjs = predict('slide-tfjs', ['--checkpoint', checkpoint, ...settings]);
-    const fromCheckpoint = predict('slide-onnx', [
+    const tfjs = await predict('slide-tfjs', ['--checkpoint', checkpoint, ...settings]);
+    const fromCheckpoint = await predict('slide-onnx', [
       '--checkpoint',
       checkpoint,
       '--runtime',
       'onnx',
       ...settings,
     ]);
-    const fromFile = predict('slide-file', ['--checkpoint', graph, '--runtime', 'onnx', ...settings]);
+    const fromFile = await predict('slide-file', ['--checkpoint', graph, '--runtime', 'onnx', ...settings]);
     for (const onnx of [fromCheckpoint, fromFile]) {
       const { agreement, maxDiff } = compare(tfjs, onnx);
       expect(agreement).toBeGreaterThanOrEqual(0.999);
@@ -146,11 +146,11 @@ describe('semseg predict and eval --runtime onnx', () => {
     }
   });
 
-  it('evaluates to the same scores', () => {
-    const scores = (args: string[]) => {
+  it('evaluates to the same scores', async () => {
+    const scores = async (args: string[]) => {
       const json = join(work, `eval-${args.length}.json`);
       ok(
-        semseg([
+        await semseg([
           'eval',
           '--checkpoint',
           checkpoint,
@@ -170,21 +170,21 @@ describe('semseg predict and eval --runtime onnx', () => {
         inference: { runtime: string };
       };
     };
-    const tfjs = scores([]);
-    const onnx = scores(['--runtime', 'onnx']);
+    const tfjs = await scores([]);
+    const onnx = await scores(['--runtime', 'onnx']);
     expect(onnx.matrix).toEqual(tfjs.matrix);
     // The records say what ran the network, so shards of the two runtimes do not merge.
     expect(tfjs.inference.runtime).toBe('tfjs');
     expect(onnx.inference.runtime).toBe('onnx');
   });
 
-  it('says in one line what it cannot do', () => {
+  it('says in one line what it cannot do', async () => {
     expectOneLineFailure(
-      semseg(['predict', images, '--out', join(work, 'x'), '--checkpoint', graph]),
+      await semseg(['predict', images, '--out', join(work, 'x'), '--checkpoint', graph]),
       /model\.onnx: an \.onnx graph runs with --runtime onnx/,
     );
     expectOneLineFailure(
-      semseg([
+      await semseg([
         'predict',
         images,
         '--out',
@@ -199,7 +199,7 @@ describe('semseg predict and eval --runtime onnx', () => {
       /--runtime onnx runs one --checkpoint/,
     );
     expectOneLineFailure(
-      semseg([
+      await semseg([
         'predict',
         images,
         '--out',

@@ -76,8 +76,8 @@ function runAndKill(
 const weights = (run: string, checkpoint = 'final') =>
   readFileSync(join(work, run, checkpoint, 'weights.bin'));
 
-function resume(run: string, extra: string[] = []): CliResult {
-  const result = semseg(['train', '--out', join(work, run), '--resume', ...extra]);
+async function resume(run: string, extra: string[] = []): Promise<CliResult> {
+  const result = await semseg(['train', '--out', join(work, run), '--resume', ...extra]);
   expect(result.code, result.stderr).toBe(0);
   return result;
 }
@@ -99,11 +99,19 @@ function expectSameAsStraight(run: string): void {
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-beforeAll(() => {
+beforeAll(async () => {
   requireBuild();
-  const synth = semseg(['data', 'synth', data, '--count', '4', '--min-size', '32', '--max-size', '32']);
+  const synth = await semseg(['data', 'synth', data, '--count', '4', '--min-size', '32', '--max-size', '32']);
   expect(synth.code, synth.stderr).toBe(0);
-  const straight = semseg([...ARGS, '--data', data, '--out', join(work, 'straight'), '--backend', 'cpu']);
+  const straight = await semseg([
+    ...ARGS,
+    '--data',
+    data,
+    '--out',
+    join(work, 'straight'),
+    '--backend',
+    'cpu',
+  ]);
   expect(straight.code, straight.stderr).toBe(0);
   expect(straight.stdout).toMatch(new RegExp(`trained ${STEPS} steps .* on cpu`));
 }, 120_000);
@@ -147,24 +155,24 @@ describe('SIGKILL at any moment, then --resume', () => {
     expect(killed.stderr).toMatch(/resuming at step 4/);
 
     // 5. To the end, on the recorded backend.
-    const resumed = resume('killed');
+    const resumed = await resume('killed');
     expect(resumed.stdout).toMatch(/ on cpu:/);
     expectSameAsStraight('killed');
   }, 240_000);
 
   it('on wasm too (measured deterministic): killed at step 5 and resumed equals straight, bit for bit', async () => {
     const wasm = [...ARGS, '--data', data, '--backend', 'wasm'];
-    const straight = semseg([...wasm, '--out', join(work, 'wasm-straight')]);
+    const straight = await semseg([...wasm, '--out', join(work, 'wasm-straight')]);
     expect(straight.code, straight.stderr).toBe(0);
     const killed = await runAndKill([...wasm, '--out', join(work, 'wasm-killed')], /step 5\//);
     expect(killed.signal).toBe('SIGKILL');
-    expect(resume('wasm-killed').stdout).toMatch(/ on wasm:/);
+    expect((await resume('wasm-killed')).stdout).toMatch(/ on wasm:/);
     expect(weights('wasm-killed').equals(weights('wasm-straight'))).toBe(true);
     expect(weights('wasm-killed', 'best').equals(weights('wasm-straight', 'best'))).toBe(true);
   }, 120_000);
 
-  it('--backend on --resume wins over the recorded one', () => {
-    const result = semseg([
+  it('--backend on --resume wins over the recorded one', async () => {
+    const result = await semseg([
       'train',
       '--out',
       join(work, 'straight'),

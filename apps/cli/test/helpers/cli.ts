@@ -55,17 +55,39 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * Runs the CLI to its end. Asynchronously: a test worker blocked in spawnSync for over a minute
+ * (a training run on a loaded machine) cannot answer vitest's runner, which then fails the run
+ * ("Timeout calling onTaskUpdate") though every test passed.
+ */
 export function semseg(
   args: readonly string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
-): CliResult {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, ...TEST_ENV, ...options.env },
-    encoding: 'utf8',
-    timeout: 120_000,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...TEST_ENV, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Runs the CLI and sends SIGINT once stderr contains `trigger`. */
