@@ -117,7 +117,7 @@ interface ReductionAttrs {
 // tfjs-backend-wasm 4.22's Sum and Mean reduce innermost axes only: any other reduction first
 // transposes the whole input so that the reduced axes come last. A convolution's bias gradient
 // and batch norm's moments reduce the leading axes of an NHWC tensor (N, H and W), so each of
-// them copied the tensor once more: 26 ms of a 12.8 MB Sum at VGG16's conv1 against 4 for the
+// them copied the tensor once more: 25 ms of a 12.8 MB Sum at VGG16's conv1 against 8 for the
 // column sums below. These add the rows in the order the transposed kernel adds them, each sum
 // rounded to float32 at every step as its float32 accumulator is: the same bits (tested against
 // tfjs's kernels), without the copy.
