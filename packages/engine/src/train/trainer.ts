@@ -59,6 +59,13 @@ export interface StepResult {
   lr: number;
 }
 
+/** Resolves after the tasks already queued (timers, I/O, messages) have had their turn. */
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
+}
+
 /** Puts every subtree whose parameters are all frozen in evaluation mode. */
 function evalFrozenModules(module: Module): void {
   const parameters = module.namedParameters();
@@ -150,7 +157,9 @@ export class Trainer {
   /**
    * Forward, backward and update on one batch. Throws NonFiniteLossError (weights untouched) when
    * the loss is not finite. The loss is read asynchronously, which every backend supports (WebGPU
-   * in Node has no synchronous read-back).
+   * in Node has no synchronous read-back). The step ends with a turn of the event loop: on the CPU
+   * backends a read-back resolves as a microtask, and a loop of steps would otherwise hold the
+   * thread, starving timers, signals, I/O and the page, for as long as it trains.
    */
   async trainStep(
     images: Float32Array,
@@ -165,9 +174,11 @@ export class Trainer {
     const x = tf.tensor4d(images, [n, h, w, 3]);
     const y = tf.tensor3d(Int32Array.from(labels), [n, h, w], 'int32');
     const weights = extra.pixelWeights ? tf.tensor3d(extra.pixelWeights, [n, h, w]) : undefined;
+    let lossValue = Number.NaN;
     try {
       const { value, grads } = tf.variableGrads(() => this.loss(x, y, weights), this.optimizer.variables());
       const loss = (await value.data())[0]!;
+      lossValue = loss;
       try {
         if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.step + 1, loss);
         this.optimizer.apply(grads, lr);
@@ -175,10 +186,11 @@ export class Trainer {
         tf.dispose([value, ...Object.values(grads)]);
       }
       this.step++;
-      return { step: this.step, loss, lr };
     } finally {
       tf.dispose([x, y, ...(weights ? [weights] : [])]);
     }
+    await nextMacrotask();
+    return { step: this.step, loss: lossValue, lr };
   }
 
   dispose(): void {
