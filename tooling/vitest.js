@@ -58,6 +58,8 @@ export function vitestPreset(overrides = {}) {
         poolOptions: { forks: { maxForks: 2, minForks: 1 } },
         // The longest files first, from committed timings where vitest has none (test-sequencer.js).
         sequence: { sequencer: MeasuredFirstSequencer },
+        // Names any test that holds a worker's event loop for long (vitest fails at 60 s).
+        setupFiles: [join(root, 'tooling/event-loop-guard.js')],
         testTimeout: 60_000,
         hookTimeout: 60_000,
         reporters: process.env.CI ? ['default'] : ['default'],
