@@ -2,6 +2,7 @@
 // "Timeout calling onTaskUpdate" (its RPC timeout is fixed), whichever test did it. This setup file
 // names the tests that held the loop for long, so a slow one shows up in the log of a fast machine
 // before a slower machine turns it into that error. `SEMSEG_BLOCK_WARN_S` sets the threshold.
+// It also gives the loop a turn after every test.
 import { afterEach, beforeEach, expect } from 'vitest';
 
 const thresholdMs = Number(process.env.SEMSEG_BLOCK_WARN_S ?? 15) * 1000;
@@ -32,8 +33,11 @@ beforeEach(() => {
   state.tests.push({ name: expect.getState().currentTestName ?? '?', end: undefined });
 });
 
-afterEach(() => {
+afterEach(async () => {
   const name = expect.getState().currentTestName ?? '?';
   const test = state.tests.find((t) => t.name === name && t.end === undefined);
   if (test) test.end = performance.now();
+  // vitest goes from test to test on microtasks: without a macrotask here, a file of synchronous
+  // tests is one block of the loop, however short each test is.
+  await new Promise((resolve) => setImmediate(resolve));
 });
