@@ -1,6 +1,7 @@
 // keras.applications.VGG16 built with tfjs-layers, seeded weights, saved in the TF.js Layers format
 // and imported: our pool5 and fc7 must equal tfjs-layers' own block5_pool and fc2 on 224x224.
 import { Rng } from '@semseg/core';
+import { nextMacrotask } from '@semseg/tooling/event-loop';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,7 @@ beforeAll(async () => {
     ],
   });
   const x = tf.tensor4d(input, [1, 224, 224, 3]);
+  await nextMacrotask();
   const [pool5, fc2] = probe.predict(x) as tf.Tensor[];
   kerasPool5 = (await pool5!.data()) as Float32Array;
   kerasFc2 = (await fc2!.data()) as Float32Array;
@@ -45,6 +47,7 @@ beforeAll(async () => {
   kerasFc1Kernel = (await fc1Kernel!.data()) as Float32Array;
   kerasFc1Bias = (await fc1Bias!.data()) as Float32Array;
   tf.dispose([x, pool5!, fc2!]);
+  await nextMacrotask();
   saved = await saveLayersFormat(keras);
   keras.dispose();
 }, 240_000);
@@ -52,6 +55,7 @@ beforeAll(async () => {
 describe('ImageNet VGG16 import (TF.js Layers format of keras.applications.VGG16)', () => {
   it('reproduces tfjs-layers pool5 and fc7 on a 224x224 input, with the paper parameter count', async () => {
     const vgg = new VGG16({}, new Rng(1));
+    await nextMacrotask(); // between the heavy synchronous parts, so the worker answers vitest
     // 13 convs: 14,714,688; fc6 7*7*512*4096 + 4096 = 102,764,544; fc7 4096*4096 + 4096 = 16,781,312.
     expect(vgg.numParameters()).toBe(134_260_544);
     const report = await vgg.loadWeights(saved);
@@ -60,6 +64,7 @@ describe('ImageNet VGG16 import (TF.js Layers format of keras.applications.VGG16
     expect(report.notInSource).toEqual([]);
     expect(vgg.normalization.channelOrder).toBe('bgr');
     vgg.eval();
+    await nextMacrotask();
     const baseline = tf.memory().numTensors;
     const x = tf.tensor4d(input, [1, 224, 224, 3]);
     const f = vgg.forward(x);
@@ -78,7 +83,9 @@ describe('ImageNet VGG16 import (TF.js Layers format of keras.applications.VGG16
 
   it('decimates fc6/fc7 for DeepLab-LargeFOV as the DeepLab release did', async () => {
     const vgg = new VGG16({ fc: 'largefov', outputStride: 8 }, new Rng(1));
+    await nextMacrotask();
     await vgg.loadWeights(saved);
+    await nextMacrotask();
     const fc6 = vgg.stateDict()['fc6.weight']!;
     expect(fc6.shape).toEqual([3, 3, 512, 1024]);
     const fc6Values = (await fc6.data()) as Float32Array;

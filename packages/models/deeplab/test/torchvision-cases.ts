@@ -2,6 +2,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { Rng, createModel, getModelDefinition } from '@semseg/core';
 import { importWeights } from '@semseg/engine';
+import { nextMacrotask } from '@semseg/tooling/event-loop';
 import { torchSkipReason } from '@semseg/tooling/python';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -196,8 +197,11 @@ export function describeTorchvisionCases(names: readonly string[]): void {
           const reference = references.get(c.name)!;
           const { count } = reference;
           if (c.count > 0) expect(count).toBe(c.count);
+          // A turn of the event loop between the heavy synchronous parts (creation, each forward
+          // at full width on the cpu backend) keeps the worker answering vitest's RPC.
           const model = createModel(c.name, {}, { rng: new Rng(1) });
           expect(model.numParameters()).toBe(count);
+          await nextMacrotask();
           const report = await importWeights(model, getModelDefinition(c.name), {
             name: 'model.pth',
             data: reference.file,
@@ -205,6 +209,7 @@ export function describeTorchvisionCases(names: readonly string[]): void {
           expect(report.missing).toEqual([]);
           expect(report.loaded.length).toBe(model.namedEntries().length);
           model.eval();
+          await nextMacrotask();
           const x = tf.tensor4d(reference.x, [1, H, W, 3]);
           const logits = model.forward(x);
           expect(logits.shape).toEqual([1, H, W, 21]);
@@ -214,6 +219,7 @@ export function describeTorchvisionCases(names: readonly string[]): void {
             `${c.name}: max p ${maxAbs(p).toFixed(3)}, max |dp| ${maxAbsDiff(p, reference.out).toExponential(2)}, max |logit| ${maxAbs(logits.dataSync()).toFixed(2)}`,
           );
           expect(maxAbsDiff(p, reference.out)).toBeLessThan(1e-4);
+          await nextMacrotask();
           const labels = tf.zeros([1, H, W], 'int32') as tf.Tensor3D;
           const outputs = model.trainingOutputs!(x, labels);
           expect(outputs.map((o) => o.weight)).toEqual(c.aux ? [1, 0.5] : [1]);
