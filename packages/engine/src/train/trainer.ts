@@ -59,7 +59,11 @@ export interface StepResult {
   lr: number;
 }
 
-/** Resolves after the tasks already queued (timers, I/O, messages) have had their turn. */
+/**
+ * Resolves after queued I/O and messages have had their turn (and, from the second step of a loop
+ * on, due timers: an immediate queued inside a timer callback runs before the next timers phase).
+ * Not a timer itself: setTimeout(0) would add a millisecond or more to every step.
+ */
 function nextMacrotask(): Promise<void> {
   return new Promise((resolve) =>
     typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
