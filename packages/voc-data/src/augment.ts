@@ -74,6 +74,8 @@ export function augmentSample(
   const scaled = scaledSize(sample.width, sample.height, draw.scale);
   const image = new Float32Array(cropWidth * cropHeight * 3);
   const label = new Uint8Array(cropWidth * cropHeight);
+  const sourceInstances = sample.instances;
+  const instances = sourceInstances ? new Uint16Array(cropWidth * cropHeight) : undefined;
 
   // Columns of the crop window that fall inside the scaled image, before flipping.
   const insideWidth = Math.max(0, Math.min(cropWidth, scaled.width - draw.left));
@@ -117,6 +119,7 @@ export function augmentSample(
         image[o + c] = top + (bottom - top) * fy;
       }
       label[out] = sample.label[labelRow + labelXs[column]];
+      if (instances) instances[out] = sourceInstances![labelRow + labelXs[column]];
     }
   }
   if (options.photometric) {
@@ -129,5 +132,5 @@ export function augmentSample(
       return Math.floor(pixel / cropWidth) < insideHeight && column < insideWidth;
     });
   }
-  return { width: cropWidth, height: cropHeight, image, label, draw };
+  return { width: cropWidth, height: cropHeight, image, label, ...(instances ? { instances } : {}), draw };
 }

@@ -25,6 +25,11 @@ export interface Sample {
   height: number;
   image: Uint8Array | Float32Array;
   label: Uint8Array;
+  /**
+   * Instance id per pixel (0: no instance), when asked for: U-Net's weight map needs to tell
+   * touching objects of one class apart. Transformed with the label (nearest neighbour).
+   */
+  instances?: Uint16Array;
 }
 
 /** Which part of an id list this process handles: ids whose position `% count === index`. */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { AugmentOptions } from '../augment.js';
 import type { EvalTransformOptions } from '../eval-transform.js';
 import { meanPixel } from '../normalize.js';
@@ -5,6 +6,7 @@ import { EpochPlan, type PlannedSample, shardItems } from '../sampler.js';
 import type { PadFill } from '../transforms.js';
 import type { DataPosition, Normalization, ShardSpec } from '../types.js';
 import type { SegmentationDataset } from './dataset.js';
+import { fileForId } from './paths.js';
 import { type ProcessedSample, type SampleJob, processSample } from './process-sample.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -12,6 +14,8 @@ import { WorkerPool } from './worker-pool.js';
 export interface Batch {
   images: Float32Array;
   labels: Uint8Array;
+  /** Instance ids per pixel, laid out as `labels` (with `instances` on). */
+  instances?: Uint16Array;
   ids: string[];
   batchSize: number;
   height: number;
@@ -48,6 +52,11 @@ export interface PipelineOptions {
   workers?: number;
   /** Use only this shard of the dataset's ids. */
   shard?: ShardSpec;
+  /**
+   * Batches carry instance ids (train mode): from `<root>/<dir>/<id>.png` (VOC's
+   * SegmentationObject by default) where it exists, else the label's connected components.
+   */
+  instances?: boolean | { dir?: string };
 }
 
 interface Queued {
@@ -105,8 +114,21 @@ export class BatchPipeline implements AsyncIterable<Batch> {
         }
       : { mode: 'eval', eval: { ...options.eval, fill: options.eval?.fill ?? fill } };
     const seed = options.seed ?? 0;
+    const instanceDir =
+      train && options.instances
+        ? join(
+            dataset.root,
+            (typeof options.instances === 'object' && options.instances.dir) || 'SegmentationObject',
+          )
+        : null;
+    const sourceOf = (id: string) => {
+      const source = dataset.source(id);
+      if (instanceDir === null) return source;
+      const instancePath = fileForId(instanceDir, id, dataset.layout.labelExtension, source.listFile);
+      return { ...source, instancePath };
+    };
     this.makeJob = (planned) => ({
-      source: dataset.source(this.ids[planned.item]),
+      source: sourceOf(this.ids[planned.item]),
       normalization: options.normalization,
       seed,
       epoch: planned.epoch,
@@ -184,13 +206,16 @@ export class BatchPipeline implements AsyncIterable<Batch> {
     const pixels = width * height;
     const images = new Float32Array(samples.length * pixels * 3);
     const labels = new Uint8Array(samples.length * pixels);
+    const instances = samples[0].instances ? new Uint16Array(samples.length * pixels) : undefined;
     samples.forEach((sample, k) => {
       images.set(sample.image, k * pixels * 3);
       labels.set(sample.label, k * pixels);
+      if (instances) instances.set(sample.instances!, k * pixels);
     });
     return {
       images,
       labels,
+      ...(instances ? { instances } : {}),
       ids: samples.map((s) => s.id),
       batchSize: samples.length,
       height,

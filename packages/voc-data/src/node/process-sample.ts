@@ -23,6 +23,8 @@ export interface ProcessedSample {
   height: number;
   image: Float32Array;
   label: Uint8Array;
+  /** Instance ids, transformed with the label (train mode, when the source asked for them). */
+  instances?: Uint16Array;
   originalWidth: number;
   originalHeight: number;
   /** The part of the output that holds image pixels rather than eval padding. */
@@ -42,6 +44,7 @@ export async function processSample(job: SampleJob): Promise<ProcessedSample> {
       height: out.height,
       image: normalizeImage(out.image, job.normalization),
       label: out.label,
+      ...(out.instances ? { instances: out.instances } : {}),
       originalWidth: sample.width,
       originalHeight: sample.height,
       validWidth: out.width,
