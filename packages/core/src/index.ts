@@ -50,6 +50,7 @@ export type {
   ModelPlugin,
   OptimizerConfig,
   ParameterGroup,
+  PixelWeightInput,
   PretrainedInit,
   PretrainedReport,
   TensorLayout,

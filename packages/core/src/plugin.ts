@@ -167,4 +167,20 @@ export interface ModelPlugin<C, M extends SegmentationModel = SegmentationModel>
    * when `--crf` names none.
    */
   crfPreset?: string | ((config: C) => string);
+  /**
+   * The paper's per-pixel loss weights for one training crop (U-Net's border weight map, eq. 2),
+   * used by `--weight-map`: `labels` and `instances` (instance id per pixel, 0 none) row-major,
+   * `options` the map's own parameters (U-Net: `w0`, `sigma`). Returns width x height weights.
+   */
+  pixelWeightMap?(input: PixelWeightInput, options: Readonly<Record<string, number>>): Float32Array;
+}
+
+/** One training crop as `pixelWeightMap` reads it. */
+export interface PixelWeightInput {
+  width: number;
+  height: number;
+  labels: Uint8Array;
+  instances: Uint16Array;
+  numClasses: number;
+  ignoreIndex: number;
 }
