@@ -1,4 +1,4 @@
-import { Rng } from '@semseg/core';
+import { Rng, getModelDefinition } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -110,5 +110,28 @@ describe('the paper weight map', () => {
     const ce1 = Math.log(1 + Math.exp(-1));
     expect(loss.dataSync()[0]).toBeCloseTo((3 * ce0 + 0.5 * ce1) / 2, 6);
     tf.dispose([logits, target, weights, loss]);
+  });
+});
+
+describe("the registry's weight map (semseg train --weight-map)", () => {
+  it("is unetWeightMap with the run's w0 and sigma, the paper's 10 and 5 by default", () => {
+    // Two cells of class 1 with a 2-pixel gap of background between them, in a 9x5 crop.
+    const width = 9;
+    const height = 5;
+    const labels = new Uint8Array(width * height);
+    const instances = new Uint16Array(width * height);
+    for (let y = 1; y < 4; y++)
+      for (let x = 0; x < width; x++) {
+        if (x >= 1 && x <= 3) [labels[y * width + x], instances[y * width + x]] = [1, 1];
+        if (x >= 6 && x <= 8) [labels[y * width + x], instances[y * width + x]] = [1, 2];
+      }
+    const input = { width, height, labels, instances, numClasses: 2, ignoreIndex: 255 };
+    const map = getModelDefinition('unet').pixelWeightMap!;
+    expect(Array.from(map(input, {}))).toEqual(Array.from(unetWeightMap({ ...input, w0: 10, sigma: 5 })));
+    const tuned = map(input, { w0: 3, sigma: 1.5 });
+    expect(Array.from(tuned)).toEqual(Array.from(unetWeightMap({ ...input, w0: 3, sigma: 1.5 })));
+    // Pixel (4, 2) lies in the gap, 1 from cell 1 and 2 from cell 2: the border term by hand.
+    const balanced = unetWeightMap({ ...input, w0: 0 })[2 * width + 4]!;
+    expect(tuned[2 * width + 4]).toBeCloseTo(balanced + 3 * Math.exp(-((1 + 2) ** 2) / (2 * 1.5 ** 2)), 5);
   });
 });
