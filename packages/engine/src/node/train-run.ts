@@ -8,6 +8,7 @@ import {
   type Normalization,
   type SegmentationModel,
   type StateDict,
+  getModelDefinition,
 } from '@semseg/core';
 import { loadCheckpoint, saveCheckpoint } from '@semseg/core/node';
 import type { DataPosition, Rgb } from '@semseg/voc-data';
@@ -40,6 +41,7 @@ import { checkWasmStepFits } from './train/memory-check.js';
 import { createRunModel, restoreRunModel } from './train/model-setup.js';
 import { type RunRecord, type TrainRunOptions, type TrainRunResult, checkOptions } from './train/options.js';
 import { FINAL, LATEST, RunFiles, type TrainingState } from './train/run-files.js';
+import { batchPixelWeights } from './train/weight-maps.js';
 
 export type { TrainEvent, TrainRunOptions, TrainRunResult } from './train/options.js';
 export { FINAL, LATEST };
@@ -108,6 +110,8 @@ async function runModel(
  */
 export async function runTraining(options: TrainRunOptions): Promise<TrainRunResult> {
   checkOptions(options);
+  // A model without a weight map is refused before anything is written (a resume names its model too).
+  if (options.weightMap) batchPixelWeights(getModelDefinition(options.model), 2, options.weightMap);
   const files = new RunFiles(resolve(options.out));
   await mkdir(files.out, { recursive: true });
   const seed = options.seed ?? 0;
@@ -121,6 +125,9 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const classes = [...dataset.classes];
   const palette = dataset.palette.slice(0, classes.length) as Rgb[];
   const { model, definition, state, optimizerTensors } = await runModel(options, files, classes.length, seed);
+  const pixelWeights = options.weightMap
+    ? batchPixelWeights(definition, classes.length, options.weightMap)
+    : undefined;
   const normalization: Normalization = model.normalization ?? IMAGENET_NORMALIZATION;
   const trainer = await createTrainer({
     model,
@@ -296,6 +303,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
           epochs: Number.POSITIVE_INFINITY,
           start: position,
           workers: options.workers ?? 0,
+          ...(options.weightMap ? { instances: true } : {}),
         });
   let loop: Awaited<ReturnType<typeof trainLoop>>;
   try {
@@ -305,6 +313,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
       advanced: (next) => {
         position = next;
       },
+      ...(pixelWeights ? { pixelWeights } : {}),
     });
   } catch (e) {
     // A failed step (a replica thread that died, a non-finite loss) keeps the last checkpoint.

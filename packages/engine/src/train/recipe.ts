@@ -21,6 +21,7 @@ export interface RecipeInput {
   catMaxRatio?: number;
   photometric?: boolean;
   classWeights?: readonly number[];
+  weightMap?: Readonly<Record<string, number>>;
   optimizer: { type: string; momentum?: number; weightDecay?: number };
   schedule: { policy: string; baseLr: number; power?: number; stepSize?: number; gamma?: number };
   lossReduction?: string;
@@ -82,6 +83,15 @@ export function describeRecipe(
       ? "cross-entropy summed over labelled pixels (Caffe's normalize: false)"
       : 'cross-entropy averaged over labelled pixels';
   const weights = run.classWeights ? `, class weights [${run.classWeights.join(', ')}]` : '';
+  const weightMap = run.weightMap
+    ? `, per-pixel weight map${
+        Object.keys(run.weightMap).length > 0
+          ? ` (${Object.entries(run.weightMap)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')})`
+          : " (the model's defaults)"
+      }`
+    : '';
   const [low, high] = run.scaleRange ?? [1, 1];
   const init = [
     run.pretrained ? `pretrained ${run.pretrained}` : '',
@@ -105,7 +115,11 @@ export function describeRecipe(
       origin: from('lr', 'lrPolicy', 'steps'),
     },
     { name: 'multipliers', value: describeGroups(groups), origin: modelOrigin },
-    { name: 'loss', value: `${loss}${weights}`, origin: from('lossReduction', 'classWeights') },
+    {
+      name: 'loss',
+      value: `${loss}${weights}${weightMap}`,
+      origin: from('lossReduction', 'classWeights', ...(run.weightMap ? (['weightMap'] as const) : [])),
+    },
     {
       name: 'batches',
       value: `${run.batchSize} x ${run.crop[0]}x${run.crop[1]} crops, scale ${low}-${high}, flip p ${run.flipProbability ?? 0}, cat max ratio ${run.catMaxRatio ?? 1}, photometric ${run.photometric ? 'on' : 'off'}`,

@@ -23,6 +23,10 @@ export const trainSettingsSchema = z
     scaleRange: z.tuple([z.number().positive(), z.number().positive()]),
     flip: z.boolean(),
     photometric: z.boolean(),
+    /** The model's per-pixel loss weights on every crop (U-Net's weight map, eq. 2). */
+    weightMap: z.boolean(),
+    weightMapW0: z.number().min(0),
+    weightMapSigma: z.number().positive(),
     sampler: z.enum(['random-crop', 'object-centred']),
     catMaxRatio: z.number().gt(0).max(1),
     classWeights: z.array(z.number().min(0)).min(2),

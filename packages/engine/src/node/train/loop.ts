@@ -8,6 +8,7 @@ import { NonFiniteLossError, type Trainer } from '../../train/trainer.js';
 import { ROUTES, WASM_OUT_OF_MEMORY } from './memory-check.js';
 import type { TrainRunOptions, TrainRunResult } from './options.js';
 import type { RunFiles } from './run-files.js';
+import type { BatchPixelWeights } from './weight-maps.js';
 
 export interface LoopHooks {
   /** A checkpoint of the run so far in `latest` (every `checkpointEvery` steps). */
@@ -16,6 +17,8 @@ export interface LoopHooks {
   evaluate(): Promise<unknown>;
   /** The data position after the batch just trained on (saved by checkpoints). */
   advanced(position: DataPosition): void;
+  /** Per-pixel loss weights for a batch (`--weight-map`). */
+  pixelWeights?: BatchPixelWeights;
 }
 
 export interface LoopResult {
@@ -41,7 +44,7 @@ export async function trainLoop(
   if (trainer.step >= options.steps) return { reason: 'finished', lastLoss };
   for await (const batch of pipeline) {
     if (options.signal?.aborted) return { reason: 'interrupted', lastLoss };
-    const result = await step(trainer, batch, options, files);
+    const result = await step(trainer, batch, options, files, hooks.pixelWeights);
     hooks.advanced(batch.position);
     lastLoss = result.loss;
     const now = performance.now();
@@ -70,9 +73,18 @@ export async function trainLoop(
   return { reason: 'finished', lastLoss };
 }
 
-async function step(trainer: Trainer, batch: Batch, options: TrainRunOptions, files: RunFiles) {
+async function step(
+  trainer: Trainer,
+  batch: Batch,
+  options: TrainRunOptions,
+  files: RunFiles,
+  pixelWeights: BatchPixelWeights | undefined,
+) {
+  const shape = [batch.batchSize, batch.height, batch.width] as const;
   try {
-    return await trainer.trainStep(batch.images, batch.labels, [batch.batchSize, batch.height, batch.width]);
+    return pixelWeights
+      ? await trainer.trainStep(batch.images, batch.labels, shape, { pixelWeights: pixelWeights(batch) })
+      : await trainer.trainStep(batch.images, batch.labels, shape);
   } catch (e) {
     if (options.backend === 'wasm' && e instanceof Error && WASM_OUT_OF_MEMORY.test(e.message)) {
       // wasm32's heap is at most 4 GiB: weights, gradients, optimiser slots and every activation

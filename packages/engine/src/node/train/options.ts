@@ -36,6 +36,12 @@ export interface TrainRunOptions {
   catMaxRatio?: number;
   /** Per-class loss weights. */
   classWeights?: readonly number[];
+  /**
+   * Per-pixel loss weights on every training crop from the model definition's `pixelWeightMap`
+   * (U-Net's border weight map), with its parameters (U-Net: `w0`, `sigma`; absent: the paper's).
+   * The crops' instances come from SegmentationObject/<id>.png, else the label's components.
+   */
+  weightMap?: Readonly<Record<string, number>>;
   optimizer: OptimizerConfig;
   schedule: Omit<LrSchedule, 'maxSteps'>;
   /** 'mean' over labelled pixels (default) or 'sum' (Caffe's `normalize: false`). */
@@ -139,6 +145,8 @@ export function checkOptions(o: TrainRunOptions): void {
     throw new ConfigError(`learning rate must be positive, got ${o.schedule.baseLr}`);
   if (o.catMaxRatio !== undefined && !(o.catMaxRatio > 0 && o.catMaxRatio <= 1))
     throw new ConfigError(`cat max ratio must be in (0, 1], got ${o.catMaxRatio}`);
+  if (o.weightMap && o.sampler === 'object-centred')
+    throw new ConfigError('--weight-map works on random crops, not with the object-centred sampler');
 }
 
 /**
@@ -157,6 +165,8 @@ export function toRunOptions(
   };
   if (s.lrPolicy === 'step' && s.lrStepSize === undefined)
     throw new ConfigError('the step lr policy needs a step size (--lr-step-size <steps>)');
+  if (!s.weightMap && (s.weightMapW0 !== undefined || s.weightMapSigma !== undefined))
+    throw new ConfigError('--weight-map-w0 and --weight-map-sigma set the weight map: add --weight-map');
   const [low, high] = need('scaleRange');
   if (low > high) throw new ConfigError(`scale range ${low},${high}: the low end is above the high end`);
   return {
@@ -176,6 +186,14 @@ export function toRunOptions(
     catMaxRatio: need('catMaxRatio'),
     sampler: need('sampler'),
     ...(s.classWeights ? { classWeights: s.classWeights } : {}),
+    ...(s.weightMap
+      ? {
+          weightMap: {
+            ...(s.weightMapW0 !== undefined ? { w0: s.weightMapW0 } : {}),
+            ...(s.weightMapSigma !== undefined ? { sigma: s.weightMapSigma } : {}),
+          },
+        }
+      : {}),
     optimizer: { type: need('optimizer'), momentum: need('momentum'), weightDecay: need('weightDecay') },
     schedule: {
       policy: need('lrPolicy'),
@@ -219,6 +237,9 @@ export function settingsFromRun(value: unknown, where: string): TrainSettings {
     catMaxRatio: run.catMaxRatio,
     sampler: run.sampler,
     classWeights: run.classWeights,
+    weightMap: run.weightMap ? true : undefined,
+    weightMapW0: run.weightMap?.w0,
+    weightMapSigma: run.weightMap?.sigma,
     optimizer: run.optimizer?.type,
     momentum: run.optimizer?.momentum,
     weightDecay: run.optimizer?.weightDecay,
