@@ -308,6 +308,21 @@ export function trainCommand(): Command {
     .addOption(
       option('--class-weights <w,w,...>', 'per-class loss weights, one per class', parseClassWeights),
     )
+    .option(
+      '--weight-map',
+      "the model's per-pixel loss weights on every crop (U-Net, eq. 2: class balance plus the border " +
+        "between touching instances, from SegmentationObject/<id>.png or else the label's components)",
+    )
+    .addOption(
+      option('--weight-map-w0 <w>', "U-Net's border weight w0 (the paper: 10)", parseNonNegativeNumber),
+    )
+    .addOption(
+      option(
+        '--weight-map-sigma <px>',
+        "U-Net's border width sigma in pixels (the paper: 5)",
+        parsePositiveNumber,
+      ),
+    )
     .addOption(
       option(
         '--cat-max-ratio <r>',
