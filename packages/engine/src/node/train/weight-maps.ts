@@ -6,7 +6,8 @@ export type BatchPixelWeights = (batch: Batch) => Float32Array;
 
 /**
  * The model definition's weight map (U-Net's eq. 2) on each crop of a batch, laid out as its
- * labels. Checked up front: a model without one, or unknown parameters, is a ConfigError.
+ * labels. Checked up front: a model without one is a ConfigError (the map reads the parameters it
+ * knows: U-Net its w0 and sigma).
  */
 export function batchPixelWeights(
   definition: ModelDefinition,
