@@ -12,7 +12,12 @@ export { type RgbImage, decodeImageWithPlatform, rgbaToRgb } from './browser-dec
 export { IGNORE_INDEX, VOC_CLASSES } from './classes.js';
 export { colorizeLabels, vocColorMap } from './colormap.js';
 export { DatasetError } from './errors.js';
-export { componentInstances, instancesFromObjectMap } from './instances.js';
+export {
+  type LabelComponent,
+  componentBoxes,
+  componentInstances,
+  instancesFromObjectMap,
+} from './instances.js';
 export { type ClassList, LABELMAP_FILE, fullPalette, parseClassNames, parseLabelmap } from './labelmap.js';
 export { type EvalSample, type EvalTransformOptions, evalTransform, fitScale } from './eval-transform.js';
 export { meanPixel, normalizeImage } from './normalize.js';

@@ -2,6 +2,7 @@
 // example per object instance, its box enlarged, resized to 250 x 250, randomly cropped to
 // 224 x 224 and flipped. Seeded per (seed, epoch, index) and resumable, as EpochPlan.
 import { IGNORE_INDEX } from './classes.js';
+import { componentBoxes } from './instances.js';
 import { SeededRandom } from './random.js';
 import { EpochPlan } from './sampler.js';
 import { type PadFill, type Size, randomCrop, randomHorizontalFlip, resizeSample } from './transforms.js';
@@ -48,7 +49,7 @@ export function findObjects(
   }
   const objects = options.objectLabel
     ? objectsFromInstances(classLabel, options.objectLabel, width, height)
-    : objectsFromComponents(classLabel, width, height, background);
+    : componentBoxes(classLabel, width, height, background);
   return objects.filter((o) => o.area >= minArea);
 }
 
@@ -83,46 +84,6 @@ function objectsFromInstances(
       for (let k = 1; k < 255; k++) if (e.votes[k]! > e.votes[classIndex]!) classIndex = k;
       return { classIndex, box: e.box, area: e.area };
     });
-}
-
-function objectsFromComponents(
-  label: Uint8Array,
-  width: number,
-  height: number,
-  background: number,
-): ObjectInstance[] {
-  const seen = new Uint8Array(label.length);
-  const out: ObjectInstance[] = [];
-  const stack: number[] = [];
-  for (let start = 0; start < label.length; start++) {
-    const classIndex = label[start]!;
-    if (seen[start] || classIndex === background || classIndex === IGNORE_INDEX) continue;
-    seen[start] = 1;
-    stack.push(start);
-    const box = { x0: width, y0: height, x1: 0, y1: 0 };
-    let area = 0;
-    while (stack.length > 0) {
-      const p = stack.pop()!;
-      const x = p % width;
-      const y = (p - x) / width;
-      area++;
-      boxGrow(box, x, y);
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx;
-          const ny = y + dy;
-          if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
-          const q = ny * width + nx;
-          if (!seen[q] && label[q] === classIndex) {
-            seen[q] = 1;
-            stack.push(q);
-          }
-        }
-      }
-    }
-    out.push({ classIndex, box, area });
-  }
-  return out;
 }
 
 /** How an object becomes a training example. Defaults: the paper's (1.2x box, 250, 224, flip 0.5). */

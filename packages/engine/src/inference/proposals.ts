@@ -1,4 +1,5 @@
 import { InputError } from '@semseg/core';
+import { componentBoxes } from '@semseg/voc-data';
 import * as tf from '@tensorflow/tfjs-core';
 import type { InferenceOptions, Prediction, RgbImage } from '../types.js';
 import { type InferenceModel, forwardLogits } from './network-pass.js';
@@ -107,45 +108,9 @@ export function boxesFromLabels(
 ): Box[] {
   const minArea = options.minArea ?? 16;
   const background = options.background ?? 0;
-  const seen = new Uint8Array(width * height);
-  const found: Array<Box & { area: number }> = [];
-  const stack: number[] = [];
-  for (let start = 0; start < labels.length; start++) {
-    const label = labels[start]!;
-    if (seen[start] || label === background || label === 255) continue;
-    seen[start] = 1;
-    stack.push(start);
-    let area = 0;
-    let x0 = width;
-    let y0 = height;
-    let x1 = 0;
-    let y1 = 0;
-    while (stack.length > 0) {
-      const p = stack.pop()!;
-      const x = p % width;
-      const y = (p - x) / width;
-      area++;
-      x0 = Math.min(x0, x);
-      y0 = Math.min(y0, y);
-      x1 = Math.max(x1, x + 1);
-      y1 = Math.max(y1, y + 1);
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx;
-          const ny = y + dy;
-          if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
-          const q = ny * width + nx;
-          if (!seen[q] && labels[q] === label) {
-            seen[q] = 1;
-            stack.push(q);
-          }
-        }
-      }
-    }
-    if (area >= minArea) found.push({ x0, y0, x1, y1, area });
-  }
+  const found = componentBoxes(labels, width, height, background).filter((c) => c.area >= minArea);
   found.sort((a, b) => b.area - a.area);
-  return found.map(({ x0, y0, x1, y1 }) => ({ x0, y0, x1, y1 }));
+  return found.map(({ box: { x0, y0, x1, y1 } }) => ({ x0, y0, x1, y1 }));
 }
 
 /**

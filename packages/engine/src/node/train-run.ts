@@ -41,7 +41,7 @@ import { checkWasmStepFits } from './train/memory-check.js';
 import { createRunModel, restoreRunModel } from './train/model-setup.js';
 import { type RunRecord, type TrainRunOptions, type TrainRunResult, checkOptions } from './train/options.js';
 import { FINAL, LATEST, RunFiles, type TrainingState } from './train/run-files.js';
-import { batchPixelWeights } from './train/weight-maps.js';
+import { batchPixelWeights, pixelWeightMapOf } from './train/weight-maps.js';
 
 export type { TrainEvent, TrainRunOptions, TrainRunResult } from './train/options.js';
 export { FINAL, LATEST };
@@ -111,7 +111,7 @@ async function runModel(
 export async function runTraining(options: TrainRunOptions): Promise<TrainRunResult> {
   checkOptions(options);
   // A model without a weight map is refused before anything is written (a resume names its model too).
-  if (options.weightMap) batchPixelWeights(getModelDefinition(options.model), 2, options.weightMap);
+  if (options.weightMap) pixelWeightMapOf(getModelDefinition(options.model));
   const files = new RunFiles(resolve(options.out));
   await mkdir(files.out, { recursive: true });
   const seed = options.seed ?? 0;

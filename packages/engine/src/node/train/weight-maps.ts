@@ -4,21 +4,27 @@ import type { Batch } from '@semseg/voc-data/node';
 /** Per-pixel loss weights for a batch: `batch` needs `instances` (the pipeline's `instances: true`). */
 export type BatchPixelWeights = (batch: Batch) => Float32Array;
 
+/** The model definition's weight map; a model without one is a ConfigError. */
+export function pixelWeightMapOf(
+  definition: ModelDefinition,
+): NonNullable<ModelDefinition['pixelWeightMap']> {
+  if (!definition.pixelWeightMap)
+    throw new ConfigError(
+      `--weight-map: model ${definition.name} has no per-pixel weight map (U-Net has the paper's)`,
+    );
+  return definition.pixelWeightMap;
+}
+
 /**
  * The model definition's weight map (U-Net's eq. 2) on each crop of a batch, laid out as its
- * labels. Checked up front: a model without one is a ConfigError (the map reads the parameters it
- * knows: U-Net its w0 and sigma).
+ * labels (the map reads the parameters it knows: U-Net its w0 and sigma).
  */
 export function batchPixelWeights(
   definition: ModelDefinition,
   numClasses: number,
   options: Readonly<Record<string, number>>,
 ): BatchPixelWeights {
-  const map = definition.pixelWeightMap;
-  if (!map)
-    throw new ConfigError(
-      `--weight-map: model ${definition.name} has no per-pixel weight map (U-Net has the paper's)`,
-    );
+  const map = pixelWeightMapOf(definition);
   return (batch) => {
     if (!batch.instances)
       throw new Error('weight maps need batches with instances (pipeline instances: true)');
