@@ -6,7 +6,9 @@
  *   npm run bench -w packages/engine            (every engine bench)
  *   npx tsx bench/parallel.bench.ts [--quick] [--only train,eval,vgg,torch,rss,ceiling]
  *
- * Prints a table with ratios and writes bench-results/parallel.json. The model packages are not
+ * Prints a table with ratios and writes bench-results/parallel.json: for the parallel rows the ratio
+ * of the medians, the median of the rounds' paired ratios, and what the replicas' compute alone
+ * allows (computeBound) with their spread. The model packages are not
  * declared dependencies of the engine (they depend on it: turbo would see a cycle); the bench finds
  * them in the workspace's node_modules.
  */
@@ -48,6 +50,8 @@ interface Row {
   [key: string]: string | number | undefined;
 }
 const rows: Row[] = [];
+/** The middle value (the upper one of an even count). */
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const notes: string[] = [];
 
 tf.env().set('PROD', true);
@@ -118,6 +122,8 @@ async function trainModel(
     const times: [number[], number[], number[]] = [[], [], []];
     // Per counted step of each parallel side: the stages of its slowest replica.
     const stages: Array<Array<Record<string, number>>> = [[], [], []];
+    // Per counted step of each parallel side: every replica's compute (forward and backward).
+    const computes: number[][][] = [[], [], []];
     const rounds = loops.warmup + (quick ? 2 : 5);
     for (let round = 0; round < rounds; round++) {
       for (const [k, trainer] of [single, parallel, loopsTrainer].entries()) {
@@ -125,10 +131,12 @@ async function trainModel(
         await trainer.trainStep(images, labels, [n, size, size]);
         if (round < loops.warmup) continue;
         times[k]!.push(performance.now() - t0);
-        if (trainer instanceof ParallelTrainer && trainer.lastTimings) stages[k]!.push(trainer.lastTimings);
+        if (trainer instanceof ParallelTrainer && trainer.lastTimings) {
+          stages[k]!.push(trainer.lastTimings);
+          computes[k]!.push(trainer.lastReplicaTimings.map((t) => t.compute));
+        }
       }
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const stagesOf = (trainer: ParallelTrainer) => {
       const steps = stages[trainer === parallel ? 1 : 2]!;
       if (steps.length === 0) return '';
@@ -136,10 +144,30 @@ async function trainModel(
         .map((key) => `${key} ${median(steps.map((s) => s[key]!)).toFixed(0)}`)
         .join(', ');
     };
+    // What the exchange costs and what the compute alone allows: the N=1 step over the slowest
+    // replica's compute is the speed-up with free reading, writing, updating and waiting for the
+    // main thread; the replicas' spread (slowest - fastest over their mean) is what the faster
+    // one waits at the barrier, in the machine's noise as much as in the work.
+    const boundOf = (k: number) => {
+      const steps = computes[k]!;
+      if (steps.length === 0) return {};
+      const slowest = median(steps.map((c) => Math.max(...c)));
+      const spread = median(
+        steps.map((c) => (Math.max(...c) - Math.min(...c)) / (c.reduce((a, b) => a + b, 0) / c.length)),
+      );
+      return {
+        computeBound: median(times[0]!) / slowest,
+        computeSpread: spread,
+        exchangeShare: 1 - slowest / median(times[k]!),
+      };
+    };
+    // The rounds pair each N-thread step with the one-thread step next to it (the same drift):
+    // the median of the pairs' ratios, beside the ratio of the two medians.
+    const pairedOf = (k: number) => median(times[k]!.map((t, round) => times[0]![round]! / t));
     const sides = [
-      { name: `${base} N=1`, stages: '' },
-      { name: `${base} N=${THREADS}`, stages: stagesOf(parallel) },
-      { name: `${base} N=${THREADS}, update in JS loops`, stages: stagesOf(loopsTrainer) },
+      { name: `${base} N=1`, stages: '', bound: {} },
+      { name: `${base} N=${THREADS}`, stages: stagesOf(parallel), bound: boundOf(1) },
+      { name: `${base} N=${THREADS}, update in JS loops`, stages: stagesOf(loopsTrainer), bound: boundOf(2) },
     ];
     for (const [k, side] of sides.entries()) {
       const medianMs = median(times[k]!);
@@ -148,6 +176,8 @@ async function trainModel(
         group: 'train',
         medianMs,
         perSecond: 1000 / medianMs,
+        ...side.bound,
+        ...(k > 0 ? { pairedRatio: pairedOf(k) } : {}),
         ...(k > 0
           ? {
               baseline: `${base} N=1`,
@@ -155,7 +185,10 @@ async function trainModel(
             }
           : {}),
       });
-      console.log(`${side.name}: ${medianMs.toFixed(0)} ms/step ${side.stages}`);
+      const bound = side.bound as { computeBound?: number; computeSpread?: number; exchangeShare?: number };
+      console.log(
+        `${side.name}: ${medianMs.toFixed(0)} ms/step ${side.stages}${bound.computeBound ? `; compute alone allows ${bound.computeBound.toFixed(2)}x, replicas' spread ${(100 * bound.computeSpread!).toFixed(0)}%, exchange ${(100 * bound.exchangeShare!).toFixed(0)}% of the step` : ''}`,
+      );
     }
   } finally {
     await Promise.all([parallel.close(), loopsTrainer.close()]);
@@ -208,7 +241,6 @@ async function evalSuite(): Promise<void> {
         timesTwo.push(performance.now() - t1);
         same &&= JSON.stringify(one.matrix) === JSON.stringify(two.matrix);
       }
-      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
       const single = median(timesOne);
       const parallel = median(timesTwo);
       rows.push({
@@ -222,6 +254,7 @@ async function evalSuite(): Promise<void> {
         group: 'eval',
         medianMs: parallel,
         perSecond: (dataset.ids.length * 1000) / parallel,
+        pairedRatio: median(timesOne.map((t, i) => t / timesTwo[i]!)),
         baseline: `${base} N=1`,
         note: `${same ? 'same' : 'DIFFERENT'} confusion matrices; median of ${timesTwo.length} passes alternating with N=1 (${timesOne.map((t, i) => `${t.toFixed(0)}/${timesTwo[i]!.toFixed(0)}`).join(', ')} ms); thread start ${startup.toFixed(0)} ms and one warm-up image per engine not counted`,
       });
@@ -297,7 +330,6 @@ async function vggSuite(): Promise<void> {
       if (round >= loops.warmup) times[k]!.push(performance.now() - t0);
     }
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const fwd = { medianMs: median(times[0]) };
   const step = { medianMs: median(times[1]) };
   rows.push({ name: 'VGG16 conv stack 1x224x224 forward', group: 'vgg', medianMs: fwd.medianMs });
@@ -553,9 +585,21 @@ if (args.includes('--rss-child')) {
     else row.ratio = (row.perSecond as number) / (base.perSecond as number);
   }
   printTable(
-    `parallel (wasm, ${availableParallelism()} cores): ratio = speed-up over N=1 (train, eval) or step / forward (VGG16); ceiling = what ${THREADS} independent single-thread processes reach; oursOverTorch = our step / PyTorch's`,
+    `parallel (wasm, ${availableParallelism()} cores): ratio = speed-up over N=1 (train, eval) or step / forward (VGG16); ceiling = what ${THREADS} independent single-thread processes reach; pairedRatio = the median over rounds of N=1's time over the N-thread time next to it; computeBound = N=1's step over the slowest replica's compute (the speed-up if the exchange were free); computeSpread = the replicas' compute, slowest - fastest over their mean; oursOverTorch = our step / PyTorch's`,
     rows,
-    ['name', 'medianMs', 'perSecond', 'ratio', 'ceiling', 'oursOverTorch', 'peakRssMB', 'note'],
+    [
+      'name',
+      'medianMs',
+      'perSecond',
+      'ratio',
+      'pairedRatio',
+      'computeBound',
+      'computeSpread',
+      'ceiling',
+      'oursOverTorch',
+      'peakRssMB',
+      'note',
+    ],
   );
   for (const note of notes) console.log(note);
   writeResults('parallel', {
