@@ -43,7 +43,7 @@ const only =
 const wants = (part: string) => only === null || only.includes(part);
 const PLUGINS = ['@semseg/fcn', '@semseg/deeplab', '@semseg/deconvnet'].map((p) => import.meta.resolve(p));
 const THREADS = 2;
-const loops = { warmup: 1, iterations: quick ? 1 : 3 };
+const loops = { warmup: 1 };
 
 interface Row {
   name: string;
@@ -124,7 +124,7 @@ async function trainModel(
     const stages: Array<Array<Record<string, number>>> = [[], [], []];
     // Per counted step of each parallel side: every replica's compute (forward and backward).
     const computes: number[][][] = [[], [], []];
-    const rounds = loops.warmup + (quick ? 2 : 5);
+    const rounds = loops.warmup + (quick ? 2 : 7);
     for (let round = 0; round < rounds; round++) {
       for (const [k, trainer] of [single, parallel, loopsTrainer].entries()) {
         const t0 = performance.now();
@@ -232,7 +232,7 @@ async function evalSuite(): Promise<void> {
       const timesOne: number[] = [];
       const timesTwo: number[] = [];
       let same = true;
-      for (let round = 0; round < (quick ? 1 : 3); round++) {
+      for (let round = 0; round < (quick ? 1 : 5); round++) {
         const t0 = performance.now();
         const one = await evaluateDataset(model, dataset, options);
         timesOne.push(performance.now() - t0);
