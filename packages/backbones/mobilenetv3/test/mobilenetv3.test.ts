@@ -5,21 +5,13 @@ import { IMAGENET_NORMALIZATION, Rng } from '@semseg/core';
 import { torchNameMap } from '@semseg/layers';
 import { loadTorchWeights } from '@semseg/resnet';
 import { torchSkipReason } from '@semseg/tooling/python';
+import { withoutTensorLeaks } from '@semseg/tooling/tensor-leaks';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MobileNetV3, makeDivisible } from '../src/index.js';
 import { maxAbs, maxAbsDiff, runTorch } from './torch-io.js';
 
-let baseline = 0;
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-beforeEach(() => {
-  baseline = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors).toBe(baseline);
-});
+withoutTensorLeaks(tf, { backend: 'cpu' });
 
 function mapFor(model: MobileNetV3) {
   return torchNameMap(model, {

@@ -5,8 +5,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { Rng } from '@semseg/core';
 import { nextMacrotask } from '@semseg/tooling/event-loop';
 import { torchSkipReason } from '@semseg/tooling/python';
+import { withoutTensorLeaks } from '@semseg/tooling/tensor-leaks';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ResNet, dilationForOutputStride } from '../src/index.js';
 import { runTorch } from './torch-io.js';
 
@@ -29,16 +30,7 @@ class ZeroRng extends Rng {
   }
 }
 
-let baseline = 0;
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-beforeEach(() => {
-  baseline = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors).toBe(baseline);
-});
+withoutTensorLeaks(tf, { backend: 'cpu' });
 
 describe.skipIf(torchSkipReason() !== null)('ResNet sizes equal torchvision', () => {
   it('parameter counts equal torchvision (with the 1000-class fc); ResNet-101 at output stride 8 has its feature sizes', async () => {

@@ -3,8 +3,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { ConfigError, Rng } from '@semseg/core';
 import { torchSkipReason } from '@semseg/tooling/python';
+import { withoutTensorLeaks } from '@semseg/tooling/tensor-leaks';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ResNet,
   type ResNetConfig,
@@ -14,16 +15,7 @@ import {
 } from '../src/index.js';
 import { type NamedArray, maxAbs, maxAbsDiff, runTorch } from './torch-io.js';
 
-let baseline = 0;
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-beforeEach(() => {
-  baseline = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors).toBe(baseline);
-});
+withoutTensorLeaks(tf, { backend: 'cpu' });
 
 const arrayOf = (t: tf.Tensor): NamedArray => ({
   shape: [...t.shape],

@@ -4,23 +4,15 @@ import { Rng, createModel, getModelDefinition } from '@semseg/core';
 import { importWeights } from '@semseg/engine';
 import { nextMacrotask } from '@semseg/tooling/event-loop';
 import { torchSkipReason } from '@semseg/tooling/python';
+import { withoutTensorLeaks } from '@semseg/tooling/tensor-leaks';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import '../src/index.js';
 import { maxAbs, maxAbsDiff, runTorch } from './torch-io.js';
 
 /** In a test file: the cpu backend, and no test may leave tensors behind. */
 export function onCpuWithoutLeaks(): void {
-  let baseline = 0;
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
-  });
-  beforeEach(() => {
-    baseline = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).toBe(baseline);
-  });
+  withoutTensorLeaks(tf, { backend: 'cpu' });
 }
 
 export function probabilities(logits: tf.Tensor4D): Float32Array {

@@ -6,24 +6,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import { Rng, createModel, getModelDefinition } from '@semseg/core';
 import { Trainer, importWeights } from '@semseg/engine';
 import { torchSkipReason } from '@semseg/tooling/python';
+import { withoutTensorLeaks } from '@semseg/tooling/tensor-leaks';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../src/index.js';
 import type { FcnResNet } from '../src/index.js';
 import { syntheticBatch } from './synthetic.js';
 import { maxAbs, maxAbsDiff, runTorch } from './torch-io.js';
 import { useWasm } from './wasm.js';
 
-let baseline = 0;
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-beforeEach(() => {
-  baseline = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors).toBe(baseline);
-});
+withoutTensorLeaks(tf, { backend: 'cpu' });
 
 /**
  * The input of the forward comparison: odd sides that no stride divides, 35x47 rather than 67x93
