@@ -3,8 +3,8 @@
  * back for its turns in the same run): milliseconds and V8 collections for the slices our
  * convolutions take, FCN-8s's fc6 im2col (49 taps of a padded 4x9x9x128 map) and its crop of a
  * 4x98x98x16 map, and a tap's window in VGG16 conv1_2's filter gradient; then the bias gradient
- * of VGG16's conv1 and a DeconvNet batch norm's moments (Sum and Mean over N, H and W), and the
- * tape's copies of saved tensors (Identity).
+ * of VGG16's conv1 and a DeconvNet batch norm's moments (Sum and Mean over N, H and W), the
+ * tape's copies of saved tensors (Identity), and the transposes of a training step (Transpose).
  *
  *   npm run bench -w packages/core
  */
@@ -84,10 +84,19 @@ const OPS: Array<{ label: string; input: number[]; run: (x: tf.Tensor) => tf.Ten
   { label: 'Sum of 1x224x224x64 over N, H, W', input: [1, 224, 224, 64], run: (x) => tf.sum(x, [0, 1, 2]) },
   { label: 'Mean of 4x96x96x16 over N, H, W', input: [4, 96, 96, 16], run: (x) => tf.mean(x, [0, 1, 2]) },
   { label: 'Identity (tape copy) of 4x96x96x16', input: [4, 96, 96, 16], run: (x) => tf.clone(x) },
+  // The gemm route's W^T of FCN-8s w1/4's fc6 and fc7, and a map made channels-first.
+  { label: 'Transpose of fc6 6272x1024', input: [6272, 1024], run: (x) => tf.transpose(x) },
+  { label: 'Transpose of fc7 1024x1024', input: [1024, 1024], run: (x) => tf.transpose(x) },
+  {
+    label: 'Transpose of 4x98x98x16 to channels-first',
+    input: [4, 98, 98, 16],
+    run: (x) => tf.transpose(x, [3, 0, 1, 2]),
+  },
 ];
 for (const spec of OPS) {
   const x = random(spec.input);
-  const run = () => tf.tidy(() => spec.run(x));
+  // Disposes the result (a tidy returning it would keep it: 25 MB per call for fc6's filter).
+  const run = () => tf.dispose(spec.run(x));
   const results = sides.map(() => [] as number[]);
   for (let round = 0; round < 5; round++) {
     for (const [k, side] of sides.entries()) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { tiledTranspose } from './wasm-transpose.js';
 
 // tfjs-backend-wasm 4.22's Slice kernel runs in JavaScript and starts with `readSync(x)`, which
 // copies the whole input tensor out of the wasm heap into a new ArrayBuffer, on every call, to
@@ -8,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // step; 20,000 slices of a 590 KB tensor: 806 collections against 4 for as many relus). In replica
 // threads the collections and the copies are also what scales worst over cores. This kernel reads
 // the input where it lies in the heap; it copies the same elements in the same order. Identity,
-// Sum and Mean are below.
+// Sum and Mean are below, Transpose in wasm-transpose.ts.
 
 interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -178,11 +179,12 @@ const PATCHES: ReadonlyArray<{ kernelName: string; make(original: tf.KernelFunc)
   { kernelName: tf.Identity, make: sharedIdentity },
   { kernelName: tf.Sum, make: (original) => leadingAxesReduction(original, false) },
   { kernelName: tf.Mean, make: (original) => leadingAxesReduction(original, true) },
+  { kernelName: tf.Transpose, make: tiledTranspose },
 ];
 
 /**
- * Replaces the wasm backend's Slice, Identity, Sum and Mean kernels with ones that do not copy
- * (the same values). Idempotent; `selectBackend` calls it when it activates wasm. Strings keep tfjs's kernels.
+ * Replaces the wasm backend's Slice, Identity, Sum and Mean kernels with ones that do not copy,
+ * and its Transpose with a tiled SIMD one (the same values). Idempotent; `selectBackend` calls it when it activates wasm. Strings keep tfjs's kernels.
  */
 export function patchWasmKernels(): void {
   for (const { kernelName, make } of PATCHES) {

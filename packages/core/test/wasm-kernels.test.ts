@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../src/node/index.js';
 import { Rng } from '../src/rng.js';
 import { patchWasmKernels, restoreWasmKernels } from '../src/wasm-kernels.js';
+import { kernelFor, transposePlan } from '../src/wasm-transpose.js';
 
 // The zero-copy Slice that selectBackend installs on wasm, against the cpu backend's slice (an
 // independent implementation) over the cases slicing has: every rank tfjs-wasm slices itself,
@@ -197,5 +198,99 @@ describe('the wasm Sum and Mean kernels', () => {
     const [wasm, cpu] = [await on('wasm', grad), await on('cpu', grad)];
     expect(wasm.shape).toEqual(cpu.shape);
     wasm.values.forEach((v, i) => expect(v).toBeCloseTo(cpu.values[i]!, 5));
+  });
+});
+
+describe('the wasm Transpose kernel', () => {
+  beforeAll(async () => {
+    await useNodeBackend('wasm');
+  });
+
+  it('plans batched 2-D transposes and leaves other permutations to tfjs', () => {
+    expect(transposePlan([6272, 1024], [1, 0])).toEqual({ batch: 1, rows: 6272, cols: 1024 });
+    // NHWC to channels-first: the leading three axes merge into the rows.
+    expect(transposePlan([4, 98, 98, 16], [3, 0, 1, 2])).toEqual({ batch: 1, rows: 4 * 98 * 98, cols: 16 });
+    expect(transposePlan([4, 96, 96, 16], [0, 3, 1, 2])).toEqual({ batch: 4, rows: 96 * 96, cols: 16 });
+    expect(transposePlan([3, 3, 128, 64], [0, 1, 3, 2])).toEqual({ batch: 9, rows: 128, cols: 64 });
+    expect(transposePlan([49, 128, 36], [0, 2, 1])).toEqual({ batch: 49, rows: 128, cols: 36 });
+    expect(transposePlan([52, 13, 8, 168], [0, 2, 1, 3])).toBeNull(); // the inner axis stays: not 2-D
+    expect(transposePlan([4, 6], [0, 1])).toBeNull(); // no change
+    expect(transposePlan([6, 5], [1, 0])).toBeNull(); // not whole 4x4 blocks
+    expect(transposePlan([2, 3, 4], [2, 1, 0])).toBeNull();
+    expect(transposePlan([0, 8], [1, 0])).toBeNull();
+  });
+
+  const PERMUTATIONS: Array<{ shape: number[]; perm: number[] }> = [
+    { shape: [8, 12], perm: [1, 0] },
+    // Tiles cut short at both edges (8x8 tiles over 4x4 blocks).
+    { shape: [68, 36], perm: [1, 0] },
+    { shape: [36, 268], perm: [1, 0] },
+    { shape: [3, 20, 12], perm: [0, 2, 1] },
+    { shape: [2, 6, 6, 8], perm: [3, 0, 1, 2] },
+    { shape: [2, 6, 6, 8], perm: [0, 3, 1, 2] },
+    { shape: [3, 3, 16, 12], perm: [0, 1, 3, 2] },
+    // tfjs's kernel: not 2-D, odd sides.
+    { shape: [2, 3, 4, 5], perm: [0, 2, 1, 3] },
+    { shape: [6, 5], perm: [1, 0] },
+  ];
+
+  it.each(PERMUTATIONS)(
+    'transposes $shape by $perm to the bits of tfjs-wasm and of the cpu backend',
+    async ({ shape, perm }) => {
+      const values = new Rng(6).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+      const transpose = () => tf.transpose(tf.tensor(values, shape), perm);
+      const cpu = await on('cpu', transpose);
+      restoreWasmKernels();
+      const theirs = await on('wasm', transpose);
+      patchWasmKernels();
+      const ours = await on('wasm', transpose);
+      expect(ours.shape).toEqual(theirs.shape);
+      expect(new Uint32Array(Float32Array.from(ours.values).buffer)).toEqual(
+        new Uint32Array(Float32Array.from(theirs.values).buffer),
+      );
+      expect(ours).toEqual(cpu);
+    },
+  );
+
+  it('moves int32 elements, keeps bool to tfjs, and gives the gradient (the inverse transpose)', async () => {
+    const ints = () => tf.transpose(tf.reshape(tf.range(0, 96, 1, 'int32'), [2, 4, 12]), [0, 2, 1]);
+    expect(await on('wasm', ints)).toEqual(await on('cpu', ints));
+    const bools = () => tf.transpose(tf.greater(tf.reshape(tf.range(0, 32, 1), [8, 4]), 9), [1, 0]);
+    expect(await on('wasm', bools)).toEqual(await on('cpu', bools));
+    const values = new Rng(8).fillNormal(new Float32Array(4 * 8 * 12));
+    const weights = new Rng(9).fillNormal(new Float32Array(4 * 8 * 12));
+    const grad = () =>
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.transpose(x, [2, 0, 1]), tf.tensor(weights, [12, 4, 8]))))(
+        tf.tensor(values, [4, 8, 12]),
+      );
+    expect(await on('wasm', grad)).toEqual(await on('cpu', grad));
+  });
+
+  it.each([false, true])('runs over an unshared and a shared heap (shared: %s)', (shared) => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared });
+    const kernel = kernelFor(memory)!;
+    expect(kernelFor(memory)).toBe(kernel); // one instance per heap
+    const [rows, cols] = [20, 36];
+    const values = new Rng(11).fillNormal(new Float32Array(rows * cols));
+    new Float32Array(memory.buffer, 64, rows * cols).set(values);
+    const target = 64 + rows * cols * 4;
+    kernel(64, target, rows, cols);
+    const out = new Float32Array(memory.buffer, target, rows * cols);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) expect(out[c * rows + r]).toBe(values[r * cols + c]);
+    // Nothing past the output is written.
+    expect(new Float32Array(memory.buffer, target + rows * cols * 4, 64).every((v) => v === 0)).toBe(true);
+  });
+
+  it('still transposes after the heap grew (its view of the memory follows the growth)', async () => {
+    await tf.setBackend('wasm');
+    const big = tf.zeros([64, 1024, 1024]); // 256 MB: more than the heap held before
+    const values = new Rng(10).fillNormal(new Float32Array(40 * 24));
+    const x = tf.tensor(values, [40, 24]);
+    const y = tf.transpose(x);
+    const out = y.dataSync();
+    for (let r = 0; r < 40; r++)
+      for (let c = 0; c < 24; c++) expect(out[c * 40 + r]).toBe(values[r * 24 + c]);
+    tf.dispose([big, x, y]);
   });
 });
