@@ -15,10 +15,10 @@ import type * as tf from '@tensorflow/tfjs-core';
 // one element at a time: a matrix whose rows are longer than the cache reads each input line once
 // per element it holds. A training step transposes its large filters every time (the gemm route's
 // W^T for fc6 [6272, 1024], fc7 [1024, 1024]) and channels-first copies of its maps; at FCN-8s
-// width 1/4 that is 24 and 14 ms of a 400-ms batch-4 pass on this machine. The kernel below moves
-// 4x4 blocks with SIMD shuffles inside 8x8 tiles, so that every line it touches is used whole:
-// 16.5 -> 7.3 ms for fc6's filter, 7.0 -> 1.4 ms for fc7's (measured). It copies bits, so the
-// result is exactly tfjs's.
+// width 1/4 that was 24 and 14 ms of a 413-ms batch-4 forward and backward on a 2-core VM. The
+// kernel below moves 4x4 blocks with SIMD shuffles inside 8x8 tiles, so that every line it touches
+// is used whole: 18.6 -> 13.1 ms for fc6's filter, 7.45 -> 1.42 ms for fc7's (core's bench, a
+// fresh output each call). It copies bits, so the result is exactly tfjs's.
 
 /** Rows and columns of tiles: an 8x8 tile reads and writes two cache lines per row. */
 const TILE = 8;
