@@ -11,7 +11,8 @@ import { tiledTranspose } from './wasm-transpose.js';
 // the input where it lies in the heap; it copies the same elements in the same order. Identity,
 // Sum and Mean are below, Transpose in wasm-transpose.ts.
 
-interface HeapBackend {
+/** What our kernels use of tfjs-backend-wasm's backend: outputs, and views of the heap. */
+export interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(tensor: tf.TensorInfo): tf.TypedArray;
 }

@@ -10,6 +10,7 @@ import {
   v128,
 } from '@semseg/crf/wasm-writer';
 import type * as tf from '@tensorflow/tfjs-core';
+import type { HeapBackend } from './wasm-kernels.js';
 
 // tfjs-backend-wasm 4.22's Transpose walks the output in order and reads the input with a stride,
 // one element at a time: a matrix whose rows are longer than the cache reads each input line once
@@ -147,9 +148,7 @@ export function kernelFor(memory: WebAssembly.Memory): TransposeKernel | null {
   return kernel;
 }
 
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(tensor: tf.TensorInfo): tf.TypedArray;
+interface ModuleBackend extends HeapBackend {
   /** The Emscripten module: its exports hold the heap's WebAssembly.Memory. */
   wasm?: { asm?: { memory?: WebAssembly.Memory } };
 }
@@ -159,7 +158,7 @@ export function tiledTranspose(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo;
     const { perm } = args.attrs as unknown as { perm: number[] };
-    const backend = args.backend as unknown as HeapBackend;
+    const backend = args.backend as unknown as ModuleBackend;
     const memory = backend.wasm?.asm?.memory;
     if ((x.dtype !== 'float32' && x.dtype !== 'int32') || !(memory instanceof WebAssembly.Memory))
       return original(args);
