@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  Conv2d,
   type ConvGeometry,
   type PoolGeometry,
   conv2d,
@@ -116,6 +117,24 @@ async function layerSuite(backend: 'wasm' | 'cpu', size: number) {
       forwardBackward((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), [x, w], dy),
     );
   } else missing(backend, op, 'tfjs', 'fwd+bwd', 'no Conv2DBackpropFilter on wasm');
+
+  // The same conv with its bias and ReLU at inference: three kernels, or Conv2d in evaluation
+  // mode (one FusedConv2D).
+  const layer = new Conv2d({ inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, rng: new Rng(5) });
+  layer.eval();
+  const bop = `conv3x3+bias+relu 64->64 ${size}x${size}`;
+  await time(backend, bop, 'apart', 'inference', () =>
+    tf.tidy(() => tf.relu(tf.add(tf.conv2d(x, layer.weight as tf.Tensor4D, 1, 'same'), layer.bias!))),
+  );
+  await time(
+    backend,
+    bop,
+    'Conv2d eval',
+    'inference',
+    () => layer.forward(x, { activation: 'relu' }),
+    'apart inference',
+  );
+  layer.dispose();
 
   // atrous 3x3, rate 12, 64 -> 64 at 112x112
   const aop = `atrous3x3 r12 64->64 ${size}x${size}`;

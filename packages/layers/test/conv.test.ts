@@ -369,12 +369,89 @@ describe('Conv2d in training mode (gemm forward) and in evaluation mode (tfjs co
     expect(backward.kernelNames).not.toContain('Conv2D');
     layer.train(false);
     const evaluation = layer.forward(x);
-    expect(await kernelsOf(() => layer.forward(x))).toContain('Conv2D');
+    // Evaluation runs tfjs's conv with the bias inside its kernel.
+    expect(await kernelsOf(() => layer.forward(x))).toContain('FusedConv2D');
     expect(relativeError(await toArray(training), await toArray(evaluation))).toBeLessThan(1e-5);
     tf.dispose([x, training, evaluation]);
     layer.dispose();
   });
 });
+
+for (const backend of BACKENDS) {
+  describe(`Conv2d in evaluation mode: bias and ReLU inside the conv's kernel (${backend})`, () => {
+    onBackendWithoutLeaks(backend);
+    for (const c of CASES) {
+      it(`${c.name}: equals conv, bias and ReLU run apart, as one FusedConv2D kernel`, async () => {
+        const { Conv2d } = await import('../src/index.js');
+        const { Rng } = await import('@semseg/core');
+        const layer = new Conv2d({
+          inChannels: c.kernel[2],
+          outChannels: c.kernel[3],
+          kernelSize: [c.kernel[0], c.kernel[1]],
+          stride: c.stride,
+          dilation: c.dilation,
+          padding: c.padding,
+          rng: new Rng(9),
+        });
+        // A bias of both signs, so that the ReLU cuts outputs the bias moved across zero.
+        tf.tidy(() => layer.bias!.assign(randomTensor<tf.Rank.R1>([c.kernel[3]], 21)));
+        const x = randomTensor<tf.Rank.R4>(c.input, 22);
+        const geometry = layer.geometryFor([c.input[1], c.input[2]]);
+        const apart = tf.tidy(() =>
+          tf.relu(tf.add(conv2d(x, layer.weight as tf.Tensor4D, geometry), layer.bias!)),
+        );
+        layer.eval();
+        const profile = await tf.profile(() => layer.forward(x, { activation: 'relu' }));
+        const fused = profile.result as tf.Tensor4D;
+        expect(profile.kernelNames).toContain('FusedConv2D');
+        expect(profile.kernelNames).not.toContain('Relu');
+        expect(profile.kernelNames).not.toContain('Add');
+        expect(fused.shape).toEqual(apart.shape);
+        expect(relativeError(await toArray(fused), await toArray(apart))).toBeLessThan(1e-5);
+        // Without an activation: the bias alone, still in the kernel.
+        const linear = layer.forward(x);
+        const biased = tf.tidy(() => tf.add(conv2d(x, layer.weight as tf.Tensor4D, geometry), layer.bias!));
+        expect(relativeError(await toArray(linear), await toArray(biased))).toBeLessThan(1e-5);
+        tf.dispose([x, apart, fused, linear, biased]);
+        layer.dispose();
+      });
+    }
+
+    it('keeps its own gradients while one is recorded (a frozen layer in eval mode, dilated, stride 2)', async () => {
+      const { Conv2d } = await import('../src/index.js');
+      const { Rng } = await import('@semseg/core');
+      // tfjs's conv2d gradient rejects dilation > 1, and wasm has no filter gradient kernel: the
+      // fused kernel is for inference only.
+      const layer = new Conv2d({
+        inChannels: 2,
+        outChannels: 3,
+        kernelSize: 3,
+        stride: 2,
+        dilation: 2,
+        padding: 2,
+        rng: new Rng(3),
+      });
+      tf.tidy(() => layer.bias!.assign(randomTensor<tf.Rank.R1>([3], 5)));
+      const x = randomTensor<tf.Rank.R4>([1, 9, 10, 2], 6);
+      const loss = () => tf.sum(tf.square(layer.forward(x, { activation: 'relu' }))) as tf.Scalar;
+      const gradients = () => {
+        const { value, grads } = tf.variableGrads(loss, [layer.weight, layer.bias!]);
+        const dx = tf.grad((input: tf.Tensor) =>
+          tf.sum(tf.square(layer.forward(input as tf.Tensor4D, { activation: 'relu' }))),
+        )(x);
+        return [value, grads[layer.weight.name]!, grads[layer.bias!.name]!, dx];
+      };
+      layer.train(true);
+      const trained = gradients();
+      layer.eval();
+      const frozen = gradients();
+      for (let i = 0; i < trained.length; i++)
+        expect(relativeError(await toArray(frozen[i]!), await toArray(trained[i]!))).toBeLessThan(1e-5);
+      tf.dispose([x, ...trained, ...frozen]);
+      layer.dispose();
+    });
+  });
+}
 
 describe('a convolution larger than its input', () => {
   it('is a ConfigError naming the sizes (wasm would abort inside XNNPACK)', () => {

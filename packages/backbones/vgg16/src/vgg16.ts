@@ -170,8 +170,8 @@ export class VGG16 extends Module {
   }
 
   private runUnit(unit: ConvUnit, x: tf.Tensor4D): tf.Tensor4D {
-    const y = unit.conv.forward(x);
-    return unit.bn ? tf.relu(unit.bn.forward(y)) : tf.relu(y);
+    if (!unit.bn) return unit.conv.forward(x, { activation: 'relu' });
+    return tf.relu(unit.bn.forward(unit.conv.forward(x)));
   }
 
   /**

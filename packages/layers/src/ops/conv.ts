@@ -24,11 +24,37 @@ export type ValidConv = (x: tf.Tensor4D, filter: tf.Tensor4D, stride: Pair, dila
 const NO_PADDING: Padding4 = [0, 0, 0, 0];
 
 /**
- * tfjs's forward conv2d for any geometry. tfjs refuses stride > 1 together with dilation > 1, so
- * that combination runs at stride 1 and keeps every stride-th output (exact, slower).
+ * What a convolution's kernel can apply to its output in the same pass: a per-channel bias and a
+ * ReLU (tfjs's FusedConv2D: XNNPACK on wasm adds the bias and clamps in its microkernel, so the
+ * map is written once instead of three times).
  */
-export function forwardConv(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvGeometry): tf.Tensor4D {
-  return tf.tidy(() => forwardConvUntidy(x, filter, geometry));
+export interface ConvEpilogue {
+  bias?: tf.Tensor1D | null;
+  activation?: 'linear' | 'relu';
+}
+
+/**
+ * Whether a gradient is being recorded (inside tf.grad / variableGrads). The fused kernel's own
+ * gradient would be tfjs's conv2d gradient (no filter gradient on wasm, no dilation), so layers
+ * fuse only when nothing is recorded.
+ */
+export function recordingGradients(): boolean {
+  return tf.engine().state.gradientDepth > 0;
+}
+
+/**
+ * tfjs's forward conv2d for any geometry. tfjs refuses stride > 1 together with dilation > 1, so
+ * that combination runs at stride 1 and keeps every stride-th output (exact, slower). With an
+ * epilogue, the bias and activation run inside the convolution's kernel (inference only: tfjs
+ * unfuses it again while a gradient is recorded).
+ */
+export function forwardConv(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  geometry: ConvGeometry,
+  epilogue: ConvEpilogue = {},
+): tf.Tensor4D {
+  return tf.tidy(() => forwardConvUntidy(x, filter, geometry, epilogue));
 }
 
 /** A window larger than the padded input: a ConfigError, not wasm's abort inside XNNPACK. */
@@ -45,7 +71,12 @@ function checkFits(x: tf.Tensor4D, filter: tf.Tensor4D, { dilation, padding }: C
     );
 }
 
-function forwardConvUntidy(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvGeometry): tf.Tensor4D {
+function forwardConvUntidy(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  geometry: ConvGeometry,
+  { bias = null, activation = 'linear' }: ConvEpilogue,
+): tf.Tensor4D {
   checkFits(x, filter, geometry);
   const { stride, dilation } = geometry;
   let input = x;
@@ -62,10 +93,24 @@ function forwardConvUntidy(x: tf.Tensor4D, filter: tf.Tensor4D, geometry: ConvGe
         [padding[2], padding[3]],
         [0, 0],
       ];
+  const run = (strides: Pair | 1): tf.Tensor4D =>
+    bias === null && activation === 'linear'
+      ? tf.conv2d(input, filter, strides, pad, 'NHWC', dilation)
+      : tf.fused.conv2d({
+          x: input,
+          filter,
+          strides,
+          pad,
+          dataFormat: 'NHWC',
+          dilations: dilation,
+          ...(bias ? { bias } : {}),
+          activation,
+        });
   const unitStride = stride[0] === 1 && stride[1] === 1;
   const unitDilation = dilation[0] === 1 && dilation[1] === 1;
-  if (unitStride || unitDilation) return tf.conv2d(input, filter, stride, pad, 'NHWC', dilation);
-  const dense = tf.conv2d(input, filter, 1, pad, 'NHWC', dilation);
+  if (unitStride || unitDilation) return run(stride);
+  // Bias and ReLU act per element: applying them before the subsampling is the same.
+  const dense = run(1);
   const [n, h, w, c] = dense.shape;
   return tf.stridedSlice(dense, [0, 0, 0, 0], [n, h, w, c], [1, stride[0], stride[1], 1]) as tf.Tensor4D;
 }

@@ -111,8 +111,7 @@ export class ContextModule extends Layer {
     return tf.tidy(() => {
       let h = x;
       this.convs.forEach((conv, i) => {
-        h = conv.forward(h);
-        if (i < this.convs.length - 1) h = tf.relu(h);
+        h = conv.forward(h, { activation: i < this.convs.length - 1 ? 'relu' : 'linear' });
       });
       return h;
     });

@@ -190,8 +190,8 @@ export class DilatedNet extends Module implements SegmentationModel {
       }
       const { pool3, pool4, pool5 } = this.backbone.forward(x);
       tf.dispose([pool3, pool4]);
-      const f6 = this.drops[0].forward(tf.relu(this.fc6.forward(pool5)));
-      const f7 = this.drops[1].forward(tf.relu(this.fc7.forward(f6)));
+      const f6 = this.drops[0].forward(this.fc6.forward(pool5, { activation: 'relu' }));
+      const f7 = this.drops[1].forward(this.fc7.forward(f6, { activation: 'relu' }));
       const scores = this.final.forward(f7);
       return this.context ? this.context.forward(scores) : scores;
     });

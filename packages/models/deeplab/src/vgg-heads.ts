@@ -74,8 +74,8 @@ export function fcBranch(
 
 export function runFcBranch(branch: FcBranch, x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
-    const f6 = branch.drop6.forward(tf.relu(branch.fc6.forward(x)));
-    const f7 = branch.drop7.forward(tf.relu(branch.fc7.forward(f6)));
+    const f6 = branch.drop6.forward(branch.fc6.forward(x, { activation: 'relu' }));
+    const f7 = branch.drop7.forward(branch.fc7.forward(f6, { activation: 'relu' }));
     return branch.fc8.forward(f7);
   });
 }

@@ -55,11 +55,12 @@ class DoubleConv extends Module {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      let y = this.conv1.forward(x);
-      if (this.bn1) y = this.bn1.forward(y);
-      y = this.conv2.forward(tf.relu(y));
-      if (this.bn2) y = this.bn2.forward(y);
-      return tf.relu(y);
+      // Without batch norm, each conv's ReLU runs inside its kernel at inference.
+      const y = this.bn1
+        ? tf.relu(this.bn1.forward(this.conv1.forward(x)))
+        : this.conv1.forward(x, { activation: 'relu' });
+      if (!this.bn2) return this.conv2.forward(y, { activation: 'relu' });
+      return tf.relu(this.bn2.forward(this.conv2.forward(y)));
     });
   }
 }
