@@ -10,6 +10,7 @@ export {
   selectBackend,
 } from './backend.js';
 export { patchWasmKernels } from './wasm-kernels.js';
+export { CONV_WINDOWS, type ConvWindowsAttrs, hasConvWindows } from './wasm-windows.js';
 export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,

@@ -12,7 +12,7 @@ import {
 } from '../src/wasm/encoder.js';
 import { kernelFunctions } from '../src/wasm/kernels.js';
 import { locateKernel, neighboursKernel, rehashKernel } from '../src/wasm/lattice-kernels.js';
-import { control, f32, f32x4, forRange, i32, i32x4, local, v128 } from '../src/wasm/ops.js';
+import { control, f32, f32x4, forRange, i32, i32x4, local, memory, v128 } from '../src/wasm/ops.js';
 
 const wabt = await wabtInit();
 
@@ -41,6 +41,11 @@ function encode(
 const { get, set } = local;
 
 const cases: [string, string, Parameters<typeof encode>[0]][] = [
+  [
+    'memory.copy and memory.fill',
+    'local.get 0 local.get 5 local.get 0 memory.copy local.get 0 i32.const 0 local.get 5 memory.fill',
+    ({ a, n }) => [...memory.copy(get(a), get(n), get(a)), ...memory.fill(get(a), i32.const(0), get(n))],
+  ],
   [
     'f32x4 arithmetic',
     'local.get 1 local.get 2 f32x4.add local.get 2 f32x4.mul local.get 1 f32x4.sub local.get 2 f32x4.div local.set 4',

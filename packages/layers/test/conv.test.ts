@@ -453,6 +453,47 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('the transposed windows of the gemm routes on wasm', () => {
+  onBackendWithoutLeaks('wasm');
+  // core's one-kernel version against the pad, slices and concat it replaces: the same bits.
+  for (const c of CASES.filter((k) => k.stride[0] === 1 && k.stride[1] === 1)) {
+    it(`${c.name}: the kernel's windows equal the tfjs ops' exactly`, async () => {
+      const { CONV_WINDOWS, hasConvWindows, patchWasmKernels } = await import('@semseg/core');
+      const { windowsTransposed } = await import('../src/ops/conv-gemm.js');
+      const x = randomTensor<tf.Rank.R4>(c.input, 31);
+      const geometry = geometryOf(c);
+      expect(hasConvWindows()).toBe(true);
+      const kernel = windowsTransposed(x, c.kernel, geometry);
+      tf.unregisterKernel(CONV_WINDOWS, 'wasm');
+      try {
+        const ops = windowsTransposed(x, c.kernel, geometry);
+        expect(kernel.shape).toEqual(ops.shape);
+        expect(Array.from(await kernel.data())).toEqual(Array.from(await ops.data()));
+        tf.dispose(ops);
+      } finally {
+        patchWasmKernels();
+      }
+      tf.dispose([x, kernel]);
+    });
+  }
+  it('with negative padding (a crop before the window)', async () => {
+    const { CONV_WINDOWS, patchWasmKernels } = await import('@semseg/core');
+    const { windowsTransposed } = await import('../src/ops/conv-gemm.js');
+    const x = randomTensor<tf.Rank.R4>([2, 9, 8, 3], 32);
+    const geometry: ConvGeometry = { stride: [1, 1], dilation: [1, 2], padding: [-2, 1, -1, 0] };
+    const kernel = windowsTransposed(x, [3, 2, 3, 4], geometry);
+    tf.unregisterKernel(CONV_WINDOWS, 'wasm');
+    try {
+      const ops = windowsTransposed(x, [3, 2, 3, 4], geometry);
+      expect(Array.from(await kernel.data())).toEqual(Array.from(await ops.data()));
+      tf.dispose(ops);
+    } finally {
+      patchWasmKernels();
+    }
+    tf.dispose([x, kernel]);
+  });
+});
+
 describe('a convolution larger than its input', () => {
   it('is a ConfigError naming the sizes (wasm would abort inside XNNPACK)', () => {
     const x = tf.zeros([1, 1, 1, 2]) as tf.Tensor4D;

@@ -11,6 +11,9 @@ const memarg = (align: number, offset: number) => [align, ...unsignedLeb(offset)
 export const memory = {
   /** Sets `length` bytes from `address` to `value` (bulk memory; a memset, also on shared memory). */
   fill: (address: Code, value: Code, length: Code): Code => cat(address, value, length, [0xfc, 0x0b, 0x00]),
+  /** Copies `length` bytes from `source` to `target` (bulk memory; a memmove, overlap allowed). */
+  copy: (target: Code, source: Code, length: Code): Code =>
+    cat(target, source, length, [0xfc, 0x0a, 0x00, 0x00]),
 };
 
 export const local = {

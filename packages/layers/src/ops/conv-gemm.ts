@@ -1,3 +1,4 @@
+import { CONV_WINDOWS, type ConvWindowsAttrs, hasConvWindows } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ConvGeometry } from './conv.js';
 import { effectiveKernel, padOrCrop } from './geometry.js';
@@ -71,10 +72,20 @@ export function stride1Output(
 }
 
 /**
- * The windows of a stride-1 convolution as rows, [N*OH*OW, kh*kw*Cin], in the order of the HWIO
- * filter flattened to [kh*kw*Cin, Cout] (tap-major, then channel).
+ * The windows of a stride-1 convolution transposed, [kh*kw*Cin, N*OH*OW]: row (tap, channel),
+ * column (image, y, x), in the order of the HWIO filter flattened to [kh*kw*Cin, Cout]. On wasm one
+ * kernel writes it from the channels-first input (core's CONV_WINDOWS); elsewhere the input's
+ * channels-first taps, padded, sliced and stacked (the same values).
  */
-function im2col(
+export function windowsTransposed(
+  x: tf.Tensor4D,
+  filterShape: readonly [number, number, number, number],
+  geometry: ConvGeometry,
+): tf.Tensor2D {
+  return tf.tidy(() => windowsTransposedUntidy(x, filterShape, geometry));
+}
+
+function windowsTransposedUntidy(
   x: tf.Tensor4D,
   filterShape: readonly [number, number, number, number],
   geometry: ConvGeometry,
@@ -82,16 +93,34 @@ function im2col(
   const [kh, kw, ci] = filterShape;
   const [n, oh, ow] = stride1Output(x.shape, filterShape, geometry);
   const { dilation, padding } = geometry;
+  if (hasConvWindows()) {
+    const attrs: ConvWindowsAttrs = {
+      kernel: [kh, kw],
+      dilation: [dilation[0], dilation[1]],
+      offset: [padding[0], padding[2]],
+      output: [oh, ow],
+    };
+    const channelsFirst = tf.transpose(x, [3, 0, 1, 2]);
+    return tf
+      .engine()
+      .runKernel(CONV_WINDOWS, { x: channelsFirst }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  }
   const [, h, w] = x.shape;
+  const pixels = n * oh * ow;
   const needH = oh + (kh - 1) * dilation[0];
   const needW = ow + (kw - 1) * dilation[1];
   const xp = padOrCrop(x, [padding[0], needH - h - padding[0], padding[2], needW - w - padding[2]]);
-  if (kh * kw === 1) return tf.reshape(xp, [n * oh * ow, ci]);
-  const taps: tf.Tensor4D[] = [];
+  const channelsFirst = tf.transpose(xp, [3, 0, 1, 2]);
+  const taps: tf.Tensor2D[] = [];
   for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++)
-      taps.push(tf.slice(xp, [0, i * dilation[0], j * dilation[1], 0], [n, oh, ow, ci]));
-  return tf.reshape(tf.concat(taps, 3), [n * oh * ow, kh * kw * ci]);
+    for (let j = 0; j < kw; j++) {
+      const tap =
+        kh * kw === 1
+          ? channelsFirst
+          : tf.slice(channelsFirst, [0, 0, i * dilation[0], j * dilation[1]], [ci, n, oh, ow]);
+      taps.push(tf.reshape(tap, [ci, pixels]) as tf.Tensor2D);
+    }
+  return taps.length === 1 ? taps[0]! : (tf.concat(taps, 0) as tf.Tensor2D);
 }
 
 /**
@@ -106,7 +135,7 @@ export function convForwardByGemm(x: tf.Tensor4D, filter: tf.Tensor4D, geometry:
     const [kh, kw, ci, co] = filter.shape;
     const [n, oh, ow] = stride1Output(x.shape, filter.shape, geometry);
     const filterT = tf.transpose(tf.reshape(filter, [kh * kw * ci, co]));
-    const outT = tf.matMul(filterT, tf.transpose(im2col(x, filter.shape, geometry)));
+    const outT = tf.matMul(filterT, windowsTransposed(x, filter.shape, geometry));
     return tf.reshape(tf.transpose(outT), [n, oh, ow, co]) as tf.Tensor4D;
   });
 }
@@ -114,8 +143,8 @@ export function convForwardByGemm(x: tf.Tensor4D, filter: tf.Tensor4D, geometry:
 /**
  * Filter gradient of a stride-1 convolution as one matrix product, dW = cols^T . dy: the windows
  * [kh*kw*Cin, N*OH*OW] times the output gradient [N*OH*OW, Cout], already in HWIO order. The
- * windows are built transposed, as the input's channels-first taps stacked tap-major (no
- * transpose of the window matrix); the packed (right) operand is the output gradient.
+ * windows are built transposed (`windowsTransposed`); the packed (right) operand is the output
+ * gradient.
  */
 export function convFilterGradientByGemm(
   x: tf.Tensor4D,
@@ -125,24 +154,10 @@ export function convFilterGradientByGemm(
 ): tf.Tensor4D {
   if (stride[0] !== 1 || stride[1] !== 1) throw new Error('convFilterGradientByGemm: stride 1 only');
   return tf.tidy(() => {
-    const [kh, kw, ci, co] = filterShape;
+    const co = filterShape[3];
     const [n, oh, ow] = dy.shape;
-    const [, h, w] = x.shape;
     const pixels = n * oh * ow;
-    const needH = oh + (kh - 1) * dilation[0];
-    const needW = ow + (kw - 1) * dilation[1];
-    const xp = padOrCrop(x, [padding[0], needH - h - padding[0], padding[2], needW - w - padding[2]]);
-    const channelsFirst = tf.transpose(xp, [3, 0, 1, 2]);
-    const taps: tf.Tensor2D[] = [];
-    for (let i = 0; i < kh; i++)
-      for (let j = 0; j < kw; j++) {
-        const tap =
-          kh * kw === 1
-            ? channelsFirst
-            : tf.slice(channelsFirst, [0, 0, i * dilation[0], j * dilation[1]], [ci, n, oh, ow]);
-        taps.push(tf.reshape(tap, [ci, pixels]) as tf.Tensor2D);
-      }
-    const colsT = taps.length === 1 ? taps[0]! : tf.concat(taps, 0);
+    const colsT = windowsTransposed(x, filterShape, { stride, dilation, padding });
     const grad = tf.matMul(colsT, tf.reshape(dy, [pixels, co]));
     return tf.reshape(grad, [...filterShape]) as tf.Tensor4D;
   });
