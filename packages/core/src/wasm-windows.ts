@@ -154,9 +154,14 @@ interface ModuleBackend extends HeapBackend {
   wasm?: { asm?: { memory?: WebAssembly.Memory } };
 }
 
-/** Whether CONV_WINDOWS runs on the active backend (wasm, once `patchWasmKernels` registered it). */
+/**
+ * Whether CONV_WINDOWS runs on the active backend: wasm, once `patchWasmKernels` registered it,
+ * with a heap the kernel instantiates over (a shared heap gets its own module).
+ */
 export function hasConvWindows(): boolean {
-  return tf.getKernel(CONV_WINDOWS, tf.getBackend()) !== undefined;
+  if (tf.getKernel(CONV_WINDOWS, tf.getBackend()) === undefined) return false;
+  const heap = (tf.backend() as unknown as ModuleBackend).wasm?.asm?.memory;
+  return heap instanceof WebAssembly.Memory && kernelFor(heap) !== null;
 }
 
 function convWindows(args: {
