@@ -3,14 +3,13 @@ import {
   FunctionBuilder,
   type Local,
   control,
-  encodeModule,
   forRange,
   i32,
   local,
   v128,
 } from '@semseg/crf/wasm-writer';
 import type * as tf from '@tensorflow/tfjs-core';
-import type { HeapBackend } from './wasm-kernels.js';
+import { type ModuleBackend, heapKernel, heapOf } from './wasm-heap-kernel.js';
 
 // tfjs-backend-wasm 4.22's Transpose walks the output in order and reads the input with a stride,
 // one element at a time: a matrix whose rows are longer than the cache reads each input line once
@@ -118,40 +117,8 @@ function buildKernel(): FunctionBuilder {
 /** Transposes the rows x cols matrix of 4-byte elements at byte `src` into byte `dst`. */
 export type TransposeKernel = (src: number, dst: number, rows: number, cols: number) => void;
 
-/** The module for an unshared heap and for a shared one (tfjs's threaded build in a browser). */
-const compiled = new Map<boolean, WebAssembly.Module>();
-/** One instance per heap (one wasm backend per thread), over that heap's memory; null if it cannot run. */
-const instances = new WeakMap<WebAssembly.Memory, TransposeKernel | null>();
-
-/** The kernel over `memory` (exported for tests: shared and unshared heaps). */
-export function kernelFor(memory: WebAssembly.Memory): TransposeKernel | null {
-  let kernel = instances.get(memory);
-  if (kernel === undefined) {
-    try {
-      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      let module = compiled.get(shared);
-      if (!module) {
-        // Unshared: no maximum, any size is accepted. Shared memory must declare one: wasm32's 4 GiB.
-        const limits = shared
-          ? { minimumPages: 0, maximumPages: 65536, shared }
-          : { minimumPages: 0, shared };
-        module = new WebAssembly.Module(encodeModule([buildKernel()], limits));
-        compiled.set(shared, module);
-      }
-      kernel = new WebAssembly.Instance(module, { env: { memory } }).exports.transpose as TransposeKernel;
-    } catch {
-      // A runtime without WebAssembly SIMD, or a heap the module cannot import: tfjs's kernel stays.
-      kernel = null;
-    }
-    instances.set(memory, kernel);
-  }
-  return kernel;
-}
-
-interface ModuleBackend extends HeapBackend {
-  /** The Emscripten module: its exports hold the heap's WebAssembly.Memory. */
-  wasm?: { asm?: { memory?: WebAssembly.Memory } };
-}
+/** The kernel over `memory`, null where tfjs's kernel stays (exported for tests: shared and unshared heaps). */
+export const kernelFor = heapKernel<TransposeKernel>(buildKernel, 'transpose');
 
 /** tfjs-backend-wasm 4.22's Transpose, by tiles of SIMD blocks where the permutation allows (the same bits). */
 export function tiledTranspose(original: tf.KernelFunc): tf.KernelFunc {
@@ -159,9 +126,8 @@ export function tiledTranspose(original: tf.KernelFunc): tf.KernelFunc {
     const x = args.inputs.x as tf.TensorInfo;
     const { perm } = args.attrs as unknown as { perm: number[] };
     const backend = args.backend as unknown as ModuleBackend;
-    const memory = backend.wasm?.asm?.memory;
-    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || !(memory instanceof WebAssembly.Memory))
-      return original(args);
+    const memory = heapOf(backend);
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || !memory) return original(args);
     const plan = transposePlan(x.shape, perm);
     const kernel = plan && kernelFor(memory);
     if (!plan || !kernel) return original(args);

@@ -3,14 +3,13 @@ import {
   FunctionBuilder,
   type Local,
   control,
-  encodeModule,
   forRange,
   i32,
   local,
   memory,
 } from '@semseg/crf/wasm-writer';
 import * as tf from '@tensorflow/tfjs-core';
-import type { HeapBackend } from './wasm-kernels.js';
+import { type ModuleBackend, heapKernel, heapOf } from './wasm-heap-kernel.js';
 
 // The windows of a stride-1 convolution, transposed: the matrix the gemm routes multiply (the
 // filter gradient as windows^T . dy, the forward as W^T . windows^T). Built from tfjs ops it was
@@ -123,36 +122,7 @@ function buildKernel(): FunctionBuilder {
 
 type WindowsKernel = (...args: number[]) => void;
 
-/** The module for an unshared heap and for a shared one (tfjs's threaded build in a browser). */
-const compiled = new Map<boolean, WebAssembly.Module>();
-/** One instance per heap (one wasm backend per thread), over that heap's memory; null if it cannot run. */
-const instances = new WeakMap<WebAssembly.Memory, WindowsKernel | null>();
-
-function kernelFor(heap: WebAssembly.Memory): WindowsKernel | null {
-  let kernel = instances.get(heap);
-  if (kernel === undefined) {
-    try {
-      const shared = typeof SharedArrayBuffer !== 'undefined' && heap.buffer instanceof SharedArrayBuffer;
-      let module = compiled.get(shared);
-      if (!module) {
-        const limits = shared
-          ? { minimumPages: 0, maximumPages: 65536, shared }
-          : { minimumPages: 0, shared };
-        module = new WebAssembly.Module(encodeModule([buildKernel()], limits));
-        compiled.set(shared, module);
-      }
-      kernel = new WebAssembly.Instance(module, { env: { memory: heap } }).exports.windows as WindowsKernel;
-    } catch {
-      kernel = null;
-    }
-    instances.set(heap, kernel);
-  }
-  return kernel;
-}
-
-interface ModuleBackend extends HeapBackend {
-  wasm?: { asm?: { memory?: WebAssembly.Memory } };
-}
+const kernelFor = heapKernel<WindowsKernel>(buildKernel, 'windows');
 
 /**
  * Whether CONV_WINDOWS runs on the active backend: wasm, once `patchWasmKernels` registered it,
@@ -160,8 +130,8 @@ interface ModuleBackend extends HeapBackend {
  */
 export function hasConvWindows(): boolean {
   if (tf.getKernel(CONV_WINDOWS, tf.getBackend()) === undefined) return false;
-  const heap = (tf.backend() as unknown as ModuleBackend).wasm?.asm?.memory;
-  return heap instanceof WebAssembly.Memory && kernelFor(heap) !== null;
+  const heap = heapOf(tf.backend());
+  return heap !== null && kernelFor(heap) !== null;
 }
 
 function convWindows(args: {
@@ -172,8 +142,8 @@ function convWindows(args: {
   const x = args.inputs.x as tf.TensorInfo;
   const { kernel: size, dilation, offset, output } = args.attrs as unknown as ConvWindowsAttrs;
   const backend = args.backend as ModuleBackend;
-  const heap = backend.wasm?.asm?.memory;
-  const run = heap instanceof WebAssembly.Memory ? kernelFor(heap) : null;
+  const heap = heapOf(backend);
+  const run = heap ? kernelFor(heap) : null;
   if (x.dtype !== 'float32' || x.shape.length !== 4)
     throw new Error(`${CONV_WINDOWS}: a float32 [C, N, H, W] input, got ${x.dtype} [${x.shape}]`);
   if (!run)
