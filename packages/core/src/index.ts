@@ -12,6 +12,13 @@ export {
 export { patchWasmKernels } from './wasm-kernels.js';
 export { CONV_WINDOWS, type ConvWindowsAttrs, hasConvWindows } from './wasm-windows.js';
 export {
+  WINOGRAD_GRADIENT,
+  WINOGRAD_INPUT,
+  WINOGRAD_OUTPUT,
+  type WinogradAttrs,
+  hasWinogradTransforms,
+} from './wasm-winograd.js';
+export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   type CheckpointJson,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { tiledTranspose } from './wasm-transpose.js';
 import { registerConvWindows, unregisterConvWindows } from './wasm-windows.js';
+import { registerWinogradTransforms, unregisterWinogradTransforms } from './wasm-winograd.js';
 
 // tfjs-backend-wasm 4.22's Slice kernel runs in JavaScript and starts with `readSync(x)`, which
 // copies the whole input tensor out of the wasm heap into a new ArrayBuffer, on every call, to
@@ -187,11 +188,12 @@ const PATCHES: ReadonlyArray<{ kernelName: string; make(original: tf.KernelFunc)
 /**
  * Replaces the wasm backend's Slice, Identity, Sum and Mean kernels with ones that do not copy,
  * and its Transpose with a tiled SIMD one (the same values), and registers the convolution
- * windows kernel (wasm-windows.ts). Idempotent; `selectBackend` calls it when it activates wasm.
+ * windows kernel (wasm-windows.ts) and the Winograd transforms (wasm-winograd.ts). Idempotent; `selectBackend` calls it when it activates wasm.
  * Strings keep tfjs's kernels.
  */
 export function patchWasmKernels(): void {
   registerConvWindows();
+  registerWinogradTransforms();
   for (const { kernelName, make } of PATCHES) {
     const registered = tf.getKernel(kernelName, 'wasm');
     if (!registered || (registered.kernelFunc as PatchedKernel)[PATCHED]) continue;
@@ -206,6 +208,7 @@ export function patchWasmKernels(): void {
 /** Puts tfjs's own wasm kernels back (the baseline of a bench); `patchWasmKernels` undoes it. */
 export function restoreWasmKernels(): void {
   unregisterConvWindows();
+  unregisterWinogradTransforms();
   for (const { kernelName } of PATCHES) {
     const registered = tf.getKernel(kernelName, 'wasm');
     const original = registered && (registered.kernelFunc as PatchedKernel)[PATCHED];

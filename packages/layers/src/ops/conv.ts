@@ -8,6 +8,13 @@ import {
   prefersGemmInputGradient,
   stride1Output,
 } from './conv-gemm.js';
+import {
+  convFilterGradientByWinograd,
+  convForwardByWinograd,
+  convInputGradientByWinograd,
+  prefersWinograd,
+  prefersWinogradFilterGradient,
+} from './conv-winograd.js';
 import { type Padding4, type Pair, effectiveKernel, padOrCrop } from './geometry.js';
 import { transposedConvWindow } from './transposed-conv.js';
 
@@ -121,10 +128,11 @@ const plainValidConv: ValidConv = (x, filter, stride, dilation) =>
 /**
  * How the filter gradient is computed: 'conv', one forward conv of transposed input and output
  * gradient (the batch as its channels); 'taps', one matmul per kernel tap; 'gemm', one matmul of
- * all the windows and the output gradient (stride 1 only). 'auto' chooses by measurement on wasm
+ * all the windows and the output gradient (stride 1 only); 'winograd', F(2x2, 3x3) (3x3 stride 1
+ * on wasm, conv-winograd.ts). 'auto' chooses by measurement on wasm
  * (`filterGradientRoute`).
  */
-export type FilterGradientMethod = 'auto' | 'conv' | 'taps' | 'gemm';
+export type FilterGradientMethod = 'auto' | 'conv' | 'taps' | 'gemm' | 'winograd';
 
 /** Below this batch the conv formulation has fewer than 4 channels, which XNNPACK runs 2-3x slower. */
 const TAPS_BELOW_BATCH = 4;
@@ -159,6 +167,7 @@ function filterGradient(
 ): tf.Tensor4D {
   const route = method === 'auto' ? filterGradientRoute(x.shape, dy.shape, filterShape, geometry) : method;
   if (route === 'gemm') return convFilterGradientByGemm(x, dy, geometry, filterShape);
+  if (route === 'winograd') return convFilterGradientByWinograd(x, dy, geometry, filterShape);
   const [kh, kw] = filterShape;
   const [, h, w] = x.shape;
   const [, oh, ow] = dy.shape;
@@ -184,14 +193,17 @@ function filterGradient(
  *   the 3-channel first layer 9.1 -> 5.1.
  * - strided convs: taps below batch 4, else the conv formulation (XNNPACK runs it 2-3x slower
  *   with fewer than 4 channels, the batch).
+ * - 3x3 stride 1 on wasm, at least 128 x 128 channels and 196-4096 tiles: Winograd F(2x2, 3x3)
+ *   (`prefersWinogradFilterGradient`).
  */
 export function filterGradientRoute(
   inputShape: readonly [number, number, number, number],
   outputShape: readonly [number, number, number, number],
   filterShape: readonly [number, number, number, number],
   geometry: ConvGeometry,
-): 'conv' | 'taps' | 'gemm' {
+): 'conv' | 'taps' | 'gemm' | 'winograd' {
   if (prefersGemm(outputShape, filterShape, geometry)) return 'gemm';
+  if (prefersWinogradFilterGradient(outputShape, filterShape, geometry)) return 'winograd';
   if (geometry.stride[0] === 1 && geometry.stride[1] === 1) {
     const [kh, kw, ci] = filterShape;
     const pixels = outputShape[0] * outputShape[1] * outputShape[2];
@@ -285,10 +297,11 @@ function filterGradientByRowChunks(
 
 /**
  * How the input gradient is computed: 'conv', a transposed convolution built from forward convs;
- * 'gemm', one matmul and a col2im (stride 1 only); 'auto' takes gemm where the filter dwarfs the
- * output gradient, or outgrows the cache on a small map (conv-gemm.ts says why).
+ * 'gemm', one matmul and a col2im (stride 1 only); 'winograd', F(2x2, 3x3) (3x3 stride 1 on wasm,
+ * conv-winograd.ts); 'auto' takes gemm where the filter dwarfs the output gradient, or outgrows the
+ * cache on a small map (conv-gemm.ts says why), then Winograd where it measured faster.
  */
-export type InputGradientMethod = 'auto' | 'conv' | 'gemm';
+export type InputGradientMethod = 'auto' | 'conv' | 'gemm' | 'winograd';
 
 /** Gradient of a convolution with respect to its input. */
 export function convInputGradient(
@@ -299,9 +312,24 @@ export function convInputGradient(
   conv: ValidConv = plainValidConv,
   method: InputGradientMethod = 'auto',
 ): tf.Tensor4D {
+  // A tidy of its own: the transposed-conv route makes intermediates, and callers outside a
+  // gradient function (tests, custom ops) would keep them.
+  return tf.tidy(() => inputGradient(dy, filter, geometry, inputShape, conv, method));
+}
+
+function inputGradient(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  geometry: ConvGeometry,
+  inputShape: readonly [number, number, number, number],
+  conv: ValidConv,
+  method: InputGradientMethod,
+): tf.Tensor4D {
   const { stride, dilation, padding } = geometry;
   if (method === 'gemm' || (method === 'auto' && prefersGemmInputGradient(dy.shape, filter.shape, geometry)))
     return convInputGradientByGemm(dy, filter, geometry, inputShape);
+  if (method === 'winograd' || (method === 'auto' && prefersWinograd(dy.shape, filter.shape, geometry)))
+    return convInputGradientByWinograd(dy, filter, geometry, inputShape);
   return transposedConvWindow(
     dy,
     filter,
@@ -317,9 +345,11 @@ export function convInputGradient(
  * How the forward is computed: 'conv', tfjs's conv2d (XNNPACK on wasm, which caches its packing
  * of the filter: fastest for a filter that stays the same between calls); 'gemm', a matmul with
  * the filter on the left (conv-gemm.ts: for a filter that is new every call, as while training);
- * 'auto', gemm for a stride-1 convolution whose filter dwarfs its output, conv otherwise.
+ * 'winograd', F(2x2, 3x3) (3x3 stride 1 on wasm, conv-winograd.ts); 'auto', Winograd where it
+ * measured faster (`prefersWinograd`), gemm for a stride-1 convolution whose filter dwarfs its
+ * output, conv otherwise.
  */
-export type ForwardMethod = 'auto' | 'conv' | 'gemm';
+export type ForwardMethod = 'auto' | 'conv' | 'gemm' | 'winograd';
 
 export interface Conv2dOptions {
   /** Default 'conv'; layers pass 'auto' in training mode, where the filter changes every step. */
@@ -336,10 +366,10 @@ export function convForward(
   const unitStride = geometry.stride[0] === 1 && geometry.stride[1] === 1;
   if (method === 'conv' || !unitStride) return forwardConv(x, filter, geometry);
   checkFits(x, filter, geometry);
-  if (
-    method === 'gemm' ||
-    prefersGemm(stride1Output(x.shape, filter.shape, geometry), filter.shape, geometry)
-  )
+  const output = stride1Output(x.shape, filter.shape, geometry);
+  if (method === 'winograd' || (method === 'auto' && prefersWinograd(output, filter.shape, geometry)))
+    return convForwardByWinograd(x, filter, geometry);
+  if (method === 'gemm' || prefersGemm(output, filter.shape, geometry))
     return convForwardByGemm(x, filter, geometry);
   return forwardConv(x, filter, geometry);
 }

@@ -14,6 +14,15 @@ export {
   forwardConv,
 } from './conv.js';
 export { batchNormTraining } from './batch-norm.js';
+export {
+  convFilterGradientByWinograd,
+  convForwardByWinograd,
+  convInputGradientByWinograd,
+  prefersWinograd,
+  prefersWinogradFilterGradient,
+  winogradApplies,
+  winogradConvApplies,
+} from './conv-winograd.js';
 export { rotate180 } from './flip.js';
 export { depthToSpace, spaceToDepth } from './geometry.js';
 export { resolveConvPadding } from './padding.js';

@@ -1,0 +1,125 @@
+import { WINOGRAD_INPUT, hasWinogradTransforms, patchWasmKernels } from '@semseg/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { type ConvGeometry, conv2d } from '../src/index.js';
+import {
+  convFilterGradient,
+  convFilterGradientByWinograd,
+  convForwardByWinograd,
+  convInputGradient,
+  convInputGradientByWinograd,
+  forwardConv,
+  prefersWinograd,
+  prefersWinogradFilterGradient,
+} from '../src/ops/index.js';
+import { onBackendWithoutLeaks } from './helpers/backends.js';
+import { randomTensor, relativeError, toArray } from './helpers/numeric.js';
+
+// Winograd F(2x2, 3x3) against the direct routes (themselves checked against tfjs's built-in
+// gradients in conv.test.ts): the forward, the input gradient and the filter gradient, for even
+// and odd maps, 'same', 'valid', asymmetric and negative padding. Winograd rounds differently
+// (2.25x fewer products, sums of transformed values), so the bar is float32 rounding: 1e-5 of the
+// largest value (measured: 1e-6 - 3e-6 on VGG16's layer shapes).
+
+interface Case {
+  name: string;
+  input: [number, number, number, number];
+  channels: [number, number];
+  padding: [number, number, number, number];
+}
+
+const CASES: Case[] = [
+  { name: "'same', even map", input: [2, 8, 6, 4], channels: [4, 8], padding: [1, 1, 1, 1] },
+  { name: "'same', odd map", input: [1, 7, 9, 8], channels: [8, 4], padding: [1, 1, 1, 1] },
+  { name: "'valid', odd output", input: [2, 9, 8, 4], channels: [4, 4], padding: [0, 0, 0, 0] },
+  { name: 'asymmetric padding', input: [1, 6, 7, 4], channels: [4, 12], padding: [2, 0, 0, 1] },
+  { name: 'negative padding (a crop)', input: [1, 10, 9, 8], channels: [8, 4], padding: [-1, 1, 0, -2] },
+  { name: 'a 1x1 map', input: [3, 1, 1, 4], channels: [4, 4], padding: [1, 1, 1, 1] },
+];
+
+const geometryOf = (c: Case): ConvGeometry => ({ stride: [1, 1], dilation: [1, 1], padding: c.padding });
+
+describe('convolutions by Winograd F(2x2, 3x3) on wasm', () => {
+  onBackendWithoutLeaks('wasm');
+
+  for (const c of CASES) {
+    it(`${c.name}: forward, input and filter gradients equal the direct routes`, async () => {
+      const geometry = geometryOf(c);
+      const [ci, co] = c.channels;
+      const x = randomTensor<tf.Rank.R4>(c.input, 41);
+      const w = randomTensor<tf.Rank.R4>([3, 3, ci, co], 42, 0.3);
+      const direct = forwardConv(x, w, geometry);
+      const dy = randomTensor<tf.Rank.R4>(direct.shape, 43);
+      const pairs: Array<[tf.Tensor, tf.Tensor]> = [
+        [direct, convForwardByWinograd(x, w, geometry)],
+        [
+          convInputGradient(dy, w, geometry, x.shape, undefined, 'conv'),
+          convInputGradientByWinograd(dy, w, geometry, x.shape),
+        ],
+        [
+          convFilterGradient(x, dy, geometry, w.shape, 'gemm'),
+          convFilterGradientByWinograd(x, dy, geometry, w.shape),
+        ],
+      ];
+      for (const [reference, winograd] of pairs) {
+        expect(winograd.shape).toEqual(reference.shape);
+        expect(relativeError(await toArray(winograd), await toArray(reference))).toBeLessThan(1e-5);
+      }
+      tf.dispose([x, w, dy, ...pairs.flat()]);
+    });
+  }
+
+  it("conv2d's gradients through 'auto' on a VGG-sized layer (Winograd every pass) equal the direct routes", async () => {
+    const geometry: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] };
+    const x = randomTensor<tf.Rank.R4>([1, 28, 28, 128], 44);
+    const w = randomTensor<tf.Rank.R4>([3, 3, 128, 128], 45, 0.05);
+    const dy = randomTensor<tf.Rank.R4>([1, 28, 28, 128], 46);
+    expect(prefersWinograd(dy.shape, w.shape, geometry)).toBe(true);
+    expect(prefersWinogradFilterGradient(dy.shape, w.shape, geometry)).toBe(true);
+    const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, geometry, { forward: 'auto' }), dy)),
+    )([x, w]);
+    const y = conv2d(x, w, geometry, { forward: 'auto' });
+    const references = [
+      forwardConv(x, w, geometry),
+      convInputGradient(dy, w, geometry, x.shape, undefined, 'conv'),
+      convFilterGradient(x, dy, geometry, w.shape, 'gemm'),
+    ];
+    for (const [ours, reference] of [y, gx!, gw!].map((t, k) => [t, references[k]!] as const))
+      expect(relativeError(await toArray(ours), await toArray(reference))).toBeLessThan(1e-5);
+    tf.dispose([x, w, dy, y, gx!, gw!, ...references]);
+  });
+
+  it("'auto' keeps the direct routes where they measured faster, and wherever Winograd cannot run", async () => {
+    const same: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] };
+    // VGG16 at 224x224: conv1_2 to conv4 by Winograd forward; conv5 (49 tiles) direct.
+    expect(prefersWinograd([1, 224, 224, 64], [3, 3, 64, 64], same)).toBe(true);
+    expect(prefersWinograd([1, 28, 28, 512], [3, 3, 512, 512], same)).toBe(true);
+    expect(prefersWinograd([1, 14, 14, 512], [3, 3, 512, 512], same)).toBe(false);
+    // FCN-8s w1/4's narrow layers, the 3-channel first layer, strides, dilation, 5x5.
+    expect(prefersWinograd([4, 48, 48, 32], [3, 3, 32, 32], same)).toBe(false);
+    expect(prefersWinograd([1, 224, 224, 64], [3, 3, 3, 64], same)).toBe(false);
+    expect(prefersWinograd([1, 56, 56, 256], [3, 3, 256, 256], { ...same, stride: [2, 2] })).toBe(false);
+    expect(prefersWinograd([1, 56, 56, 256], [3, 3, 256, 256], { ...same, dilation: [2, 2] })).toBe(false);
+    expect(prefersWinograd([1, 56, 56, 256], [5, 5, 256, 256], same)).toBe(false);
+    // The filter gradient: 128 x 128 channels and up, 196-4096 tiles (not conv1_2's 12,544).
+    expect(prefersWinogradFilterGradient([1, 56, 56, 256], [3, 3, 256, 256], same)).toBe(true);
+    expect(prefersWinogradFilterGradient([1, 224, 224, 64], [3, 3, 64, 64], same)).toBe(false);
+    expect(prefersWinogradFilterGradient([1, 14, 14, 512], [3, 3, 512, 512], same)).toBe(false);
+    expect(prefersWinogradFilterGradient([4, 24, 24, 64], [3, 3, 64, 64], same)).toBe(false);
+    // Without the kernels (tfjs's own wasm kernels only) nothing takes Winograd.
+    tf.unregisterKernel(WINOGRAD_INPUT, 'wasm');
+    try {
+      expect(hasWinogradTransforms()).toBe(false);
+      expect(prefersWinograd([1, 56, 56, 256], [3, 3, 256, 256], same)).toBe(false);
+      const [x, w] = [tf.zeros([1, 4, 4, 4]) as tf.Tensor4D, tf.zeros([3, 3, 4, 4]) as tf.Tensor4D];
+      expect(() => convForwardByWinograd(x, w, same)).toThrow(
+        /convForwardByWinograd: a 3x3 stride-1 undilated filter/,
+      );
+      tf.dispose([x, w]);
+    } finally {
+      patchWasmKernels();
+    }
+    expect(hasWinogradTransforms()).toBe(true);
+  });
+});
