@@ -25,7 +25,10 @@ import { type ModuleBackend, heapKernel, heapOf } from './wasm-heap-kernel.js';
 export const WINOGRAD_INPUT = 'SemsegWinogradInput';
 /** Output-gradient transform: channels-first dy [K, N, OH, OW] -> 16 outputs [K, P] (A dY A^T). */
 export const WINOGRAD_GRADIENT = 'SemsegWinogradGradient';
-/** Output transform of a convolution by F(2x2, 3x3): 16 inputs [P, C] -> NHWC [N, OH, OW, C] (A^T M A). */
+/**
+ * Output transform of a convolution by F(2x2, 3x3): 16 inputs m0..m15 [P, C] -> NHWC
+ * [N, OH, OW, C] (A^T M A), with an optional per-channel `bias` input and ReLU in the same pass.
+ */
 export const WINOGRAD_OUTPUT = 'SemsegWinogradOutput';
 
 /**
@@ -39,6 +42,8 @@ export interface WinogradAttrs {
   tiles: [number, number];
   offset: [number, number];
   output?: [number, number];
+  /** Output transform only: max(0, .) after the optional `bias` input is added (inference). */
+  relu?: boolean;
 }
 
 const flat = (codes: Code[]): Code => codes.flat();
@@ -236,15 +241,16 @@ function buildGradientKernel(): FunctionBuilder {
   return fn;
 }
 
-/** winogradOutput(src0 .. src15, dst, n, oh, ow, c, tilesH, tilesW); c a multiple of 4. */
+/** winogradOutput(src0 .. src15, dst, n, oh, ow, c, tilesH, tilesW, bias (0: none), relu); c a multiple of 4. */
 function buildOutputKernel(): FunctionBuilder {
   const fn = new FunctionBuilder('winograd_output');
   const src = Array.from({ length: 16 }, () => fn.param('i32'));
-  const [dst, n, oh, ow, c, th, tw] = Array.from({ length: 7 }, () => fn.param('i32'));
+  const [dst, n, oh, ow, c, th, tw, bias, relu] = Array.from({ length: 9 }, () => fn.param('i32'));
   const [b, ty, tx, cc, y0, x0, at, offs, ok1, okRight, rowBytes] = Array.from({ length: 11 }, () =>
     fn.local('i32'),
   );
   const r = Array.from({ length: 8 }, () => fn.local('v128'));
+  const [biasValues, value] = [fn.local('v128'), fn.local('v128')];
   const get = (l: Local): Code => local.get(l);
   const bytes = (elements: Code): Code => i32.shl(elements, i32.const(2));
   const m = (xi: number, nu: number): Code => v128.load(i32.add(get(src[xi * 4 + nu]!), get(offs)));
@@ -253,7 +259,16 @@ function buildOutputKernel(): FunctionBuilder {
     f32x4.add(f32x4.add(v[0]!, v[1]!), v[2]!),
     f32x4.sub(f32x4.sub(v[1]!, v[2]!), v[3]!),
   ];
-  const body: Code[] = [];
+  const body: Code[] = [
+    control.if(get(bias), local.set(biasValues, v128.load(i32.add(get(bias), bytes(get(cc)))))),
+  ];
+  // The epilogue of inference: + bias (when its address is not 0), then max(0, .) when relu is set.
+  const finish = (result: Code, ok: Code, address: Code): Code[] => [
+    local.set(value, result),
+    control.if(get(bias), local.set(value, f32x4.add(get(value), get(biasValues)))),
+    control.if(get(relu), local.set(value, f32x4.max(get(value), f32x4.splat(f32.const(0))))),
+    control.if(ok, v128.store(address, get(value))),
+  ];
   for (let xi = 0; xi < 4; xi++) {
     const [first, second] = along([0, 1, 2, 3].map((nu) => m(xi, nu)));
     body.push(local.set(r[xi * 2]!, first), local.set(r[xi * 2 + 1]!, second));
@@ -263,8 +278,10 @@ function buildOutputKernel(): FunctionBuilder {
   for (let col = 0; col < 2; col++) {
     const [top, bottom] = along([0, 1, 2, 3].map((xi) => get(r[xi * 2 + col]!)));
     const colOk = col === 0 ? i32.const(1) : get(okRight);
-    body.push(control.if(colOk, v128.store(pixel(0, col), top)));
-    body.push(control.if(i32.and(get(ok1), colOk), v128.store(pixel(1, col), bottom)));
+    body.push(
+      ...finish(top, colOk, pixel(0, col)),
+      ...finish(bottom, i32.and(get(ok1), colOk), pixel(1, col)),
+    );
   }
   body.push(
     local.set(offs, i32.add(get(offs), i32.const(16))),
@@ -392,7 +409,8 @@ function winogradGradient(args: KernelArgs): tf.TensorInfo[] {
 
 function winogradOutput(args: KernelArgs): tf.TensorInfo {
   const planes = Array.from({ length: 16 }, (_, e) => args.inputs[`m${e}`] as tf.TensorInfo | undefined);
-  const { tiles, output } = args.attrs as unknown as WinogradAttrs;
+  const { tiles, output, relu = false } = args.attrs as unknown as WinogradAttrs;
+  const bias = args.inputs.bias as tf.TensorInfo | undefined;
   const backend = args.backend as ModuleBackend;
   const heap = heapOf(backend);
   const run = heap ? outputKernelFor(heap) : null;
@@ -413,6 +431,8 @@ function winogradOutput(args: KernelArgs): tf.TensorInfo {
     throw new Error(
       `${WINOGRAD_OUTPUT}: 16 float32 inputs m0..m15 of one shape [P, C], C a multiple of 4, and an output size`,
     );
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== c))
+    throw new Error(`${WINOGRAD_OUTPUT}: a float32 bias of ${c} values, got ${bias.dtype} [${bias.shape}]`);
   if (!run) throw new Error(`${WINOGRAD_OUTPUT}: this runtime cannot run the kernel (no WebAssembly SIMD)`);
   const n = (first!.shape[0] as number) / (tiles[0] * tiles[1]);
   if (!Number.isInteger(n))
@@ -422,7 +442,19 @@ function winogradOutput(args: KernelArgs): tf.TensorInfo {
   const out = backend.makeOutput([n, output[0], output[1], c], 'float32');
   if (tf.util.sizeFromShape(out.shape) === 0) return out;
   const at = planes.map((m) => backend.typedArrayFromHeap(m!).byteOffset);
-  run(...at, backend.typedArrayFromHeap(out).byteOffset, n, output[0], output[1], c, tiles[0], tiles[1]);
+  const biasAt = bias ? backend.typedArrayFromHeap(bias).byteOffset : 0;
+  run(
+    ...at,
+    backend.typedArrayFromHeap(out).byteOffset,
+    n,
+    output[0],
+    output[1],
+    c,
+    tiles[0],
+    tiles[1],
+    biasAt,
+    relu ? 1 : 0,
+  );
   return out;
 }
 

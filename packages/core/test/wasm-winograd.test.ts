@@ -204,18 +204,36 @@ describe('the wasm Winograd transforms', () => {
       tf.dispose([y, ...Object.values(inputs)]);
     });
 
+  it('output transform with a bias and ReLU in the same pass: the same bits as adding and clamping after', async () => {
+    const [n, oh, ow, c] = [2, 5, 6, 8];
+    const attrs: WinogradAttrs = { tiles: tilesOf(oh, ow), offset: [0, 0], output: [oh, ow], relu: true };
+    const rows = n * attrs.tiles[0] * attrs.tiles[1];
+    // Values of both signs, so that the ReLU has something to clamp.
+    const values = Array.from({ length: 16 }, (_, e) => random([rows, c], 200 + e).map((v) => v - 1));
+    const biasValues = random([c], 300).map((v) => v - 1);
+    const inputs = Object.fromEntries(values.map((v, e) => [`m${e}`, tf.tensor2d(v, [rows, c])]));
+    const bias = tf.tensor1d(biasValues);
+    const y = tf
+      .engine()
+      .runKernel(WINOGRAD_OUTPUT, { ...inputs, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const plain = outputReference(values, [n, oh, ow, c], attrs);
+    const expected = plain.map((v, i) => Math.max(0, f(v + biasValues[i % c]!)));
+    const got = await y.data();
+    expect(Array.from(got)).toEqual(Array.from(expected));
+    expect(got.some((v) => v === 0) && got.some((v) => v > 0)).toBe(true);
+    tf.dispose([y, bias, ...Object.values(inputs)]);
+  });
+
   it('output transform refuses planes of different shapes, naming itself', () => {
     const inputs = Object.fromEntries(
       Array.from({ length: 16 }, (_, e) => [`m${e}`, tf.zeros([4, e === 3 ? 8 : 4])]),
     );
     expect(() =>
-      tf
-        .engine()
-        .runKernel(WINOGRAD_OUTPUT, inputs, {
-          tiles: [2, 2],
-          offset: [0, 0],
-          output: [4, 4],
-        } as unknown as tf.NamedAttrMap),
+      tf.engine().runKernel(WINOGRAD_OUTPUT, inputs, {
+        tiles: [2, 2],
+        offset: [0, 0],
+        output: [4, 4],
+      } as unknown as tf.NamedAttrMap),
     ).toThrow(/SemsegWinogradOutput: 16 float32 inputs m0..m15 of one shape/);
     tf.dispose(Object.values(inputs));
   });

@@ -90,6 +90,27 @@ describe('convolutions by Winograd F(2x2, 3x3) on wasm', () => {
     tf.dispose([x, w, dy, y, gx!, gw!, ...references]);
   });
 
+  it('Conv2d in evaluation mode takes Winograd with its bias and ReLU in the output pass, as tfjs fuses them', async () => {
+    const { Conv2d } = await import('../src/index.js');
+    const { Rng } = await import('@semseg/core');
+    const layer = new Conv2d({ inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, rng: new Rng(3) });
+    layer.eval();
+    const x = randomTensor<tf.Rank.R4>([1, 28, 28, 64], 47);
+    const geometry: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] };
+    const [filter, bias] = layer.parameters() as [tf.Tensor4D, tf.Tensor1D];
+    expect(prefersWinograd([1, 28, 28, 64], filter.shape, geometry)).toBe(true);
+    for (const activation of ['linear', 'relu'] as const) {
+      const ours = layer.forward(x, { activation });
+      const reference = forwardConv(x, filter, geometry, { bias, activation });
+      const values = await toArray(ours);
+      expect(relativeError(values, await toArray(reference))).toBeLessThan(1e-5);
+      if (activation === 'relu') expect(values.some((v) => v === 0) && values.some((v) => v > 0)).toBe(true);
+      tf.dispose([ours, reference]);
+    }
+    tf.dispose(x);
+    layer.dispose();
+  });
+
   it("'auto' keeps the direct routes where they measured faster, and wherever Winograd cannot run", async () => {
     const same: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] };
     // VGG16 at 224x224: conv1_2 to conv4 by Winograd forward; conv5 (49 tiles) direct.

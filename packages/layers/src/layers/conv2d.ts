@@ -1,7 +1,7 @@
 import type { ParameterOptions, Rng } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Initializer, torchDefault } from '../init.js';
-import { type ConvGeometry, conv2d, forwardConv, recordingGradients } from '../ops/conv.js';
+import { type ConvGeometry, conv2d, inferenceConv, recordingGradients } from '../ops/conv.js';
 import { type PairLike, toPositivePair } from '../ops/geometry.js';
 import { type ConvPadding, resolveConvPadding } from '../ops/padding.js';
 import { checkChannels, makeBias } from './conv-parameters.js';
@@ -84,7 +84,7 @@ export class Conv2d extends Layer {
       const filter = this.weight as tf.Tensor4D;
       const geometry = this.geometryFor([x.shape[1], x.shape[2]]);
       if (!this.training && !recordingGradients())
-        return forwardConv(x, filter, geometry, { bias: this.bias as tf.Tensor1D | null, activation });
+        return inferenceConv(x, filter, geometry, { bias: this.bias as tf.Tensor1D | null, activation });
       // Training updates the filter every step, so XNNPACK's cached packing of it never hits.
       const y = conv2d(x, filter, geometry, { forward: this.training ? 'auto' : 'conv' });
       const biased = this.bias ? tf.add(y, this.bias) : y;

@@ -6,7 +6,7 @@ import {
   hasWinogradTransforms,
 } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ConvGeometry } from './conv.js';
+import type { ConvEpilogue, ConvGeometry } from './conv.js';
 
 // 3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast
 // Algorithms for Convolutional Neural Networks", 2016), on wasm. Per 2x2 output tile with input
@@ -97,7 +97,8 @@ export function winogradConvApplies(
 
 /**
  * Correlation of NHWC `x` with a 3x3 HWIO `filter`, its window for output (y, x) starting at
- * (y - offset[0], x - offset[1]) with zeros outside `x`, over an `output`-sized map.
+ * (y - offset[0], x - offset[1]) with zeros outside `x`, over an `output`-sized map; an epilogue
+ * (bias, ReLU) runs in the output transform's pass.
  */
 function winogradCorrelate(
   x: tf.Tensor4D,
@@ -105,6 +106,7 @@ function winogradCorrelate(
   offset: [number, number],
   output: [number, number],
   filterTransform: Float32Array = FILTER_TRANSFORM,
+  { bias = null, activation = 'linear' }: ConvEpilogue = {},
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [, , ci, co] = filter.shape;
@@ -112,6 +114,7 @@ function winogradCorrelate(
       tiles: [Math.ceil(output[0] / 2), Math.ceil(output[1] / 2)],
       offset,
       output,
+      relu: activation === 'relu',
     };
     const transformed = tf.matMul(tf.tensor2d(filterTransform, [16, 9]), tf.reshape(filter, [9, ci * co]));
     // Slices, not tf.split: wasm's SplitV copies the whole input out of the heap per output.
@@ -121,18 +124,25 @@ function winogradCorrelate(
     const windows = tf
       .engine()
       .runKernel(WINOGRAD_INPUT, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D[];
-    const products = Object.fromEntries(windows.map((v, e) => [`m${e}`, tf.matMul(v, filters[e]!)]));
+    const products: tf.NamedTensorMap = Object.fromEntries(
+      windows.map((v, e) => [`m${e}`, tf.matMul(v, filters[e]!)]),
+    );
+    if (bias) products.bias = bias;
     return tf
       .engine()
       .runKernel(WINOGRAD_OUTPUT, products, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }
 
-/** Forward of a 3x3 stride-1 convolution by Winograd (`winogradConvApplies`). */
+/**
+ * Forward of a 3x3 stride-1 convolution by Winograd (`winogradConvApplies`); with an epilogue, the
+ * bias and ReLU run in the output transform's pass (inference).
+ */
 export function convForwardByWinograd(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   geometry: ConvGeometry,
+  epilogue: ConvEpilogue = {},
 ): tf.Tensor4D {
   if (!winogradConvApplies(filter.shape, geometry))
     throw new Error(
@@ -145,6 +155,8 @@ export function convForwardByWinograd(
     filter,
     [padding[0], padding[2]],
     [h + padding[0] + padding[1] - 2, w + padding[2] + padding[3] - 2],
+    FILTER_TRANSFORM,
+    epilogue,
   );
 }
 
@@ -180,6 +192,13 @@ const MIN_CHANNELS = 64;
 /** The filter gradient's matmuls contract over the tiles: beyond this many they stream from memory (VGG16's conv1_2). */
 const MAX_FILTER_GRADIENT_TILES = 4096;
 
+/**
+ * The transformed data are 4x the map they come from (16 values per 2x2 tile); beyond this many
+ * elements (64 MB as float32) per transformed operand the direct routes, which make no such copy,
+ * keep the memory of large maps (FCN's 698x698 conv1 at 500x500 would need 500 MB per operand).
+ */
+const MAX_TRANSFORMED = 1 << 24;
+
 const tilesOf = (outputShape: readonly number[]) =>
   outputShape[0]! * Math.ceil(outputShape[1]! / 2) * Math.ceil(outputShape[2]! / 2);
 
@@ -197,9 +216,11 @@ export function prefersWinograd(
   geometry: ConvGeometry,
 ): boolean {
   const [, , ci, co] = filterShape;
+  const tiles = tilesOf(outputShape);
   return (
     Math.min(ci, co) >= MIN_CHANNELS &&
-    tilesOf(outputShape) >= MIN_TILES &&
+    tiles >= MIN_TILES &&
+    16 * tiles * Math.max(ci, co) <= MAX_TRANSFORMED &&
     winogradConvApplies(filterShape, geometry)
   );
 }
@@ -222,6 +243,7 @@ export function prefersWinogradFilterGradient(
     ci * co >= 128 * 128 &&
     tiles >= MIN_TILES &&
     tiles <= MAX_FILTER_GRADIENT_TILES &&
+    16 * tiles * Math.max(ci, co) <= MAX_TRANSFORMED &&
     winogradApplies(filterShape, geometry)
   );
 }
