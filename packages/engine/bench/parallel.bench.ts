@@ -17,7 +17,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IMAGENET_NORMALIZATION, Rng, type SegmentationModel, createModel } from '@semseg/core';
+import {
+  IMAGENET_NORMALIZATION,
+  Rng,
+  type SegmentationModel,
+  WINOGRAD_GRADIENT,
+  WINOGRAD_INPUT,
+  WINOGRAD_OUTPUT,
+  createModel,
+  patchWasmKernels,
+} from '@semseg/core';
 import { useNodeBackend } from '@semseg/core/node';
 import '@semseg/deconvnet';
 import '@semseg/deeplab';
@@ -321,24 +330,45 @@ async function vggSuite(): Promise<void> {
         return [value, ...Object.values(grads)];
       }),
     );
-  // Forward and step alternate, one of each per round, so that both see the same drift.
-  const times: [number[], number[]] = [[], []];
+  // Without Winograd's kernels the layers take the direct routes (XNNPACK's conv, the gemm
+  // filter gradient): the named baseline of the same forward and step.
+  const direct = <T>(run: () => Promise<T>) => async () => {
+    for (const name of [WINOGRAD_INPUT, WINOGRAD_GRADIENT, WINOGRAD_OUTPUT]) tf.unregisterKernel(name, 'wasm');
+    try {
+      return await run();
+    } finally {
+      patchWasmKernels();
+    }
+  };
+  // Forward and step alternate, one of each per round (and the direct ones), so that all see the same drift.
+  const times: number[][] = [[], [], [], []];
+  const runs = [runForward, runStep, direct(runForward), direct(runStep)];
   for (let round = 0; round < loops.warmup + (quick ? 1 : 5); round++) {
-    for (const [k, run] of [runForward, runStep].entries()) {
+    for (const [k, run] of runs.entries()) {
       const t0 = performance.now();
       await run();
       if (round >= loops.warmup) times[k]!.push(performance.now() - t0);
     }
   }
-  const fwd = { medianMs: median(times[0]) };
-  const step = { medianMs: median(times[1]) };
-  rows.push({ name: 'VGG16 conv stack 1x224x224 forward', group: 'vgg', medianMs: fwd.medianMs });
+  const perRound = (a: number[], b: number[]) => a.map((t, i) => (t / b[i]!).toFixed(2)).join(', ');
+  const names = ['forward', 'train step', 'forward, direct routes', 'train step, direct routes'].map(
+    (what) => `VGG16 conv stack 1x224x224 ${what}`,
+  );
+  rows.push({ name: names[0]!, group: 'vgg', medianMs: median(times[0]!) });
   rows.push({
-    name: 'VGG16 conv stack 1x224x224 train step',
+    name: names[1]!,
     group: 'vgg',
-    medianMs: step.medianMs,
-    baseline: 'VGG16 conv stack 1x224x224 forward',
-    note: `one thread (a batch of 1 has no second shard); rounds alternate forward and step, step / forward per round: ${times[1].map((t, i) => (t / times[0][i]!).toFixed(2)).join(', ')}`,
+    medianMs: median(times[1]!),
+    baseline: names[0],
+    note: `one thread (a batch of 1 has no second shard); rounds alternate forward and step, step / forward per round: ${perRound(times[1]!, times[0]!)}; over the direct routes' forward: ${(median(times[1]!) / median(times[2]!)).toFixed(2)}x`,
+  });
+  rows.push({ name: names[2]!, group: 'vgg', medianMs: median(times[2]!), note: "without Winograd's kernels" });
+  rows.push({
+    name: names[3]!,
+    group: 'vgg',
+    medianMs: median(times[3]!),
+    baseline: names[2],
+    note: `step / forward per round: ${perRound(times[3]!, times[2]!)}; the Winograd step is ${(median(times[3]!) / median(times[1]!)).toFixed(2)}x faster, its forward ${(median(times[2]!) / median(times[0]!)).toFixed(2)}x`,
   });
   tf.dispose([x]);
   for (const l of layers) l.dispose();
