@@ -332,14 +332,17 @@ async function vggSuite(): Promise<void> {
     );
   // Without Winograd's kernels the layers take the direct routes (XNNPACK's conv, the gemm
   // filter gradient): the named baseline of the same forward and step.
-  const direct = <T>(run: () => Promise<T>) => async () => {
-    for (const name of [WINOGRAD_INPUT, WINOGRAD_GRADIENT, WINOGRAD_OUTPUT]) tf.unregisterKernel(name, 'wasm');
-    try {
-      return await run();
-    } finally {
-      patchWasmKernels();
-    }
-  };
+  const direct =
+    <T>(run: () => Promise<T>) =>
+    async () => {
+      for (const name of [WINOGRAD_INPUT, WINOGRAD_GRADIENT, WINOGRAD_OUTPUT])
+        tf.unregisterKernel(name, 'wasm');
+      try {
+        return await run();
+      } finally {
+        patchWasmKernels();
+      }
+    };
   // Forward and step alternate, one of each per round (and the direct ones), so that all see the same drift.
   const times: number[][] = [[], [], [], []];
   const runs = [runForward, runStep, direct(runForward), direct(runStep)];
@@ -362,7 +365,12 @@ async function vggSuite(): Promise<void> {
     baseline: names[0],
     note: `one thread (a batch of 1 has no second shard); rounds alternate forward and step, step / forward per round: ${perRound(times[1]!, times[0]!)}; over the direct routes' forward: ${(median(times[1]!) / median(times[2]!)).toFixed(2)}x`,
   });
-  rows.push({ name: names[2]!, group: 'vgg', medianMs: median(times[2]!), note: "without Winograd's kernels" });
+  rows.push({
+    name: names[2]!,
+    group: 'vgg',
+    medianMs: median(times[2]!),
+    note: "without Winograd's kernels",
+  });
   rows.push({
     name: names[3]!,
     group: 'vgg',

@@ -39,6 +39,13 @@ const CASES: Case[] = [
 
 const geometryOf = (c: Case): ConvGeometry => ({ stride: [1, 1], dilation: [1, 1], padding: c.padding });
 
+/** How many input transforms (one per band) a call runs. */
+async function inputTransforms(run: () => tf.Tensor): Promise<number> {
+  const info = await tf.profile(run);
+  tf.dispose(info.result as tf.Tensor);
+  return info.kernels.filter((k) => k.name === WINOGRAD_INPUT).length;
+}
+
 describe('convolutions by Winograd F(2x2, 3x3) on wasm', () => {
   onBackendWithoutLeaks('wasm');
 
@@ -69,6 +76,40 @@ describe('convolutions by Winograd F(2x2, 3x3) on wasm', () => {
     });
   }
 
+  it('a map too large for one transformed copy runs in bands of rows, the same values', async () => {
+    // 16 * 129 tiles per tile row * 64 channels: 127 tile rows fit 64 MB, so 262 output rows are
+    // two bands (254 + 8); asymmetric padding so that the bands' own offsets differ.
+    const geometry: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [2, 0, 1, 1] };
+    const x = randomTensor<tf.Rank.R4>([1, 262, 258, 64], 48);
+    const w = randomTensor<tf.Rank.R4>([3, 3, 64, 4], 49, 0.1);
+    const direct = forwardConv(x, w, geometry);
+    expect(direct.shape).toEqual([1, 262, 258, 4]);
+    const dy = randomTensor<tf.Rank.R4>(direct.shape, 50);
+    const pairs: Array<[tf.Tensor, tf.Tensor]> = [
+      [direct, convForwardByWinograd(x, w, geometry)],
+      [
+        convInputGradient(dy, w, geometry, x.shape, undefined, 'conv'),
+        convInputGradientByWinograd(dy, w, geometry, x.shape),
+      ],
+    ];
+    for (const [reference, winograd] of pairs)
+      expect(relativeError(await toArray(winograd), await toArray(reference))).toBeLessThan(1e-5);
+    expect(await inputTransforms(() => convForwardByWinograd(x, w, geometry))).toBe(2);
+    tf.dispose([x, w, dy, ...pairs.flat()]);
+  });
+
+  it('the filter gradient of a map of more than 4,096 tiles runs in bands, summed', async () => {
+    // 64 tiles per tile row: 64 tile rows per band, so 200 rows are bands of 128 and 72.
+    const geometry: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [1, 1, 0, 2] };
+    const x = randomTensor<tf.Rank.R4>([1, 200, 128, 4], 51);
+    const dy = randomTensor<tf.Rank.R4>([1, 200, 128, 8], 52);
+    const reference = convFilterGradient(x, dy, geometry, [3, 3, 4, 8], 'gemm');
+    const winograd = convFilterGradientByWinograd(x, dy, geometry, [3, 3, 4, 8]);
+    expect(await inputTransforms(() => convFilterGradientByWinograd(x, dy, geometry, [3, 3, 4, 8]))).toBe(2);
+    expect(relativeError(await toArray(winograd), await toArray(reference))).toBeLessThan(1e-5);
+    tf.dispose([x, dy, reference, winograd]);
+  });
+
   it("conv2d's gradients through 'auto' on a VGG-sized layer (Winograd every pass) equal the direct routes", async () => {
     const geometry: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] };
     const x = randomTensor<tf.Rank.R4>([1, 28, 28, 128], 44);
@@ -97,7 +138,7 @@ describe('convolutions by Winograd F(2x2, 3x3) on wasm', () => {
     layer.eval();
     const x = randomTensor<tf.Rank.R4>([1, 28, 28, 64], 47);
     const geometry: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] };
-    const [filter, bias] = layer.parameters() as [tf.Tensor4D, tf.Tensor1D];
+    const [filter, bias] = layer.parameters() as unknown as [tf.Tensor4D, tf.Tensor1D];
     expect(prefersWinograd([1, 28, 28, 64], filter.shape, geometry)).toBe(true);
     for (const activation of ['linear', 'relu'] as const) {
       const ours = layer.forward(x, { activation });

@@ -41,6 +41,20 @@ const ROTATED_FILTER_TRANSFORM = Float32Array.from(
   (_, at) => FILTER_TRANSFORM[Math.floor(at / 9) * 9 + 8 - (at % 9)]!,
 );
 
+/** Fewer tiles than this (VGG16's 14x14 conv5 has 49) leave the 16 matmuls small against the filter transform. */
+const MIN_TILES = 196;
+/** Narrower convolutions (FCN-8s w1/4's 16-32 channels) ran within noise or slower by Winograd. */
+const MIN_CHANNELS = 64;
+/** The filter gradient's matmuls contract over the tiles: longer ones streamed from memory (VGG16's conv1_2, 12,544), so it runs in bands of at most this many, summed. */
+const MAX_FILTER_GRADIENT_TILES = 4096;
+
+/**
+ * The transformed data are 4x the map they come from (16 values per 2x2 tile): larger maps run in
+ * bands of output rows whose transformed operands stay under this many elements (64 MB as
+ * float32; FCN's 698x698 conv1 at 500x500 would need 500 MB per operand in one piece).
+ */
+const MAX_TRANSFORMED = 1 << 24;
+
 /** Whether the Winograd route can compute this filter gradient here: 3x3, stride and dilation 1, Cin % 4 == 0, wasm. */
 export function winogradApplies(
   filterShape: readonly [number, number, number, number],
@@ -72,19 +86,61 @@ export function convFilterGradientByWinograd(
     );
   return tf.tidy(() => {
     const [, , ci, co] = filterShape;
-    const [, oh, ow] = dy.shape;
-    const attrs: WinogradAttrs = {
-      tiles: [Math.ceil(oh / 2), Math.ceil(ow / 2)],
-      offset: [geometry.padding[0], geometry.padding[2]],
-    };
-    const run = (name: string, inputs: tf.NamedTensorMap) =>
-      tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D[];
-    const windows = run(WINOGRAD_INPUT, { x }); // 16 x [P, Cin]
-    const gradients = run(WINOGRAD_GRADIENT, { dy: tf.transpose(dy, [3, 0, 1, 2]) }); // 16 x [Cout, P]
-    const products = gradients.map((g, e) => tf.reshape(tf.matMul(g, windows[e]!), [1, co * ci]));
-    const taps = tf.matMul(tf.tensor2d(OUTPUT_TRANSFORM, [9, 16]), tf.concat(products, 0));
+    const [n, oh, ow] = dy.shape;
+    const [top, left] = [geometry.padding[0], geometry.padding[2]];
+    // Bands of output rows: the products' reductions over at most MAX_FILTER_GRADIENT_TILES tiles
+    // each (longer ones stream from memory), summed.
+    const rows = bandRows(n, ow, Math.max(ci, co), MAX_FILTER_GRADIENT_TILES);
+    let sum: tf.Tensor2D | null = null;
+    for (let r0 = 0; r0 < oh; r0 += rows) {
+      const band = Math.min(rows, oh - r0);
+      const input = bandInput(x, top, r0, band);
+      const gradient = band === oh ? dy : tf.slice(dy, [0, r0, 0, 0], [n, band, ow, co]);
+      const attrs: WinogradAttrs = {
+        tiles: [Math.ceil(band / 2), Math.ceil(ow / 2)],
+        offset: [input.offset, left],
+      };
+      const run = (name: string, inputs: tf.NamedTensorMap) =>
+        tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D[];
+      const windows = run(WINOGRAD_INPUT, { x: input.rows }); // 16 x [P, Cin]
+      const gradients = run(WINOGRAD_GRADIENT, { dy: tf.transpose(gradient, [3, 0, 1, 2]) }); // 16 x [Cout, P]
+      const products = tf.concat(
+        gradients.map((g, e) => tf.reshape(tf.matMul(g, windows[e]!), [1, co * ci])),
+        0,
+      ) as tf.Tensor2D;
+      sum = sum === null ? products : (tf.add(sum, products) as tf.Tensor2D);
+    }
+    const taps = tf.matMul(tf.tensor2d(OUTPUT_TRANSFORM, [9, 16]), sum!);
     return tf.transpose(tf.reshape(taps, [3, 3, co, ci]), [0, 1, 3, 2]) as tf.Tensor4D;
   });
+}
+
+/**
+ * Output rows per band (even, at least 2) so that a band has at most `maxTiles` tiles and its
+ * transformed operands at most MAX_TRANSFORMED elements.
+ */
+function bandRows(n: number, ow: number, channels: number, maxTiles = Number.POSITIVE_INFINITY): number {
+  const tilesPerTileRow = n * Math.ceil(ow / 2);
+  const byMemory = Math.floor(MAX_TRANSFORMED / (16 * tilesPerTileRow * channels));
+  const byTiles = Math.floor(maxTiles / tilesPerTileRow);
+  return 2 * Math.max(1, Math.min(byMemory, byTiles));
+}
+
+/**
+ * The input rows a band of output rows [r0, r0 + rows) reads, its window for row y starting at
+ * input row y - top: the slice and the band's own top offset.
+ */
+function bandInput(
+  x: tf.Tensor4D,
+  top: number,
+  r0: number,
+  rows: number,
+): { rows: tf.Tensor4D; offset: number } {
+  const [n, h, w, c] = x.shape;
+  const start = Math.min(h, Math.max(0, r0 - top));
+  const end = Math.max(start, Math.min(h, r0 + rows + 2 - top));
+  const slice = start === 0 && end === h ? x : tf.slice(x, [0, start, 0, 0], [n, end - start, w, c]);
+  return { rows: slice, offset: top - r0 + start };
 }
 
 /** Whether a forward or input gradient by Winograd applies: 3x3, stride and dilation 1, Cin and Cout multiples of 4, wasm. */
@@ -98,7 +154,8 @@ export function winogradConvApplies(
 /**
  * Correlation of NHWC `x` with a 3x3 HWIO `filter`, its window for output (y, x) starting at
  * (y - offset[0], x - offset[1]) with zeros outside `x`, over an `output`-sized map; an epilogue
- * (bias, ReLU) runs in the output transform's pass.
+ * (bias, ReLU) runs in the output transform's pass. Large maps run in bands of output rows, each
+ * with its transformed operands under MAX_TRANSFORMED elements, concatenated.
  */
 function winogradCorrelate(
   x: tf.Tensor4D,
@@ -106,21 +163,42 @@ function winogradCorrelate(
   offset: [number, number],
   output: [number, number],
   filterTransform: Float32Array = FILTER_TRANSFORM,
-  { bias = null, activation = 'linear' }: ConvEpilogue = {},
+  epilogue: ConvEpilogue = {},
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [, , ci, co] = filter.shape;
+    const transformed = tf.matMul(tf.tensor2d(filterTransform, [16, 9]), tf.reshape(filter, [9, ci * co]));
+    // Slices, not tf.split: wasm's SplitV copies the whole input out of the heap per output.
+    const filters = Array.from({ length: 16 }, (_, e) =>
+      tf.reshape(tf.slice(transformed, [e, 0], [1, ci * co]), [ci, co]),
+    ) as tf.Tensor2D[];
+    const rows = bandRows(x.shape[0], output[1], Math.max(ci, co));
+    if (rows >= output[0]) return correlateBand(x, filters, offset, output, epilogue);
+    const bands: tf.Tensor4D[] = [];
+    for (let r0 = 0; r0 < output[0]; r0 += rows) {
+      const band = Math.min(rows, output[0] - r0);
+      const input = bandInput(x, offset[0], r0, band);
+      bands.push(correlateBand(input.rows, filters, [input.offset, offset[1]], [band, output[1]], epilogue));
+    }
+    return tf.concat(bands, 1) as tf.Tensor4D;
+  });
+}
+
+/** One band of `winogradCorrelate`, the filter transformed (16 planes [Cin, Cout]). */
+function correlateBand(
+  x: tf.Tensor4D,
+  filters: tf.Tensor2D[],
+  offset: [number, number],
+  output: [number, number],
+  { bias = null, activation = 'linear' }: ConvEpilogue,
+): tf.Tensor4D {
+  return tf.tidy(() => {
     const attrs: WinogradAttrs = {
       tiles: [Math.ceil(output[0] / 2), Math.ceil(output[1] / 2)],
       offset,
       output,
       relu: activation === 'relu',
     };
-    const transformed = tf.matMul(tf.tensor2d(filterTransform, [16, 9]), tf.reshape(filter, [9, ci * co]));
-    // Slices, not tf.split: wasm's SplitV copies the whole input out of the heap per output.
-    const filters = Array.from({ length: 16 }, (_, e) =>
-      tf.reshape(tf.slice(transformed, [e, 0], [1, ci * co]), [ci, co]),
-    );
     const windows = tf
       .engine()
       .runKernel(WINOGRAD_INPUT, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D[];
@@ -185,20 +263,6 @@ export function convInputGradientByWinograd(
   });
 }
 
-/** Fewer tiles than this (VGG16's 14x14 conv5 has 49) leave the 16 matmuls small against the filter transform. */
-const MIN_TILES = 196;
-/** Narrower convolutions (FCN-8s w1/4's 16-32 channels) ran within noise or slower by Winograd. */
-const MIN_CHANNELS = 64;
-/** The filter gradient's matmuls contract over the tiles: beyond this many they stream from memory (VGG16's conv1_2). */
-const MAX_FILTER_GRADIENT_TILES = 4096;
-
-/**
- * The transformed data are 4x the map they come from (16 values per 2x2 tile); beyond this many
- * elements (64 MB as float32) per transformed operand the direct routes, which make no such copy,
- * keep the memory of large maps (FCN's 698x698 conv1 at 500x500 would need 500 MB per operand).
- */
-const MAX_TRANSFORMED = 1 << 24;
-
 const tilesOf = (outputShape: readonly number[]) =>
   outputShape[0]! * Math.ceil(outputShape[1]! / 2) * Math.ceil(outputShape[2]! / 2);
 
@@ -217,12 +281,7 @@ export function prefersWinograd(
 ): boolean {
   const [, , ci, co] = filterShape;
   const tiles = tilesOf(outputShape);
-  return (
-    Math.min(ci, co) >= MIN_CHANNELS &&
-    tiles >= MIN_TILES &&
-    16 * tiles * Math.max(ci, co) <= MAX_TRANSFORMED &&
-    winogradConvApplies(filterShape, geometry)
-  );
+  return Math.min(ci, co) >= MIN_CHANNELS && tiles >= MIN_TILES && winogradConvApplies(filterShape, geometry);
 }
 
 /**
@@ -242,8 +301,6 @@ export function prefersWinogradFilterGradient(
     Math.min(ci, co) >= MIN_CHANNELS &&
     ci * co >= 128 * 128 &&
     tiles >= MIN_TILES &&
-    tiles <= MAX_FILTER_GRADIENT_TILES &&
-    16 * tiles * Math.max(ci, co) <= MAX_TRANSFORMED &&
     winogradApplies(filterShape, geometry)
   );
 }
