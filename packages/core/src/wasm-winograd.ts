@@ -13,13 +13,15 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { type ModuleBackend, heapKernel, heapOf } from './wasm-heap-kernel.js';
 
-// The two data transforms of a 3x3 stride-1 convolution's filter gradient by Winograd's
-// F(2x2, 3x3) (Lavin and Gray 2016), the minimal filtering the 2x2 output tiles allow:
-//   dW = G^T [ sum over tiles (A dY A^T) (.) (B^T d B) ] G
-// where d is a tile's 4x4 input window and dY its 2x2 output gradient. Per transformed position
-// (16 of them) the sum over tiles is one [Cout, P] x [P, Cin] matmul: 16 * Cin * Cout * P
-// multiply-adds for P = N * OH * OW / 4 tiles, against the 9 * Cin * Cout * N * OH * OW of the
-// direct product (2.25x fewer). The kernels below write the two matmuls' operands.
+// The data transforms of 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (Lavin and Gray
+// 2016), the minimal filtering the 2x2 output tiles allow. With d a tile's 4x4 input window, g the
+// filter and dY the tile's 2x2 output gradient:
+//   forward          Y  = A^T [ (G g G^T) (.) (B^T d B) ] A
+//   filter gradient  dW = G^T [ sum over tiles (A dY A^T) (.) (B^T d B) ] G
+// Per transformed position (16 of them) the sums over channels or tiles are one matmul each,
+// 16 * Cin * Cout * P multiply-adds for P = N * OH * OW / 4 tiles against the direct product's
+// 9 * Cin * Cout * N * OH * OW (2.25x fewer). The kernels below write the matmuls' operands
+// (B^T d B, A dY A^T) and read their results back to NHWC (A^T M A); @semseg/layers multiplies.
 
 /** Input transform: NHWC x -> 16 outputs [P, C] (B^T d B per tile, 4 channels per instruction). */
 export const WINOGRAD_INPUT = 'SemsegWinogradInput';

@@ -16,7 +16,7 @@ import type { ConvEpilogue, ConvGeometry } from './conv.js';
 // and the input gradient is the forward's correlation of dy with the filter rotated by 180
 // degrees. Each sum over channels (or tiles) is, per transformed position (16), one matmul:
 // 16 multiply-adds per tile and channel pair where the direct product has 9 per output pixel,
-// 4 per tile (2.25x fewer). core's kernels write the transformed data and read the result.
+// 36 per tile (2.25x fewer). core's kernels write the transformed data and read the result.
 
 /** G^T (x) G^T as a [9, 16] matrix: dW[i, j] = sum over (xi, nu) of G[xi, i] G[nu, j] dU[xi, nu]. */
 const G = [
