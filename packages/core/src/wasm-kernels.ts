@@ -98,6 +98,32 @@ function zeroCopySlice(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+// tfjs-backend-wasm 4.22's SplitV calls its own Slice once per output, each a `readSync` of the
+// whole input (a [16, 262144] split into 16: 227 ms). tfjs's concat gradient is a SplitV, so every
+// skip connection (U-Net's, FC-DenseNet's) paid it per step. Here each output is the in-heap
+// slice above: the same elements.
+function sliceSplit(original: tf.KernelFunc): tf.KernelFunc {
+  const slice = zeroCopySlice(original);
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(args);
+    const { numOrSizeSplits, axis } = args.attrs as unknown as {
+      numOrSizeSplits: number | number[];
+      axis: number;
+    };
+    const along = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, along);
+    const begin = x.shape.map(() => 0);
+    return sizes.map((extent) => {
+      const size = [...x.shape];
+      size[along] = extent;
+      const out = slice({ ...args, attrs: { begin: [...begin], size } }) as tf.TensorInfo;
+      begin[along]! += extent;
+      return out;
+    });
+  };
+}
+
 // tfjs-backend-wasm 4.22's Identity copies its input into a new buffer, and the engine runs
 // Identity for every tensor it saves for the backward pass (`saveTensorsForBackwardMode`): a
 // DeconvNet step at batch 4 made 568 such copies (30 ms of kernels, and as much memory again
@@ -179,6 +205,7 @@ function leadingAxesReduction(original: tf.KernelFunc, mean: boolean): tf.Kernel
 
 const PATCHES: ReadonlyArray<{ kernelName: string; make(original: tf.KernelFunc): tf.KernelFunc }> = [
   { kernelName: tf.Slice, make: zeroCopySlice },
+  { kernelName: tf.SplitV, make: sliceSplit },
   { kernelName: tf.Identity, make: sharedIdentity },
   { kernelName: tf.Sum, make: (original) => leadingAxesReduction(original, false) },
   { kernelName: tf.Mean, make: (original) => leadingAxesReduction(original, true) },
@@ -186,7 +213,7 @@ const PATCHES: ReadonlyArray<{ kernelName: string; make(original: tf.KernelFunc)
 ];
 
 /**
- * Replaces the wasm backend's Slice, Identity, Sum and Mean kernels with ones that do not copy,
+ * Replaces the wasm backend's Slice, SplitV, Identity, Sum and Mean kernels with ones that do not copy,
  * and its Transpose with a tiled SIMD one (the same values), and registers the convolution
  * windows kernel (wasm-windows.ts) and the Winograd transforms (wasm-winograd.ts). Idempotent; `selectBackend` calls it when it activates wasm.
  * Strings keep tfjs's kernels.

@@ -104,6 +104,61 @@ describe('the wasm Slice kernel', () => {
   });
 });
 
+describe('the wasm SplitV kernel', () => {
+  beforeAll(async () => {
+    await useNodeBackend('wasm');
+  });
+
+  /** Every output of a split, flattened in order, for comparison across backends. */
+  const splitOn = async (backend: string, shape: number[], splits: number | number[], axis: number) => {
+    const values = new Rng(9).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+    return on(backend, () => {
+      const parts = tf.split(tf.tensor(values, shape), splits, axis);
+      return tf.concat(parts.map((p) => tf.concat([tf.tensor1d(p.shape), tf.reshape(p, [-1])])));
+    });
+  };
+
+  it.each([
+    { shape: [16, 40], splits: 16, axis: 0 },
+    { shape: [4, 6, 6, 12], splits: [5, 7], axis: 3 },
+    { shape: [4, 6, 6, 12], splits: [1, -1, 2], axis: 1 },
+    { shape: [2, 3, 8], splits: 4, axis: -1 },
+    { shape: [3, 5], splits: [0, 5], axis: 1 },
+  ])('equals the cpu backend for $shape split $splits on axis $axis', async ({ shape, splits, axis }) => {
+    expect(await splitOn('wasm', shape, splits, axis)).toEqual(await splitOn('cpu', shape, splits, axis));
+  });
+
+  it("reads its input in place (tfjs-wasm's SplitV copied it out of the heap once per output)", async () => {
+    const backend = tf.findBackend('wasm') as unknown as { readSync: (...args: unknown[]) => unknown };
+    const readSync = backend.readSync;
+    let copies = 0;
+    backend.readSync = (...args: unknown[]) => {
+      copies++;
+      return readSync.apply(backend, args);
+    };
+    try {
+      await tf.setBackend('wasm');
+      const x = tf.ones([16, 64]);
+      const parts = tf.split(x, 16, 0);
+      expect(copies).toBe(0);
+      tf.dispose([x, ...parts]);
+    } finally {
+      backend.readSync = readSync;
+    }
+  });
+
+  it("gives concat's gradient (a SplitV) as the cpu backend", async () => {
+    const grad = () => {
+      const [a, b] = [tf.ones([2, 3, 4]), tf.fill([2, 3, 5], 2)];
+      const g = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+        tf.sum(tf.mul(tf.concat([p, q], 2), tf.range(0, 9).reshape([1, 1, 9]))),
+      )([a, b]);
+      return tf.concat([tf.reshape(g[0]!, [-1]), tf.reshape(g[1]!, [-1])]);
+    };
+    expect(await on('wasm', grad)).toEqual(await on('cpu', grad));
+  });
+});
+
 describe('the wasm Identity kernel', () => {
   beforeAll(async () => {
     await useNodeBackend('wasm');
