@@ -168,7 +168,7 @@ function winogradCorrelate(
   return tf.tidy(() => {
     const [, , ci, co] = filter.shape;
     const transformed = tf.matMul(tf.tensor2d(filterTransform, [16, 9]), tf.reshape(filter, [9, ci * co]));
-    // Slices, not tf.split: wasm's SplitV copies the whole input out of the heap per output.
+    // Slices, not tf.split: tfjs-wasm's own SplitV copied the whole input out of the heap per output.
     const filters = Array.from({ length: 16 }, (_, e) =>
       tf.reshape(tf.slice(transformed, [e, 0], [1, ci * co]), [ci, co]),
     ) as tf.Tensor2D[];
