@@ -213,9 +213,10 @@ const PATCHES: ReadonlyArray<{ kernelName: string; make(original: tf.KernelFunc)
 ];
 
 /**
- * Replaces the wasm backend's Slice, SplitV, Identity, Sum and Mean kernels with ones that do not copy,
- * and its Transpose with a tiled SIMD one (the same values), and registers the convolution
- * windows kernel (wasm-windows.ts) and the Winograd transforms (wasm-winograd.ts). Idempotent; `selectBackend` calls it when it activates wasm.
+ * Replaces the wasm backend's Slice, SplitV, Identity, Sum and Mean kernels with ones that do
+ * not copy, and its Transpose with a tiled SIMD one (the same values), and registers the
+ * convolution windows kernel (wasm-windows.ts) and the Winograd transforms (wasm-winograd.ts).
+ * Idempotent; `selectBackend` calls it when it activates wasm.
  * Strings keep tfjs's kernels.
  */
 export function patchWasmKernels(): void {
