@@ -364,17 +364,27 @@ function planes(backend: ModuleBackend, shape: [number, number]): { outs: tf.Ten
   return { outs, at: outs.map((o) => backend.typedArrayFromHeap(o).byteOffset) };
 }
 
+/** The kernel instantiated over the backend's heap, or an error naming the kernel. */
+function kernelOn(
+  backend: ModuleBackend,
+  kernelFor: (memory: WebAssembly.Memory) => Kernel | null,
+  name: string,
+): Kernel {
+  const heap = heapOf(backend);
+  const run = heap ? kernelFor(heap) : null;
+  if (!run) throw new Error(`${name}: this runtime cannot run the kernel (no WebAssembly SIMD)`);
+  return run;
+}
+
 function winogradInput(args: KernelArgs): tf.TensorInfo[] {
   const x = args.inputs.x as tf.TensorInfo;
   const { tiles, offset } = args.attrs as unknown as WinogradAttrs;
   const backend = args.backend as ModuleBackend;
-  const heap = heapOf(backend);
-  const run = heap ? inputKernelFor(heap) : null;
   if (x.dtype !== 'float32' || x.shape.length !== 4 || (x.shape[3] as number) % 4 !== 0)
     throw new Error(
       `${WINOGRAD_INPUT}: a float32 NHWC input with a multiple of 4 channels, got ${x.dtype} [${x.shape}]`,
     );
-  if (!run) throw new Error(`${WINOGRAD_INPUT}: this runtime cannot run the kernel (no WebAssembly SIMD)`);
+  const run = kernelOn(backend, inputKernelFor, WINOGRAD_INPUT);
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const { outs, at } = planes(backend, [n * tiles[0] * tiles[1], c]);
   if (tf.util.sizeFromShape(outs[0]!.shape) > 0)
@@ -397,11 +407,9 @@ function winogradGradient(args: KernelArgs): tf.TensorInfo[] {
   const dy = args.inputs.dy as tf.TensorInfo;
   const { tiles } = args.attrs as unknown as WinogradAttrs;
   const backend = args.backend as ModuleBackend;
-  const heap = heapOf(backend);
-  const run = heap ? gradientKernelFor(heap) : null;
   if (dy.dtype !== 'float32' || dy.shape.length !== 4)
     throw new Error(`${WINOGRAD_GRADIENT}: a float32 [K, N, OH, OW] input, got ${dy.dtype} [${dy.shape}]`);
-  if (!run) throw new Error(`${WINOGRAD_GRADIENT}: this runtime cannot run the kernel (no WebAssembly SIMD)`);
+  const run = kernelOn(backend, gradientKernelFor, WINOGRAD_GRADIENT);
   const [k, n, oh, ow] = dy.shape as [number, number, number, number];
   const { outs, at } = planes(backend, [k, n * tiles[0] * tiles[1]]);
   if (tf.util.sizeFromShape(outs[0]!.shape) > 0)
@@ -414,8 +422,6 @@ function winogradOutput(args: KernelArgs): tf.TensorInfo {
   const { tiles, output, relu = false } = args.attrs as unknown as WinogradAttrs;
   const bias = args.inputs.bias as tf.TensorInfo | undefined;
   const backend = args.backend as ModuleBackend;
-  const heap = heapOf(backend);
-  const run = heap ? outputKernelFor(heap) : null;
   const first = planes[0];
   const c = first?.shape[1] ?? 0;
   if (
@@ -435,7 +441,7 @@ function winogradOutput(args: KernelArgs): tf.TensorInfo {
     );
   if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== c))
     throw new Error(`${WINOGRAD_OUTPUT}: a float32 bias of ${c} values, got ${bias.dtype} [${bias.shape}]`);
-  if (!run) throw new Error(`${WINOGRAD_OUTPUT}: this runtime cannot run the kernel (no WebAssembly SIMD)`);
+  const run = kernelOn(backend, outputKernelFor, WINOGRAD_OUTPUT);
   const n = (first!.shape[0] as number) / (tiles[0] * tiles[1]);
   if (!Number.isInteger(n))
     throw new Error(

@@ -44,6 +44,24 @@ async function on(backend: string, fn: () => tf.Tensor): Promise<{ shape: number
   return result;
 }
 
+/** How many times the wasm backend's whole-tensor `readSync` runs during `fn`. */
+async function readSyncCalls(fn: () => void): Promise<number> {
+  const backend = tf.findBackend('wasm') as unknown as { readSync: (...args: unknown[]) => unknown };
+  const readSync = backend.readSync;
+  let copies = 0;
+  backend.readSync = (...args: unknown[]) => {
+    copies++;
+    return readSync.apply(backend, args);
+  };
+  try {
+    await tf.setBackend('wasm');
+    fn();
+    return copies;
+  } finally {
+    backend.readSync = readSync;
+  }
+}
+
 describe('the wasm Slice kernel', () => {
   beforeAll(async () => {
     await useNodeBackend('wasm');
@@ -54,22 +72,11 @@ describe('the wasm Slice kernel', () => {
     patchWasmKernels();
     expect(tf.getKernel(tf.Slice, 'wasm')!.kernelFunc).toBe(before);
     // The input is read where it lies: the backend's whole-tensor copy is never made.
-    const backend = tf.findBackend('wasm') as unknown as { readSync: (...args: unknown[]) => unknown };
-    const readSync = backend.readSync;
-    let copies = 0;
-    backend.readSync = (...args: unknown[]) => {
-      copies++;
-      return readSync.apply(backend, args);
-    };
-    try {
-      await tf.setBackend('wasm');
+    const copies = await readSyncCalls(() => {
       const x = tf.ones([2, 8, 8, 4]);
-      const y = tf.slice(x, [0, 1, 1, 0], [2, 6, 6, 4]);
-      expect(copies).toBe(0);
-      tf.dispose([x, y]);
-    } finally {
-      backend.readSync = readSync;
-    }
+      tf.dispose([x, tf.slice(x, [0, 1, 1, 0], [2, 6, 6, 4])]);
+    });
+    expect(copies).toBe(0);
   });
 
   it.each(CASES)(
@@ -129,22 +136,11 @@ describe('the wasm SplitV kernel', () => {
   });
 
   it("reads its input in place (tfjs-wasm's SplitV copied it out of the heap once per output)", async () => {
-    const backend = tf.findBackend('wasm') as unknown as { readSync: (...args: unknown[]) => unknown };
-    const readSync = backend.readSync;
-    let copies = 0;
-    backend.readSync = (...args: unknown[]) => {
-      copies++;
-      return readSync.apply(backend, args);
-    };
-    try {
-      await tf.setBackend('wasm');
+    const copies = await readSyncCalls(() => {
       const x = tf.ones([16, 64]);
-      const parts = tf.split(x, 16, 0);
-      expect(copies).toBe(0);
-      tf.dispose([x, ...parts]);
-    } finally {
-      backend.readSync = readSync;
-    }
+      tf.dispose([x, ...tf.split(x, 16, 0)]);
+    });
+    expect(copies).toBe(0);
   });
 
   it("gives concat's gradient (a SplitV) as the cpu backend", async () => {
