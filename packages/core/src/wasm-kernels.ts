@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { inPlaceMatMul } from './wasm-matmul.js';
 import { tiledTranspose } from './wasm-transpose.js';
 import { registerConvWindows, unregisterConvWindows } from './wasm-windows.js';
 import { registerWinogradTransforms, unregisterWinogradTransforms } from './wasm-winograd.js';
@@ -210,11 +211,13 @@ const PATCHES: ReadonlyArray<{ kernelName: string; make(original: tf.KernelFunc)
   { kernelName: tf.Sum, make: (original) => leadingAxesReduction(original, false) },
   { kernelName: tf.Mean, make: (original) => leadingAxesReduction(original, true) },
   { kernelName: tf.Transpose, make: tiledTranspose },
+  { kernelName: tf.BatchMatMul, make: inPlaceMatMul },
 ];
 
 /**
  * Replaces the wasm backend's Slice, SplitV, Identity, Sum and Mean kernels with ones that do
- * not copy, and its Transpose with a tiled SIMD one (the same values), and registers the
+ * not copy, its Transpose with a tiled SIMD one and its BatchMatMul with one that reads B where it
+ * lies (wasm-matmul.ts; the same values, bit for bit), and registers the
  * convolution windows kernel (wasm-windows.ts) and the Winograd transforms (wasm-winograd.ts).
  * Idempotent; `selectBackend` calls it when it activates wasm.
  * Strings keep tfjs's kernels.

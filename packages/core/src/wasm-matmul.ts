@@ -1,0 +1,176 @@
+import {
+  type Code,
+  FunctionBuilder,
+  type Local,
+  control,
+  f32x4,
+  forRange,
+  i32,
+  local,
+  memory,
+  v128,
+} from '@semseg/crf/wasm-writer';
+import type * as tf from '@tensorflow/tfjs-core';
+import { type ModuleBackend, heapKernel, heapOf } from './wasm-heap-kernel.js';
+
+// C = A B for row-major A [M, K] and B [K, N], read where they lie. tfjs-backend-wasm's matmul is
+// XNNPACK's fully connected operator, which packs B into its own layout before it multiplies and
+// keeps the packing for as long as that tensor lives: for a filter at inference, once. In a
+// training step every B is new (this step's filter, or an activation or gradient in the filter
+// gradient's products), and the packing ran at under 1 GB/s: a [64, 4032] x [4032, 64] product
+// took 1.0 ms with B packed and 2.3-3.3 ms with a new B, which is what the Winograd filter
+// gradient's 16 products per band are. This kernel reads B in place: 4 rows by 8 columns of C per
+// step in SIMD registers over a chunk of K, so that the chunk of B (KC rows of 8 columns) stays in
+// the first-level cache while the rows of A go by.
+
+/** K per pass over C: a chunk of B's 8 columns is KC x 32 bytes (8 KB), and of A's 4 rows 4 KB. */
+const KC = 256;
+
+/** matmul(a, b, c, m, k, n): byte addresses, n a multiple of 4; c is overwritten. */
+function buildKernel(): FunctionBuilder {
+  const fn = new FunctionBuilder('matmul');
+  const [a, b, c, m, k, n] = Array.from({ length: 6 }, () => fn.param('i32'));
+  const [k0, kEnd, m0, n0, kk, pb, pc, rowA, rowB, mMain, nMain] = Array.from({ length: 11 }, () =>
+    fn.local('i32'),
+  );
+  const pa = Array.from({ length: 4 }, () => fn.local('i32'));
+  const acc = Array.from({ length: 8 }, () => fn.local('v128'));
+  const [b0, b1, s] = [fn.local('v128'), fn.local('v128'), fn.local('v128')];
+  const get = (l: Local): Code => local.get(l);
+  const bytes = (elements: Code): Code => i32.shl(elements, i32.const(2));
+  const min = (x: Code, y: Code): Code => control.select(x, y, i32.ltS(x, y));
+  const add = (l: Local, value: Code): Code => local.set(l, i32.add(get(l), value));
+
+  // `rows` (4 or 1) rows of C from m0, `vectors` (2 or 1) x 4 columns from n0, over k0 .. kEnd.
+  const tile = (rows: number, vectors: number): Code => {
+    const code: Code[] = [];
+    code.push(local.set(pc, i32.add(get(c), bytes(i32.add(i32.mul(get(m0), get(n)), get(n0))))));
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < vectors; j++)
+        code.push(
+          local.set(acc[i * 2 + j]!, v128.load(i32.add(get(pc), i32.mul(i32.const(i), get(rowB))), 16 * j)),
+        );
+    code.push(local.set(pa[0]!, i32.add(get(a), bytes(i32.add(i32.mul(get(m0), get(k)), get(k0))))));
+    for (let i = 1; i < rows; i++) code.push(local.set(pa[i]!, i32.add(get(pa[i - 1]!), get(rowA))));
+    code.push(local.set(pb, i32.add(get(b), bytes(i32.add(i32.mul(get(k0), get(n)), get(n0))))));
+    const step: Code[] = [local.set(b0, v128.load(get(pb)))];
+    if (vectors === 2) step.push(local.set(b1, v128.load(get(pb), 16)));
+    for (let i = 0; i < rows; i++) {
+      step.push(local.set(s, v128.load32Splat(get(pa[i]!))));
+      step.push(local.set(acc[i * 2]!, f32x4.add(get(acc[i * 2]!), f32x4.mul(get(s), get(b0)))));
+      if (vectors === 2)
+        step.push(local.set(acc[i * 2 + 1]!, f32x4.add(get(acc[i * 2 + 1]!), f32x4.mul(get(s), get(b1)))));
+      step.push(add(pa[i]!, i32.const(4)));
+    }
+    step.push(add(pb, get(rowB)));
+    code.push(forRange(kk, get(k0), get(kEnd), 1, ...step));
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < vectors; j++)
+        code.push(
+          v128.store(i32.add(get(pc), i32.mul(i32.const(i), get(rowB))), get(acc[i * 2 + j]!), 16 * j),
+        );
+    return code.flat();
+  };
+
+  // Columns from n0 = 0 for `rows` rows at m0: 8 at a time, then a last 4.
+  const columns = (rows: number): Code =>
+    [
+      forRange(n0, i32.const(0), get(nMain), 8, tile(rows, 2)),
+      control.if(i32.ltS(get(nMain), get(n)), local.set(n0, get(nMain)), tile(rows, 1)),
+    ].flat();
+
+  fn.body = [
+    local.set(rowA, bytes(get(k))),
+    local.set(rowB, bytes(get(n))),
+    local.set(mMain, i32.and(get(m), i32.const(~3))),
+    local.set(nMain, i32.and(get(n), i32.const(~7))),
+    memory.fill(get(c), i32.const(0), bytes(i32.mul(get(m), get(n)))),
+    forRange(
+      k0,
+      i32.const(0),
+      get(k),
+      KC,
+      local.set(kEnd, min(i32.add(get(k0), i32.const(KC)), get(k))),
+      forRange(m0, i32.const(0), get(mMain), 4, columns(4)),
+      forRange(m0, get(mMain), get(m), 1, columns(1)),
+    ),
+  ].flat();
+  return fn;
+}
+
+type MatMulKernel = (a: number, b: number, c: number, m: number, k: number, n: number) => void;
+
+/** The kernel over `memory`, null where it cannot run (exported for tests). */
+export const matMulKernelFor = heapKernel<MatMulKernel>(buildKernel, 'matmul');
+
+interface BatchMatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/** [batch, rows, columns] of a rank-2 or rank-3 operand, or null for higher ranks. */
+const asBatch = (shape: readonly number[]): [number, number, number] | null =>
+  shape.length === 2
+    ? [1, shape[0]!, shape[1]!]
+    : shape.length === 3
+      ? [shape[0]!, shape[1]!, shape[2]!]
+      : null;
+
+/**
+ * tfjs-backend-wasm 4.22's BatchMatMul by the kernel above where it applies: float32, neither
+ * operand transposed, ranks 2 or 3 (a batch of 1 broadcast), N a multiple of 4. Each element is
+ * the same sum in the same order as XNNPACK's (one product added per k, in order), so the bits
+ * agree; anything else runs tfjs's kernel.
+ */
+export function inPlaceMatMul(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const a = args.inputs.a as tf.TensorInfo;
+    const b = args.inputs.b as tf.TensorInfo;
+    const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
+    const backend = args.backend as unknown as ModuleBackend;
+    const heap = heapOf(backend);
+    const shapeA = asBatch(a.shape);
+    const shapeB = asBatch(b.shape);
+    if (
+      transposeA ||
+      transposeB ||
+      a.dtype !== 'float32' ||
+      b.dtype !== 'float32' ||
+      !heap ||
+      !shapeA ||
+      !shapeB
+    )
+      return original(args);
+    const [batchA, m, k] = shapeA;
+    const [batchB, kb, n] = shapeB;
+    const batch = Math.max(batchA, batchB);
+    const run = matMulKernelFor(heap);
+    if (
+      !run ||
+      k !== kb ||
+      n % 4 !== 0 ||
+      (batchA !== batch && batchA !== 1) ||
+      (batchB !== batch && batchB !== 1)
+    )
+      return original(args);
+    // The output first: allocating it may grow the heap, which detaches earlier views of it.
+    const out = backend.makeOutput(
+      a.shape.length === 3 || b.shape.length === 3 ? [batch, m, n] : [m, n],
+      'float32',
+    );
+    if (batch * m * n === 0) return out;
+    const atA = backend.typedArrayFromHeap(a).byteOffset;
+    const atB = backend.typedArrayFromHeap(b).byteOffset;
+    const atC = backend.typedArrayFromHeap(out).byteOffset;
+    for (let i = 0; i < batch; i++)
+      run(
+        atA + (batchA === 1 ? 0 : i * m * k * 4),
+        atB + (batchB === 1 ? 0 : i * k * n * 4),
+        atC + i * m * n * 4,
+        m,
+        k,
+        n,
+      );
+    return out;
+  };
+}
