@@ -22,13 +22,15 @@ import { type ModuleBackend, heapKernel, heapOf } from './wasm-heap-kernel.js';
 // 16 * Cin * Cout * P multiply-adds for P = N * OH * OW / 4 tiles against the direct product's
 // 9 * Cin * Cout * N * OH * OW (2.25x fewer). The kernels below write the matmuls' operands
 // (B^T d B, A dY A^T) and read their results back to NHWC (A^T M A); @semseg/layers multiplies.
+// The 16 planes are one tensor [16, rows, columns], so that the 16 products are one batched
+// matmul: a call (and its slices and reshapes) per plane cost ~1 ms of dispatch per layer and step.
 
-/** Input transform: NHWC x -> 16 outputs [P, C] (B^T d B per tile, 4 channels per instruction). */
+/** Input transform: NHWC x -> [16, P, C], one plane per transformed position (B^T d B per tile, 4 channels per instruction). */
 export const WINOGRAD_INPUT = 'SemsegWinogradInput';
-/** Output-gradient transform: channels-first dy [K, N, OH, OW] -> 16 outputs [K, P] (A dY A^T). */
+/** Output-gradient transform: channels-first dy [K, N, OH, OW] -> [16, K, P] (A dY A^T). */
 export const WINOGRAD_GRADIENT = 'SemsegWinogradGradient';
 /**
- * Output transform of a convolution by F(2x2, 3x3): 16 inputs m0..m15 [P, C] -> NHWC
+ * Output transform of a convolution by F(2x2, 3x3): the products m [16, P, C] -> NHWC
  * [N, OH, OW, C] (A^T M A), with an optional per-channel `bias` input and ReLU in the same pass.
  */
 export const WINOGRAD_OUTPUT = 'SemsegWinogradOutput';
@@ -359,9 +361,10 @@ interface KernelArgs {
  * 16 float32 outputs of one shape, allocated before any heap address is taken (allocation may
  * grow the heap, which detaches earlier views), and their addresses.
  */
-function planes(backend: ModuleBackend, shape: [number, number]): { outs: tf.TensorInfo[]; at: number[] } {
-  const outs = Array.from({ length: 16 }, () => backend.makeOutput(shape, 'float32'));
-  return { outs, at: outs.map((o) => backend.typedArrayFromHeap(o).byteOffset) };
+function planes(backend: ModuleBackend, shape: [number, number]): { out: tf.TensorInfo; at: number[] } {
+  const out = backend.makeOutput([16, ...shape], 'float32');
+  const base = backend.typedArrayFromHeap(out).byteOffset;
+  return { out, at: Array.from({ length: 16 }, (_, e) => base + e * shape[0] * shape[1] * 4) };
 }
 
 /** The kernel instantiated over the backend's heap, or an error naming the kernel. */
@@ -376,7 +379,7 @@ function kernelOn(
   return run;
 }
 
-function winogradInput(args: KernelArgs): tf.TensorInfo[] {
+function winogradInput(args: KernelArgs): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
   const { tiles, offset } = args.attrs as unknown as WinogradAttrs;
   const backend = args.backend as ModuleBackend;
@@ -386,8 +389,8 @@ function winogradInput(args: KernelArgs): tf.TensorInfo[] {
     );
   const run = kernelOn(backend, inputKernelFor, WINOGRAD_INPUT);
   const [n, h, w, c] = x.shape as [number, number, number, number];
-  const { outs, at } = planes(backend, [n * tiles[0] * tiles[1], c]);
-  if (tf.util.sizeFromShape(outs[0]!.shape) > 0)
+  const { out, at } = planes(backend, [n * tiles[0] * tiles[1], c]);
+  if (tf.util.sizeFromShape(out.shape) > 0)
     run(
       backend.typedArrayFromHeap(x).byteOffset,
       ...at,
@@ -400,10 +403,10 @@ function winogradInput(args: KernelArgs): tf.TensorInfo[] {
       offset[0],
       offset[1],
     );
-  return outs;
+  return out;
 }
 
-function winogradGradient(args: KernelArgs): tf.TensorInfo[] {
+function winogradGradient(args: KernelArgs): tf.TensorInfo {
   const dy = args.inputs.dy as tf.TensorInfo;
   const { tiles } = args.attrs as unknown as WinogradAttrs;
   const backend = args.backend as ModuleBackend;
@@ -411,45 +414,39 @@ function winogradGradient(args: KernelArgs): tf.TensorInfo[] {
     throw new Error(`${WINOGRAD_GRADIENT}: a float32 [K, N, OH, OW] input, got ${dy.dtype} [${dy.shape}]`);
   const run = kernelOn(backend, gradientKernelFor, WINOGRAD_GRADIENT);
   const [k, n, oh, ow] = dy.shape as [number, number, number, number];
-  const { outs, at } = planes(backend, [k, n * tiles[0] * tiles[1]]);
-  if (tf.util.sizeFromShape(outs[0]!.shape) > 0)
+  const { out, at } = planes(backend, [k, n * tiles[0] * tiles[1]]);
+  if (tf.util.sizeFromShape(out.shape) > 0)
     run(backend.typedArrayFromHeap(dy).byteOffset, ...at, k, n, oh, ow, tiles[0], tiles[1]);
-  return outs;
+  return out;
 }
 
 function winogradOutput(args: KernelArgs): tf.TensorInfo {
-  const planes = Array.from({ length: 16 }, (_, e) => args.inputs[`m${e}`] as tf.TensorInfo | undefined);
+  const m = args.inputs.m as tf.TensorInfo | undefined;
   const { tiles, output, relu = false } = args.attrs as unknown as WinogradAttrs;
   const bias = args.inputs.bias as tf.TensorInfo | undefined;
   const backend = args.backend as ModuleBackend;
-  const first = planes[0];
-  const c = first?.shape[1] ?? 0;
   if (
     !output ||
-    planes.some(
-      (m) =>
-        !m ||
-        m.dtype !== 'float32' ||
-        m.shape.length !== 2 ||
-        m.shape[1] !== c ||
-        m.shape[0] !== first?.shape[0],
-    ) ||
-    c % 4 !== 0
+    !m ||
+    m.dtype !== 'float32' ||
+    m.shape.length !== 3 ||
+    m.shape[0] !== 16 ||
+    m.shape[2]! % 4 !== 0
   )
     throw new Error(
-      `${WINOGRAD_OUTPUT}: 16 float32 inputs m0..m15 of one shape [P, C], C a multiple of 4, and an output size`,
+      `${WINOGRAD_OUTPUT}: a float32 input m [16, P, C], C a multiple of 4, and an output size; got ${m ? `${m.dtype} [${m.shape}]` : 'no m'}`,
     );
+  const [, p, c] = m.shape as [number, number, number];
   if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== c))
     throw new Error(`${WINOGRAD_OUTPUT}: a float32 bias of ${c} values, got ${bias.dtype} [${bias.shape}]`);
   const run = kernelOn(backend, outputKernelFor, WINOGRAD_OUTPUT);
-  const n = (first!.shape[0] as number) / (tiles[0] * tiles[1]);
+  const n = p / (tiles[0] * tiles[1]);
   if (!Number.isInteger(n))
-    throw new Error(
-      `${WINOGRAD_OUTPUT}: ${first!.shape[0]} rows are not whole images of ${tiles[0]}x${tiles[1]} tiles`,
-    );
+    throw new Error(`${WINOGRAD_OUTPUT}: ${p} rows are not whole images of ${tiles[0]}x${tiles[1]} tiles`);
   const out = backend.makeOutput([n, output[0], output[1], c], 'float32');
   if (tf.util.sizeFromShape(out.shape) === 0) return out;
-  const at = planes.map((m) => backend.typedArrayFromHeap(m!).byteOffset);
+  const base = backend.typedArrayFromHeap(m).byteOffset;
+  const at = Array.from({ length: 16 }, (_, e) => base + e * p * c * 4);
   const biasAt = bias ? backend.typedArrayFromHeap(bias).byteOffset : 0;
   run(
     ...at,

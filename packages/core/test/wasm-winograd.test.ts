@@ -148,6 +148,13 @@ describe('the wasm Winograd transforms', () => {
     await tf.setBackend('wasm');
   });
 
+  /** The 16 planes as the one [16, rows, c] tensor the output transform reads. */
+  const stacked = (values: Float32Array[], rows: number, c: number) => {
+    const all = new Float32Array(16 * rows * c);
+    values.forEach((v, e) => all.set(v, e * rows * c));
+    return tf.tensor3d(all, [16, rows, c]);
+  };
+
   const random = (shape: number[], seed = 11) => {
     const rng = new Rng(shape.reduce((a, b) => a * 31 + b, seed));
     // Never 0, so that a zero where a value belongs cannot pass.
@@ -160,14 +167,14 @@ describe('the wasm Winograd transforms', () => {
       const x = tf.tensor(values, c.shape);
       const planes = tf
         .engine()
-        .runKernel(WINOGRAD_INPUT, { x }, c.attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        .runKernel(WINOGRAD_INPUT, { x }, c.attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
       const expected = inputReference(values, c.shape, c.attrs);
-      expect(planes).toHaveLength(16);
-      for (let e = 0; e < 16; e++) {
-        expect(planes[e]!.shape).toEqual([c.shape[0]! * c.attrs.tiles[0] * c.attrs.tiles[1], c.shape[3]]);
-        expect(Array.from(await planes[e]!.data())).toEqual(Array.from(expected[e]!));
-      }
-      tf.dispose([x, ...planes]);
+      expect(planes.shape).toEqual([16, c.shape[0]! * c.attrs.tiles[0] * c.attrs.tiles[1], c.shape[3]]);
+      const got = await planes.data();
+      const size = got.length / 16;
+      for (let e = 0; e < 16; e++)
+        expect(Array.from(got.subarray(e * size, (e + 1) * size))).toEqual(Array.from(expected[e]!));
+      tf.dispose([x, planes]);
     });
 
   for (const c of GRADIENT_CASES)
@@ -176,13 +183,14 @@ describe('the wasm Winograd transforms', () => {
       const dy = tf.tensor(values, c.shape);
       const planes = tf
         .engine()
-        .runKernel(WINOGRAD_GRADIENT, { dy }, c.attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        .runKernel(WINOGRAD_GRADIENT, { dy }, c.attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
       const expected = gradientReference(values, c.shape, c.attrs);
-      for (let e = 0; e < 16; e++) {
-        expect(planes[e]!.shape).toEqual([c.shape[0], c.shape[1]! * c.attrs.tiles[0] * c.attrs.tiles[1]]);
-        expect(Array.from(await planes[e]!.data())).toEqual(Array.from(expected[e]!));
-      }
-      tf.dispose([dy, ...planes]);
+      expect(planes.shape).toEqual([16, c.shape[0], c.shape[1]! * c.attrs.tiles[0] * c.attrs.tiles[1]]);
+      const got = await planes.data();
+      const size = got.length / 16;
+      for (let e = 0; e < 16; e++)
+        expect(Array.from(got.subarray(e * size, (e + 1) * size))).toEqual(Array.from(expected[e]!));
+      tf.dispose([dy, planes]);
     });
 
   for (const [name, shape] of [
@@ -195,13 +203,13 @@ describe('the wasm Winograd transforms', () => {
       const attrs: WinogradAttrs = { tiles: tilesOf(oh, ow), offset: [0, 0], output: [oh, ow] };
       const rows = n * attrs.tiles[0] * attrs.tiles[1];
       const values = Array.from({ length: 16 }, (_, e) => random([rows, c], 100 + e));
-      const inputs = Object.fromEntries(values.map((v, e) => [`m${e}`, tf.tensor2d(v, [rows, c])]));
+      const m = stacked(values, rows, c);
       const y = tf
         .engine()
-        .runKernel(WINOGRAD_OUTPUT, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        .runKernel(WINOGRAD_OUTPUT, { m }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
       expect(y.shape).toEqual([...shape]);
       expect(Array.from(await y.data())).toEqual(Array.from(outputReference(values, [...shape], attrs)));
-      tf.dispose([y, ...Object.values(inputs)]);
+      tf.dispose([y, m]);
     });
 
   it('output transform with a bias and ReLU in the same pass: the same bits as adding and clamping after', async () => {
@@ -211,31 +219,32 @@ describe('the wasm Winograd transforms', () => {
     // Values of both signs, so that the ReLU has something to clamp.
     const values = Array.from({ length: 16 }, (_, e) => random([rows, c], 200 + e).map((v) => v - 1));
     const biasValues = random([c], 300).map((v) => v - 1);
-    const inputs = Object.fromEntries(values.map((v, e) => [`m${e}`, tf.tensor2d(v, [rows, c])]));
+    const m = stacked(values, rows, c);
     const bias = tf.tensor1d(biasValues);
     const y = tf
       .engine()
-      .runKernel(WINOGRAD_OUTPUT, { ...inputs, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      .runKernel(WINOGRAD_OUTPUT, { m, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
     const plain = outputReference(values, [n, oh, ow, c], attrs);
     const expected = plain.map((v, i) => Math.max(0, f(v + biasValues[i % c]!)));
     const got = await y.data();
     expect(Array.from(got)).toEqual(Array.from(expected));
     expect(got.some((v) => v === 0) && got.some((v) => v > 0)).toBe(true);
-    tf.dispose([y, bias, ...Object.values(inputs)]);
+    tf.dispose([y, bias, m]);
   });
 
-  it('output transform refuses planes of different shapes, naming itself', () => {
-    const inputs = Object.fromEntries(
-      Array.from({ length: 16 }, (_, e) => [`m${e}`, tf.zeros([4, e === 3 ? 8 : 4])]),
-    );
-    expect(() =>
-      tf.engine().runKernel(WINOGRAD_OUTPUT, inputs, {
-        tiles: [2, 2],
-        offset: [0, 0],
-        output: [4, 4],
-      } as unknown as tf.NamedAttrMap),
-    ).toThrow(/SemsegWinogradOutput: 16 float32 inputs m0..m15 of one shape/);
-    tf.dispose(Object.values(inputs));
+  it('output transform refuses anything but 16 planes of a multiple of 4 channels, naming itself', () => {
+    const attrs = { tiles: [2, 2], offset: [0, 0], output: [4, 4] } as unknown as tf.NamedAttrMap;
+    for (const shape of [
+      [15, 4, 4],
+      [16, 4, 6],
+      [16, 16],
+    ]) {
+      const m = tf.zeros(shape);
+      expect(() => tf.engine().runKernel(WINOGRAD_OUTPUT, { m }, attrs)).toThrow(
+        /SemsegWinogradOutput: a float32 input m \[16, P, C\], C a multiple of 4/,
+      );
+      m.dispose();
+    }
   });
 
   it('write the heap right after it grew', async () => {
@@ -245,11 +254,13 @@ describe('the wasm Winograd transforms', () => {
     const big = tf.zeros([1 << 23]);
     const planes = tf
       .engine()
-      .runKernel(WINOGRAD_INPUT, { x }, c.attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-    expect(Array.from(await planes[5]!.data())).toEqual(
+      .runKernel(WINOGRAD_INPUT, { x }, c.attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const got = await planes.data();
+    const size = got.length / 16;
+    expect(Array.from(got.subarray(5 * size, 6 * size))).toEqual(
       Array.from(inputReference(values, c.shape, c.attrs)[5]!),
     );
-    tf.dispose([x, big, ...planes]);
+    tf.dispose([x, big, planes]);
   });
 
   it('refuse channels that are not a multiple of 4, naming themselves', () => {

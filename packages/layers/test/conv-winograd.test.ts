@@ -154,21 +154,26 @@ describe('convolutions by Winograd F(2x2, 3x3) on wasm', () => {
 
   it("'auto' keeps the direct routes where they measured faster, and wherever Winograd cannot run", async () => {
     const same: ConvGeometry = { stride: [1, 1], dilation: [1, 1], padding: [1, 1, 1, 1] };
-    // VGG16 at 224x224: conv1_2 to conv4 by Winograd forward; conv5 (49 tiles) direct.
+    // VGG16 at 224x224, every 3x3 layer with 64 channels or more; FCN-8s w1/4's 16-128 channels.
     expect(prefersWinograd([1, 224, 224, 64], [3, 3, 64, 64], same)).toBe(true);
-    expect(prefersWinograd([1, 28, 28, 512], [3, 3, 512, 512], same)).toBe(true);
-    expect(prefersWinograd([1, 14, 14, 512], [3, 3, 512, 512], same)).toBe(false);
-    // FCN-8s w1/4's narrow layers, the 3-channel first layer, strides, dilation, 5x5.
-    expect(prefersWinograd([4, 48, 48, 32], [3, 3, 32, 32], same)).toBe(false);
+    expect(prefersWinograd([1, 14, 14, 512], [3, 3, 512, 512], same)).toBe(true);
+    expect(prefersWinograd([4, 96, 96, 16], [3, 3, 16, 16], same)).toBe(true);
+    expect(prefersWinograd([4, 6, 6, 128], [3, 3, 128, 128], same)).toBe(true);
+    // Below 16 channels, 32 tiles or a 4x4 map; the 3-channel first layer, strides, dilation, 5x5.
+    expect(prefersWinograd([4, 96, 96, 8], [3, 3, 8, 8], same)).toBe(false);
+    expect(prefersWinograd([1, 7, 7, 512], [3, 3, 512, 512], same)).toBe(false);
+    expect(prefersWinograd([8, 3, 3, 128], [3, 3, 128, 128], same)).toBe(false);
     expect(prefersWinograd([1, 224, 224, 64], [3, 3, 3, 64], same)).toBe(false);
     expect(prefersWinograd([1, 56, 56, 256], [3, 3, 256, 256], { ...same, stride: [2, 2] })).toBe(false);
     expect(prefersWinograd([1, 56, 56, 256], [3, 3, 256, 256], { ...same, dilation: [2, 2] })).toBe(false);
     expect(prefersWinograd([1, 56, 56, 256], [5, 5, 256, 256], same)).toBe(false);
-    // The filter gradient: 128 x 128 channels and up, 196-4096 tiles (not conv1_2's 12,544).
-    expect(prefersWinogradFilterGradient([1, 56, 56, 256], [3, 3, 256, 256], same)).toBe(true);
-    expect(prefersWinogradFilterGradient([1, 224, 224, 64], [3, 3, 64, 64], same)).toBe(false);
+    // The filter gradient: also a tile per 4,096 filter elements (VGG16's conv5 at batch 1 has 49
+    // tiles for 262,144; at batch 2, 98).
+    expect(prefersWinogradFilterGradient([1, 224, 224, 64], [3, 3, 64, 64], same)).toBe(true);
+    expect(prefersWinogradFilterGradient([4, 24, 24, 64], [3, 3, 64, 64], same)).toBe(true);
+    expect(prefersWinogradFilterGradient([2, 14, 14, 512], [3, 3, 512, 512], same)).toBe(true);
     expect(prefersWinogradFilterGradient([1, 14, 14, 512], [3, 3, 512, 512], same)).toBe(false);
-    expect(prefersWinogradFilterGradient([4, 24, 24, 64], [3, 3, 64, 64], same)).toBe(false);
+    expect(prefersWinogradFilterGradient([4, 96, 96, 8], [3, 3, 8, 8], same)).toBe(false);
     // Without the kernels (tfjs's own wasm kernels only) nothing takes Winograd.
     tf.unregisterKernel(WINOGRAD_INPUT, 'wasm');
     try {

@@ -287,19 +287,27 @@ describe.each(BACKENDS)('conv2d on %s', (backend) => {
 });
 
 describe('filter-gradient route', () => {
-  it('takes gemm at stride 1 up to 8M window elements, taps beyond, and keeps the old rule for strides', async () => {
+  it('takes gemm at stride 1 up to 8M window elements, taps beyond, Winograd where it pays, and keeps the old rule for strides', async () => {
     const { filterGradientRoute } = await import('../src/ops/conv.js');
-    const pad = (p: number, stride = 1): ConvGeometry => ({
+    const pad = (p: number, stride = 1, dilation = 1): ConvGeometry => ({
       stride: [stride, stride],
-      dilation: [1, 1],
+      dilation: [dilation, dilation],
       padding: [p, p, p, p],
     });
-    // fc6 on a 3x3 map, DeepLab's 12x12 convs, the first layer's 3 channels.
+    // fc6 on a 3x3 map, DeepLab's dilated 12x12 convs, the first layer's 3 channels.
     expect(filterGradientRoute([4, 3, 3, 128], [4, 3, 3, 1024], [7, 7, 128, 1024], pad(3))).toBe('gemm');
-    expect(filterGradientRoute([4, 12, 12, 128], [4, 12, 12, 128], [3, 3, 128, 128], pad(1))).toBe('gemm');
+    expect(filterGradientRoute([4, 12, 12, 128], [4, 12, 12, 128], [3, 3, 128, 128], pad(2, 1, 2))).toBe(
+      'gemm',
+    );
     expect(filterGradientRoute([4, 96, 96, 3], [4, 96, 96, 16], [3, 3, 3, 16], pad(1))).toBe('gemm');
-    // VGG16's conv1_2 at 224x224: 29M window elements.
-    expect(filterGradientRoute([1, 224, 224, 64], [1, 224, 224, 64], [3, 3, 64, 64], pad(1))).toBe('taps');
+    // VGG16's conv1_2 at 224x224 dilated by 2: 29M window elements.
+    expect(filterGradientRoute([1, 224, 224, 64], [1, 224, 224, 64], [3, 3, 64, 64], pad(2, 1, 2))).toBe(
+      'taps',
+    );
+    // Undilated 3x3 on wasm (conv-winograd.ts says where).
+    expect(filterGradientRoute([1, 224, 224, 64], [1, 224, 224, 64], [3, 3, 64, 64], pad(1))).toBe(
+      tf.getBackend() === 'wasm' ? 'winograd' : 'taps',
+    );
     expect(filterGradientRoute([4, 24, 24, 64], [4, 12, 12, 64], [3, 3, 64, 64], pad(1, 2))).toBe('conv');
     expect(filterGradientRoute([2, 24, 24, 64], [2, 12, 12, 64], [3, 3, 64, 64], pad(1, 2))).toBe('taps');
   });

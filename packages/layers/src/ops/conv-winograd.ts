@@ -41,10 +41,12 @@ const ROTATED_FILTER_TRANSFORM = Float32Array.from(
   (_, at) => FILTER_TRANSFORM[Math.floor(at / 9) * 9 + 8 - (at % 9)]!,
 );
 
-/** Fewer tiles than this (VGG16's 14x14 conv5 has 49) leave the 16 matmuls small against the filter transform. */
-const MIN_TILES = 196;
-/** Narrower convolutions (FCN-8s w1/4's 16-32 channels) ran within noise or slower by Winograd. */
-const MIN_CHANNELS = 64;
+/** Fewer tiles than this leave the 16 matmuls small against the transforms (`prefersWinograd`). */
+const MIN_TILES = 32;
+/** Narrower convolutions (8 channels) ran slower by Winograd's transforms than directly. */
+const MIN_CHANNELS = 16;
+/** The filter gradient's filter-sized work per call against its tiles (`prefersWinogradFilterGradient`). */
+const FILTER_ELEMENTS_PER_TILE = 4096;
 /** The filter gradient's matmuls contract over the tiles: longer ones streamed from memory (VGG16's conv1_2, 12,544), so it runs in bands of at most this many, summed. */
 const MAX_FILTER_GRADIENT_TILES = 4096;
 
@@ -101,13 +103,10 @@ export function convFilterGradientByWinograd(
         offset: [input.offset, left],
       };
       const run = (name: string, inputs: tf.NamedTensorMap) =>
-        tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D[];
-      const windows = run(WINOGRAD_INPUT, { x: input.rows }); // 16 x [P, Cin]
-      const gradients = run(WINOGRAD_GRADIENT, { dy: tf.transpose(gradient, [3, 0, 1, 2]) }); // 16 x [Cout, P]
-      const products = tf.concat(
-        gradients.map((g, e) => tf.reshape(tf.matMul(g, windows[e]!), [1, co * ci])),
-        0,
-      ) as tf.Tensor2D;
+        tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+      const windows = run(WINOGRAD_INPUT, { x: input.rows }); // [16, P, Cin]
+      const gradients = run(WINOGRAD_GRADIENT, { dy: tf.transpose(gradient, [3, 0, 1, 2]) }); // [16, Cout, P]
+      const products = tf.reshape(tf.matMul(gradients, windows), [16, co * ci]) as tf.Tensor2D;
       sum = sum === null ? products : (tf.add(sum, products) as tf.Tensor2D);
     }
     const taps = tf.matMul(tf.tensor2d(OUTPUT_TRANSFORM, [9, 16]), sum!);
@@ -168,10 +167,7 @@ function winogradCorrelate(
   return tf.tidy(() => {
     const [, , ci, co] = filter.shape;
     const transformed = tf.matMul(tf.tensor2d(filterTransform, [16, 9]), tf.reshape(filter, [9, ci * co]));
-    // Slices, not tf.split: tfjs-wasm's own SplitV copied the whole input out of the heap per output.
-    const filters = Array.from({ length: 16 }, (_, e) =>
-      tf.reshape(tf.slice(transformed, [e, 0], [1, ci * co]), [ci, co]),
-    ) as tf.Tensor2D[];
+    const filters = tf.reshape(transformed, [16, ci, co]) as tf.Tensor3D;
     const rows = bandRows(x.shape[0], output[1], Math.max(ci, co));
     if (rows >= output[0]) return correlateBand(x, filters, offset, output, epilogue);
     const bands: tf.Tensor4D[] = [];
@@ -184,10 +180,10 @@ function winogradCorrelate(
   });
 }
 
-/** One band of `winogradCorrelate`, the filter transformed (16 planes [Cin, Cout]). */
+/** One band of `winogradCorrelate`, the filter transformed ([16, Cin, Cout]). */
 function correlateBand(
   x: tf.Tensor4D,
-  filters: tf.Tensor2D[],
+  filters: tf.Tensor3D,
   offset: [number, number],
   output: [number, number],
   { bias = null, activation = 'linear' }: ConvEpilogue,
@@ -201,10 +197,8 @@ function correlateBand(
     };
     const windows = tf
       .engine()
-      .runKernel(WINOGRAD_INPUT, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D[];
-    const products: tf.NamedTensorMap = Object.fromEntries(
-      windows.map((v, e) => [`m${e}`, tf.matMul(v, filters[e]!)]),
-    );
+      .runKernel(WINOGRAD_INPUT, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+    const products: tf.NamedTensorMap = { m: tf.matMul(windows, filters) };
     if (bias) products.bias = bias;
     return tf
       .engine()
@@ -267,12 +261,27 @@ const tilesOf = (outputShape: readonly number[]) =>
   outputShape[0]! * Math.ceil(outputShape[1]! / 2) * Math.ceil(outputShape[2]! / 2);
 
 /**
+ * What every 'auto' Winograd route needs besides `winogradApplies`: at least 16 channels each side
+ * and 32 tiles, on maps of at least 4x4 (a 3x3 map's four tiles compute 16 outputs for 9).
+ */
+function worthTransforming(outputShape: readonly number[], ci: number, co: number): boolean {
+  return (
+    Math.min(ci, co) >= MIN_CHANNELS &&
+    tilesOf(outputShape) >= MIN_TILES &&
+    outputShape[1]! >= 4 &&
+    outputShape[2]! >= 4
+  );
+}
+
+/**
  * Whether 'auto' takes Winograd for a forward (a filter that changes every call: training) or an
- * input gradient. Measured on wasm (the filter new each call, as while training), direct against
- * Winograd, ms: VGG16 at 1x224x224 conv1_2 127 / 91 forward, 130 / 90 input gradient; conv2_2
- * 120 / 76, 111 / 62; conv3_2 131 / 72, 126 / 75; conv4_2 151 / 89, 167 / 98; conv5 (14x14) 64 /
- * 53 forward but 38 / 56 for the input gradient (its gemm route, taken first); FCN-8s w1/4 at
- * batch 4 within 10% either way below 64 channels.
+ * input gradient. Measured on wasm with core's matmul (the filter new each call, as while
+ * training), best direct route against Winograd, ms: FCN-8s w1/4 at batch 4, 96x96 16 -> 16 5.5 /
+ * 4.9 forward and 5.3 / 4.9 input gradient, 48x48 32 -> 32 4.3 / 2.6 and 4.6 / 2.7, 12x12 128 ->
+ * 128 4.1 / 2.0 and 3.9 / 2.2, 6x6 (36 tiles) 1.1 / 0.7 and 1.0 / 0.7; VGG16 at 1x224x224 conv1_2
+ * 94 / 44 and 96 / 47, conv5 (14x14, 49 tiles) 26 / 19 forward (its input gradient takes the gemm
+ * route first: 20 / 22); even or lost below: 3x3 maps (8 x 128 channels 0.7 / 0.7), 16 tiles at
+ * 512 channels, 12x12 at 16 channels (0.1 / 0.2).
  */
 export function prefersWinograd(
   outputShape: readonly number[],
@@ -280,15 +289,17 @@ export function prefersWinograd(
   geometry: ConvGeometry,
 ): boolean {
   const [, , ci, co] = filterShape;
-  const tiles = tilesOf(outputShape);
-  return Math.min(ci, co) >= MIN_CHANNELS && tiles >= MIN_TILES && winogradConvApplies(filterShape, geometry);
+  return worthTransforming(outputShape, ci, co) && winogradConvApplies(filterShape, geometry);
 }
 
 /**
- * Whether 'auto' takes Winograd for a filter gradient. Measured on wasm, gemm against Winograd,
- * ms: VGG16 conv2_2 (112x112, 128 -> 128) 102 / 76, conv3_2 100 / 71, conv4_2 109 / 84; slower at
- * conv1_2 (224x224, 64 -> 64: 12,544 tiles, 127 / 152) and conv5 (49 tiles, 30 / 38), and below
- * 128 x 128 channels (FCN-8s w1/4 at batch 4: 0.5-0.9x).
+ * Whether 'auto' takes Winograd for a filter gradient: as `prefersWinograd`, and at least one
+ * tile per 4,096 filter elements per tap, since the transformed gradient (16 of them) is summed,
+ * transformed back and transposed per call. Measured on wasm with core's matmul, best direct
+ * route against Winograd, ms: FCN-8s w1/4 at batch 4 (96x96 16 -> 16) 5.0 / 4.9, (48x48 32 -> 32)
+ * 4.7 / 3.3, (12x12 128 -> 128) 3.9 / 2.1, (6x6, 36 tiles) 1.2 / 0.9; VGG16 conv1_2 90 / 51,
+ * conv2_1 39 / 24, conv2_2 76 / 42, conv4_2 82 / 51; 14x14 at 512 x 512 channels 24 / 29 at
+ * batch 1 (49 tiles) but 44 / 35 at batch 2; slower below 16 channels (96x96 8 -> 8: 1.5 / 2.0).
  */
 export function prefersWinogradFilterGradient(
   outputShape: readonly number[],
@@ -296,11 +307,9 @@ export function prefersWinogradFilterGradient(
   geometry: ConvGeometry,
 ): boolean {
   const [, , ci, co] = filterShape;
-  const tiles = tilesOf(outputShape);
   return (
-    Math.min(ci, co) >= MIN_CHANNELS &&
-    ci * co >= 128 * 128 &&
-    tiles >= MIN_TILES &&
+    worthTransforming(outputShape, ci, co) &&
+    tilesOf(outputShape) * FILTER_ELEMENTS_PER_TILE >= ci * co &&
     winogradApplies(filterShape, geometry)
   );
 }

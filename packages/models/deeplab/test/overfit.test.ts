@@ -86,12 +86,14 @@ describe('DeepLab and DilatedNet learn', () => {
   }, 300_000);
 
   it('dilatednet with the basic context module (width 1/8) fits one batch on its released loss', async () => {
-    // Labels every 8 pixels (label_slice stride 8), as fyu/dilation trains.
+    // Labels every 8 pixels (label_slice stride 8), as fyu/dilation trains. Its 72 labels make
+    // the accuracy coarse and the path there sensitive to rounding: with the 3x3 convolutions by
+    // Winograd (rounding within 1e-6 of the direct routes' gradients) it took 390 steps, 160 before.
     const model = new DilatedNet(
       { width: 1 / 8, numClasses: 3, dropout: 0, alignment: 'same', context: 'basic' },
       new Rng(3),
     );
-    await overfit('dilatednet', model, 48, 'scores', 3e-3, 300);
+    await overfit('dilatednet', model, 48, 'scores', 3e-3, 500);
   }, 300_000);
 
   it('the shrunk labels the v1 loss used are those of the input (sanity of the metric)', () => {
