@@ -4,7 +4,8 @@
  * convolutions take, FCN-8s's fc6 im2col (49 taps of a padded 4x9x9x128 map) and its crop of a
  * 4x98x98x16 map, and a tap's window in VGG16 conv1_2's filter gradient; then the bias gradient
  * of VGG16's conv1 and a DeconvNet batch norm's moments (Sum and Mean over N, H and W), the
- * tape's copies of saved tensors (Identity), and the transposes of a training step (Transpose).
+ * tape's copies of saved tensors (Identity), the transposes of a training step (Transpose), and
+ * the matmuls of the Winograd and gemm routes (BatchMatMul).
  *
  *   npm run bench -w packages/core
  */
@@ -113,6 +114,42 @@ for (const spec of OPS) {
     });
   }
   x.dispose();
+}
+// Matmuls: a right operand new each call (a training step's filter, or the activations and
+// gradients of a filter gradient's products: XNNPACK packs it every time), and one kept (a filter
+// at inference: XNNPACK's packing cached, its best case).
+const MATMULS: Array<{ label: string; m: number; k: number; n: number; fresh: boolean }> = [
+  { label: 'Winograd filter-gradient product', m: 64, k: 4032, n: 64, fresh: true },
+  { label: "VGG16 conv4's Winograd product, this step's filter", m: 196, k: 512, n: 512, fresh: true },
+  { label: 'gemm filter gradient of VGG16 conv2_1', m: 576, k: 12544, n: 128, fresh: true },
+  { label: "VGG16 conv2's Winograd product at inference", m: 3136, k: 128, n: 128, fresh: false },
+];
+for (const spec of MATMULS) {
+  const a = random([spec.m, spec.k]);
+  const b = random([spec.k, spec.n]);
+  // A fresh B is a copy made before the clock runs for both sides alike (tf.add of 0).
+  const run = () => {
+    const right = spec.fresh ? tf.add(b, 0) : b;
+    tf.dispose(tf.matMul(a, right));
+    if (spec.fresh) right.dispose();
+  };
+  const results = sides.map(() => [] as number[]);
+  for (let round = 0; round < 5; round++) {
+    for (const [k, side] of sides.entries()) {
+      side.install();
+      results[k]!.push((await measure(run, { warmup: 2, iterations: 10 })).medianMs);
+    }
+  }
+  const label = `MatMul [${spec.m}, ${spec.k}] x [${spec.k}, ${spec.n}], ${spec.label}`;
+  for (const [k, side] of sides.entries()) {
+    const sorted = [...results[k]!].sort((x, y) => x - y);
+    rows.push({
+      name: `${label}: ${side.name}`,
+      medianMs: sorted[2]!,
+      ...(k > 0 ? { baseline: `${label}: ${sides[0]!.name}` } : {}),
+    });
+  }
+  tf.dispose([a, b]);
 }
 patchWasmKernels();
 addRatios(rows);
