@@ -26,16 +26,24 @@ import { type ModuleBackend, heapKernel, heapOf } from './wasm-heap-kernel.js';
 /** K per pass over C: a chunk of B's 8 columns is KC x 32 bytes (8 KB), and of A's 4 rows 4 KB. */
 const KC = 256;
 
-/** matmul(a, b, c, m, k, n): byte addresses, n a multiple of 4; c is overwritten. */
-function buildKernel(): FunctionBuilder {
-  const fn = new FunctionBuilder('matmul');
-  const [a, b, c, m, k, n] = Array.from({ length: 6 }, () => fn.param('i32'));
+/** Lane `lane` of a vector in all four lanes, as a byte shuffle. */
+const splatLane = (lane: number) =>
+  [0, 1, 2, 3].flatMap(() => [4 * lane, 4 * lane + 1, 4 * lane + 2, 4 * lane + 3]);
+
+/**
+ * matmul(a, b, c, m, k, n, columnsOutside): byte addresses, n a multiple of 4; c is overwritten. With
+ * `transposeA`, `a` holds A^T ([K, M] row-major): a tile's four rows at one k are four
+ * consecutive values, one load and four lane splats.
+ */
+function buildKernel(transposeA: boolean): FunctionBuilder {
+  const fn = new FunctionBuilder(transposeA ? 'matmul_ta' : 'matmul');
+  const [a, b, c, m, k, n, columnsOutside] = Array.from({ length: 7 }, () => fn.param('i32'));
   const [k0, kEnd, m0, n0, kk, pb, pc, rowA, rowB, mMain, nMain] = Array.from({ length: 11 }, () =>
     fn.local('i32'),
   );
   const pa = Array.from({ length: 4 }, () => fn.local('i32'));
   const acc = Array.from({ length: 8 }, () => fn.local('v128'));
-  const [b0, b1, s] = [fn.local('v128'), fn.local('v128'), fn.local('v128')];
+  const [b0, b1, s, column] = [fn.local('v128'), fn.local('v128'), fn.local('v128'), fn.local('v128')];
   const get = (l: Local): Code => local.get(l);
   const bytes = (elements: Code): Code => i32.shl(elements, i32.const(2));
   const min = (x: Code, y: Code): Code => control.select(x, y, i32.ltS(x, y));
@@ -50,18 +58,28 @@ function buildKernel(): FunctionBuilder {
         code.push(
           local.set(acc[i * 2 + j]!, v128.load(i32.add(get(pc), i32.mul(i32.const(i), get(rowB))), 16 * j)),
         );
-    code.push(local.set(pa[0]!, i32.add(get(a), bytes(i32.add(i32.mul(get(m0), get(k)), get(k0))))));
-    for (let i = 1; i < rows; i++) code.push(local.set(pa[i]!, i32.add(get(pa[i - 1]!), get(rowA))));
+    if (transposeA)
+      code.push(local.set(pa[0]!, i32.add(get(a), bytes(i32.add(i32.mul(get(k0), get(m)), get(m0))))));
+    else {
+      code.push(local.set(pa[0]!, i32.add(get(a), bytes(i32.add(i32.mul(get(m0), get(k)), get(k0))))));
+      for (let i = 1; i < rows; i++) code.push(local.set(pa[i]!, i32.add(get(pa[i - 1]!), get(rowA))));
+    }
     code.push(local.set(pb, i32.add(get(b), bytes(i32.add(i32.mul(get(k0), get(n)), get(n0))))));
     const step: Code[] = [local.set(b0, v128.load(get(pb)))];
     if (vectors === 2) step.push(local.set(b1, v128.load(get(pb), 16)));
+    if (transposeA && rows === 4) step.push(local.set(column, v128.load(get(pa[0]!))));
     for (let i = 0; i < rows; i++) {
-      step.push(local.set(s, v128.load32Splat(get(pa[i]!))));
+      const value =
+        transposeA && rows === 4
+          ? v128.shuffle(get(column), get(column), splatLane(i))
+          : v128.load32Splat(get(pa[transposeA ? 0 : i]!));
+      step.push(local.set(s, value));
       step.push(local.set(acc[i * 2]!, f32x4.add(get(acc[i * 2]!), f32x4.mul(get(s), get(b0)))));
       if (vectors === 2)
         step.push(local.set(acc[i * 2 + 1]!, f32x4.add(get(acc[i * 2 + 1]!), f32x4.mul(get(s), get(b1)))));
-      step.push(add(pa[i]!, i32.const(4)));
+      if (!transposeA) step.push(add(pa[i]!, i32.const(4)));
     }
+    if (transposeA) step.push(add(pa[0]!, get(rowA)));
     step.push(add(pb, get(rowB)));
     code.push(forRange(kk, get(k0), get(kEnd), 1, ...step));
     for (let i = 0; i < rows; i++)
@@ -79,8 +97,16 @@ function buildKernel(): FunctionBuilder {
       control.if(i32.ltS(get(nMain), get(n)), local.set(n0, get(nMain)), tile(rows, 1)),
     ].flat();
 
+  // Rows from m0 = 0 for `vectors` x 4 columns at n0: 4 at a time, then one by one.
+  const rowsOf = (vectors: number): Code =>
+    [
+      forRange(m0, i32.const(0), get(mMain), 4, tile(4, vectors)),
+      forRange(m0, get(mMain), get(m), 1, tile(1, vectors)),
+    ].flat();
+
   fn.body = [
-    local.set(rowA, bytes(get(k))),
+    // A's row stride: K elements, or M with A transposed (a step of k moves one row of A^T).
+    local.set(rowA, bytes(transposeA ? get(m) : get(k))),
     local.set(rowB, bytes(get(n))),
     local.set(mMain, i32.and(get(m), i32.const(~3))),
     local.set(nMain, i32.and(get(n), i32.const(~7))),
@@ -91,17 +117,44 @@ function buildKernel(): FunctionBuilder {
       get(k),
       KC,
       local.set(kEnd, min(i32.add(get(k0), i32.const(KC)), get(k))),
-      forRange(m0, i32.const(0), get(mMain), 4, columns(4)),
-      forRange(m0, get(mMain), get(m), 1, columns(1)),
+      // Rows outside (B's chunk is read once per 4 rows of A, from the cache), or, for an A of a
+      // few rows (the filter transforms' [16, 9]), columns outside: B is read once, A stays in L1.
+      control.ifElse(
+        get(columnsOutside),
+        [
+          forRange(n0, i32.const(0), get(nMain), 8, rowsOf(2)),
+          control.if(i32.ltS(get(nMain), get(n)), local.set(n0, get(nMain)), rowsOf(1)),
+        ],
+        [
+          forRange(m0, i32.const(0), get(mMain), 4, columns(4)),
+          forRange(m0, get(mMain), get(m), 1, columns(1)),
+        ],
+      ),
     ),
   ].flat();
   return fn;
 }
 
-type MatMulKernel = (a: number, b: number, c: number, m: number, k: number, n: number) => void;
+type MatMulKernel = (
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  k: number,
+  n: number,
+  columnsOutside: number,
+) => void;
+
+/** A's chunk of K at most this many elements (16 KB): the columns loop outside (`buildKernel`). */
+const SMALL_A = 4096;
+
+/** Whether the columns loop runs outside for this product. */
+export const columnsOutside = (m: number, k: number): number => (m * Math.min(k, KC) <= SMALL_A ? 1 : 0);
 
 /** The kernel over `memory`, null where it cannot run (exported for tests). */
-export const matMulKernelFor = heapKernel<MatMulKernel>(buildKernel, 'matmul');
+export const matMulKernelFor = heapKernel<MatMulKernel>(() => buildKernel(false), 'matmul');
+/** The same with `a` holding A^T ([K, M]); exported for tests. */
+export const transposedAKernelFor = heapKernel<MatMulKernel>(() => buildKernel(true), 'matmul_ta');
 
 interface BatchMatMulAttrs {
   transposeA: boolean;
@@ -117,10 +170,12 @@ const asBatch = (shape: readonly number[]): [number, number, number] | null =>
       : null;
 
 /**
- * tfjs-backend-wasm 4.22's BatchMatMul by the kernel above where it applies: float32, neither
- * operand transposed, ranks 2 or 3 (a batch of 1 broadcast), N a multiple of 4. Each element is
- * the same sum in the same order as XNNPACK's (one product added per k, in order), so the bits
- * agree; anything else runs tfjs's kernel.
+ * tfjs-backend-wasm 4.22's BatchMatMul by the kernels above where they apply: float32, B not
+ * transposed, ranks 2 or 3 (a batch of 1 broadcast), N a multiple of 4. Each element is the same
+ * sum in the same order as XNNPACK's (one product added per k, in order), so the bits agree; A
+ * transposed (the Winograd filter gradient's A dY A^T, [P, Cout] per plane) reads a column of four
+ * rows at once, where tfjs's kernel took its slow path (10x: it transposes first). Anything else
+ * runs tfjs's kernel.
  */
 export function inPlaceMatMul(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
@@ -131,20 +186,13 @@ export function inPlaceMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const heap = heapOf(backend);
     const shapeA = asBatch(a.shape);
     const shapeB = asBatch(b.shape);
-    if (
-      transposeA ||
-      transposeB ||
-      a.dtype !== 'float32' ||
-      b.dtype !== 'float32' ||
-      !heap ||
-      !shapeA ||
-      !shapeB
-    )
+    if (transposeB || a.dtype !== 'float32' || b.dtype !== 'float32' || !heap || !shapeA || !shapeB)
       return original(args);
-    const [batchA, m, k] = shapeA;
+    const [batchA, rowsA, columnsA] = shapeA;
+    const [m, k] = transposeA ? [columnsA, rowsA] : [rowsA, columnsA];
     const [batchB, kb, n] = shapeB;
     const batch = Math.max(batchA, batchB);
-    const run = matMulKernelFor(heap);
+    const run = (transposeA ? transposedAKernelFor : matMulKernelFor)(heap);
     if (
       !run ||
       k !== kb ||
@@ -170,6 +218,7 @@ export function inPlaceMatMul(original: tf.KernelFunc): tf.KernelFunc {
         m,
         k,
         n,
+        columnsOutside(m, k),
       );
     return out;
   };

@@ -27,7 +27,7 @@ import { type ModuleBackend, heapKernel, heapOf } from './wasm-heap-kernel.js';
 
 /** Input transform: NHWC x -> [16, P, C], one plane per transformed position (B^T d B per tile, 4 channels per instruction). */
 export const WINOGRAD_INPUT = 'SemsegWinogradInput';
-/** Output-gradient transform: channels-first dy [K, N, OH, OW] -> [16, K, P] (A dY A^T). */
+/** Output-gradient transform: NHWC dy [N, OH, OW, K] -> [16, P, K] (A dY A^T per tile, 4 channels per instruction). */
 export const WINOGRAD_GRADIENT = 'SemsegWinogradGradient';
 /**
  * Output transform of a convolution by F(2x2, 3x3): the products m [16, P, C] -> NHWC
@@ -162,82 +162,83 @@ function buildInputKernel(): FunctionBuilder {
   return fn;
 }
 
-/** winogradGradient(src, dst0 .. dst15, k, n, oh, ow, tilesH, tilesW): scalar, one tile at a time. */
+/** winogradGradient(src, dst0 .. dst15, n, oh, ow, k, tilesH, tilesW): NHWC dy, k a multiple of 4. */
 function buildGradientKernel(): FunctionBuilder {
   const fn = new FunctionBuilder('winograd_gradient');
   const src = fn.param('i32');
   const dst = Array.from({ length: 16 }, () => fn.param('i32'));
-  const [k, n, oh, ow, th, tw] = Array.from({ length: 6 }, () => fn.param('i32'));
-  const [ch, b, ty, tx, y0, x0, row0, row1, out, ok0, ok1, okRight] = Array.from({ length: 12 }, () =>
-    fn.local('i32'),
+  const [n, oh, ow, k, th, tw] = Array.from({ length: 6 }, () => fn.param('i32'));
+  const [b, ty, tx, cc, y0, x0, at, out, ok1, okRight, rowBytes, pixelBytes] = Array.from(
+    { length: 12 },
+    () => fn.local('i32'),
   );
-  const y = Array.from({ length: 4 }, () => fn.local('f32'));
-  const u = Array.from({ length: 8 }, () => fn.local('f32'));
+  const d = Array.from({ length: 4 }, () => fn.local('v128'));
+  const u = Array.from({ length: 8 }, () => fn.local('v128'));
   const get = (l: Local): Code => local.get(l);
   const bytes = (elements: Code): Code => i32.shl(elements, i32.const(2));
-  // A value that exists, else 0: the address is clamped to the row's start so the load is in bounds.
-  const read = (row: Local, rowOk: Local, dx: number, colOk: Code): Code => {
-    const ok = i32.and(get(rowOk), colOk);
-    const address = i32.add(get(row), bytes(i32.add(get(x0), i32.const(dx))));
-    return control.select(f32.load(control.select(address, get(src), ok)), f32.const(0), ok);
-  };
+  const zero = f32x4.splat(f32.const(0));
   // A (4x2) on each axis: (v0, v0 + v1, v0 - v1, -v1).
-  const along = (v0: Code, v1: Code): Code[] => [v0, f32.add(v0, v1), f32.sub(v0, v1), f32.neg(v1)];
-  const stores: Code[] = [];
+  const along = (v0: Code, v1: Code): Code[] => [v0, f32x4.add(v0, v1), f32x4.sub(v0, v1), f32x4.neg(v1)];
+  // The tile's 2x2 pixels at channels cc..cc+3; a pixel past an odd map reads as zeros.
+  const address = (row: number, col: number): Code =>
+    i32.add(
+      i32.add(get(at), bytes(get(cc))),
+      i32.add(i32.mul(i32.const(row), get(rowBytes)), i32.mul(i32.const(col), get(pixelBytes))),
+    );
+  const body: Code[] = [
+    local.set(d[0]!, v128.load(address(0, 0))),
+    local.set(d[1]!, zero),
+    control.if(get(okRight), local.set(d[1]!, v128.load(address(0, 1)))),
+    local.set(d[2]!, zero),
+    control.if(get(ok1), local.set(d[2]!, v128.load(address(1, 0)))),
+    local.set(d[3]!, zero),
+    control.if(i32.and(get(ok1), get(okRight)), local.set(d[3]!, v128.load(address(1, 1)))),
+  ];
   for (let a = 0; a < 2; a++)
-    along(get(y[a * 2]!), get(y[a * 2 + 1]!)).forEach((value, nu) =>
-      stores.push(local.set(u[a * 4 + nu]!, value)),
+    along(get(d[a * 2]!), get(d[a * 2 + 1]!)).forEach((value, nu) =>
+      body.push(local.set(u[a * 4 + nu]!, value)),
     );
   for (let nu = 0; nu < 4; nu++)
     along(get(u[nu]!), get(u[4 + nu]!)).forEach((value, xi) =>
-      stores.push(f32.store(i32.add(get(dst[xi * 4 + nu]!), get(out)), value)),
+      body.push(v128.store(i32.add(get(dst[xi * 4 + nu]!), get(out)), value)),
     );
-  const tile: Code[] = [
-    local.set(x0, i32.shl(get(tx), i32.const(1))),
-    local.set(okRight, i32.ltS(i32.add(get(x0), i32.const(1)), get(ow))),
-    local.set(y[0]!, read(row0, ok0, 0, i32.const(1))),
-    local.set(y[1]!, read(row0, ok0, 1, get(okRight))),
-    local.set(y[2]!, read(row1, ok1, 0, i32.const(1))),
-    local.set(y[3]!, read(row1, ok1, 1, get(okRight))),
-    ...stores,
-    local.set(out, i32.add(get(out), i32.const(4))),
-  ];
+  body.push(local.set(out, i32.add(get(out), i32.const(16))));
   fn.body = flat([
-    // Plane offsets run in order: (ch * P + p) * 4 bytes.
+    // Plane offsets run in order: (p * K + cc) * 4 bytes.
     local.set(out, i32.const(0)),
+    local.set(pixelBytes, bytes(get(k))),
+    local.set(rowBytes, i32.mul(get(ow), get(pixelBytes))),
     forRange(
-      ch,
+      b,
       i32.const(0),
-      get(k),
+      get(n),
       1,
       forRange(
-        b,
+        ty,
         i32.const(0),
-        get(n),
+        get(th),
         1,
+        local.set(y0, i32.shl(get(ty), i32.const(1))),
+        local.set(ok1, i32.ltS(i32.add(get(y0), i32.const(1)), get(oh))),
         forRange(
-          ty,
+          tx,
           i32.const(0),
-          get(th),
+          get(tw),
           1,
-          local.set(y0, i32.shl(get(ty), i32.const(1))),
-          local.set(ok0, i32.const(1)),
-          local.set(ok1, i32.ltS(i32.add(get(y0), i32.const(1)), get(oh))),
-          // src + (((ch * n + b) * oh + y0) * ow) * 4, and the next row (clamped when it is missing).
+          local.set(x0, i32.shl(get(tx), i32.const(1))),
+          local.set(okRight, i32.ltS(i32.add(get(x0), i32.const(1)), get(ow))),
+          // src + ((b * oh + y0) * ow + x0) * k * 4: the tile's top-left pixel, channel 0.
           local.set(
-            row0,
+            at,
             i32.add(
               get(src),
-              bytes(
-                i32.mul(
-                  i32.add(i32.mul(i32.add(i32.mul(get(ch), get(n)), get(b)), get(oh)), get(y0)),
-                  get(ow),
-                ),
+              i32.mul(
+                i32.add(i32.mul(i32.add(i32.mul(get(b), get(oh)), get(y0)), get(ow)), get(x0)),
+                get(pixelBytes),
               ),
             ),
           ),
-          local.set(row1, control.select(i32.add(get(row0), bytes(get(ow))), get(row0), get(ok1))),
-          forRange(tx, i32.const(0), get(tw), 1, ...tile),
+          forRange(cc, i32.const(0), get(k), 4, ...body),
         ),
       ),
     ),
@@ -410,13 +411,15 @@ function winogradGradient(args: KernelArgs): tf.TensorInfo {
   const dy = args.inputs.dy as tf.TensorInfo;
   const { tiles } = args.attrs as unknown as WinogradAttrs;
   const backend = args.backend as ModuleBackend;
-  if (dy.dtype !== 'float32' || dy.shape.length !== 4)
-    throw new Error(`${WINOGRAD_GRADIENT}: a float32 [K, N, OH, OW] input, got ${dy.dtype} [${dy.shape}]`);
+  if (dy.dtype !== 'float32' || dy.shape.length !== 4 || (dy.shape[3] as number) % 4 !== 0)
+    throw new Error(
+      `${WINOGRAD_GRADIENT}: a float32 NHWC output gradient with a multiple of 4 channels, got ${dy.dtype} [${dy.shape}]`,
+    );
   const run = kernelOn(backend, gradientKernelFor, WINOGRAD_GRADIENT);
-  const [k, n, oh, ow] = dy.shape as [number, number, number, number];
-  const { out, at } = planes(backend, [k, n * tiles[0] * tiles[1]]);
+  const [n, oh, ow, k] = dy.shape as [number, number, number, number];
+  const { out, at } = planes(backend, [n * tiles[0] * tiles[1], k]);
   if (tf.util.sizeFromShape(out.shape) > 0)
-    run(backend.typedArrayFromHeap(dy).byteOffset, ...at, k, n, oh, ow, tiles[0], tiles[1]);
+    run(backend.typedArrayFromHeap(dy).byteOffset, ...at, n, oh, ow, k, tiles[0], tiles[1]);
   return out;
 }
 

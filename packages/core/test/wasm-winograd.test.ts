@@ -53,26 +53,26 @@ function inputReference(
 /** dy [K, N, OH, OW] -> 16 planes [K, P]: A dY A^T of each tile's 2x2 gradient, zeros past the map. */
 function gradientReference(
   dy: Float32Array,
-  [k, n, oh, ow]: number[],
+  [n, oh, ow, k]: number[],
   { tiles }: WinogradAttrs,
 ): Float32Array[] {
   const [th, tw] = tiles;
   const p = n! * th * tw;
-  const planes = Array.from({ length: 16 }, () => new Float32Array(k! * p));
-  for (let ch = 0; ch < k!; ch++)
-    for (let b = 0; b < n!; b++)
-      for (let ty = 0; ty < th; ty++)
-        for (let tx = 0; tx < tw; tx++) {
+  const planes = Array.from({ length: 16 }, () => new Float32Array(p * k!));
+  for (let b = 0; b < n!; b++)
+    for (let ty = 0; ty < th; ty++)
+      for (let tx = 0; tx < tw; tx++)
+        for (let ch = 0; ch < k!; ch++) {
           const at = (i: number, j: number) => {
             const y = 2 * ty + i;
             const xx = 2 * tx + j;
-            return y < oh! && xx < ow! ? dy[((ch * n! + b) * oh! + y) * ow! + xx]! : 0;
+            return y < oh! && xx < ow! ? dy[((b * oh! + y) * ow! + xx) * k! + ch]! : 0;
           };
           const u = [a2(at(0, 0), at(0, 1)), a2(at(1, 0), at(1, 1))];
           for (let nu = 0; nu < 4; nu++) {
             const column = a2(u[0]![nu]!, u[1]![nu]!);
             for (let xi = 0; xi < 4; xi++)
-              planes[xi * 4 + nu]![ch * p + (b * th + ty) * tw + tx] = column[xi]!;
+              planes[xi * 4 + nu]![((b * th + ty) * tw + tx) * k! + ch] = column[xi]!;
           }
         }
   return planes;
@@ -121,9 +121,9 @@ const INPUT_CASES: Array<{ name: string; shape: number[]; attrs: WinogradAttrs }
 ];
 
 const GRADIENT_CASES: Array<{ name: string; shape: number[]; attrs: WinogradAttrs }> = [
-  { name: 'even map', shape: [3, 2, 6, 8], attrs: { tiles: tilesOf(6, 8), offset: [0, 0] } },
-  { name: 'odd map', shape: [2, 1, 7, 5], attrs: { tiles: tilesOf(7, 5), offset: [0, 0] } },
-  { name: 'one pixel', shape: [5, 2, 1, 1], attrs: { tiles: tilesOf(1, 1), offset: [0, 0] } },
+  { name: 'even map', shape: [2, 6, 8, 12], attrs: { tiles: tilesOf(6, 8), offset: [0, 0] } },
+  { name: 'odd map', shape: [1, 7, 5, 8], attrs: { tiles: tilesOf(7, 5), offset: [0, 0] } },
+  { name: 'one pixel', shape: [2, 1, 1, 4], attrs: { tiles: tilesOf(1, 1), offset: [0, 0] } },
 ];
 
 describe('the wasm Winograd transforms', () => {
@@ -185,7 +185,7 @@ describe('the wasm Winograd transforms', () => {
         .engine()
         .runKernel(WINOGRAD_GRADIENT, { dy }, c.attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
       const expected = gradientReference(values, c.shape, c.attrs);
-      expect(planes.shape).toEqual([16, c.shape[0], c.shape[1]! * c.attrs.tiles[0] * c.attrs.tiles[1]]);
+      expect(planes.shape).toEqual([16, c.shape[0]! * c.attrs.tiles[0] * c.attrs.tiles[1], c.shape[3]]);
       const got = await planes.data();
       const size = got.length / 16;
       for (let e = 0; e < 16; e++)
@@ -270,6 +270,12 @@ describe('the wasm Winograd transforms', () => {
         .engine()
         .runKernel(WINOGRAD_INPUT, { x }, { tiles: [2, 2], offset: [1, 1] } as unknown as tf.NamedAttrMap),
     ).toThrow(/SemsegWinogradInput: a float32 NHWC input with a multiple of 4 channels/);
+    expect(() =>
+      tf.engine().runKernel(WINOGRAD_GRADIENT, { dy: x }, {
+        tiles: [2, 2],
+        offset: [0, 0],
+      } as unknown as tf.NamedAttrMap),
+    ).toThrow(/SemsegWinogradGradient: a float32 NHWC output gradient with a multiple of 4 channels/);
     x.dispose();
   });
 });

@@ -167,12 +167,14 @@ describe('convolutions by Winograd F(2x2, 3x3) on wasm', () => {
     expect(prefersWinograd([1, 56, 56, 256], [3, 3, 256, 256], { ...same, stride: [2, 2] })).toBe(false);
     expect(prefersWinograd([1, 56, 56, 256], [3, 3, 256, 256], { ...same, dilation: [2, 2] })).toBe(false);
     expect(prefersWinograd([1, 56, 56, 256], [5, 5, 256, 256], same)).toBe(false);
-    // The filter gradient: also a tile per 4,096 filter elements (VGG16's conv5 at batch 1 has 49
-    // tiles for 262,144; at batch 2, 98).
+    // The filter gradient: also a tile per 8,192 filter elements (VGG16's conv5 at batch 1 has 49
+    // tiles for 262,144, at 7x7 16).
     expect(prefersWinogradFilterGradient([1, 224, 224, 64], [3, 3, 64, 64], same)).toBe(true);
     expect(prefersWinogradFilterGradient([4, 24, 24, 64], [3, 3, 64, 64], same)).toBe(true);
-    expect(prefersWinogradFilterGradient([2, 14, 14, 512], [3, 3, 512, 512], same)).toBe(true);
-    expect(prefersWinogradFilterGradient([1, 14, 14, 512], [3, 3, 512, 512], same)).toBe(false);
+    expect(prefersWinogradFilterGradient([1, 14, 14, 512], [3, 3, 512, 512], same)).toBe(true);
+    expect(prefersWinogradFilterGradient([4, 7, 7, 512], [3, 3, 512, 512], same)).toBe(true);
+    expect(prefersWinogradFilterGradient([1, 7, 7, 512], [3, 3, 512, 512], same)).toBe(false);
+    expect(prefersWinogradFilterGradient([1, 14, 14, 1024], [3, 3, 1024, 1024], same)).toBe(false);
     expect(prefersWinogradFilterGradient([4, 96, 96, 8], [3, 3, 8, 8], same)).toBe(false);
     // Without the kernels (tfjs's own wasm kernels only) nothing takes Winograd.
     tf.unregisterKernel(WINOGRAD_INPUT, 'wasm');

@@ -46,7 +46,7 @@ const MIN_TILES = 32;
 /** Narrower convolutions (8 channels) ran slower by Winograd's transforms than directly. */
 const MIN_CHANNELS = 16;
 /** The filter gradient's filter-sized work per call against its tiles (`prefersWinogradFilterGradient`). */
-const FILTER_ELEMENTS_PER_TILE = 4096;
+const FILTER_ELEMENTS_PER_TILE = 8192;
 /** The filter gradient's matmuls contract over the tiles: longer ones streamed from memory (VGG16's conv1_2, 12,544), so it runs in bands of at most this many, summed. */
 const MAX_FILTER_GRADIENT_TILES = 4096;
 
@@ -57,16 +57,20 @@ const MAX_FILTER_GRADIENT_TILES = 4096;
  */
 const MAX_TRANSFORMED = 1 << 24;
 
-/** Whether the Winograd route can compute this filter gradient here: 3x3, stride and dilation 1, Cin % 4 == 0, wasm. */
+/**
+ * Whether the Winograd routes can run here: 3x3, stride and dilation 1, Cin and Cout multiples of
+ * 4 (core's transforms move four channels per instruction), wasm.
+ */
 export function winogradApplies(
   filterShape: readonly [number, number, number, number],
   { stride, dilation }: ConvGeometry,
 ): boolean {
-  const [kh, kw, ci] = filterShape;
+  const [kh, kw, ci, co] = filterShape;
   return (
     kh === 3 &&
     kw === 3 &&
     ci % 4 === 0 &&
+    co % 4 === 0 &&
     stride[0] === 1 &&
     stride[1] === 1 &&
     dilation[0] === 1 &&
@@ -82,9 +86,9 @@ export function convFilterGradientByWinograd(
   geometry: ConvGeometry,
   filterShape: readonly [number, number, number, number],
 ): tf.Tensor4D {
-  if (!winogradApplies(filterShape, geometry))
+  if (!winogradConvApplies(filterShape, geometry))
     throw new Error(
-      'convFilterGradientByWinograd: a 3x3 stride-1 undilated filter with Cin % 4 == 0, on wasm',
+      'convFilterGradientByWinograd: a 3x3 stride-1 undilated filter with Cin, Cout % 4 == 0, on wasm',
     );
   return tf.tidy(() => {
     const [, , ci, co] = filterShape;
@@ -105,8 +109,9 @@ export function convFilterGradientByWinograd(
       const run = (name: string, inputs: tf.NamedTensorMap) =>
         tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
       const windows = run(WINOGRAD_INPUT, { x: input.rows }); // [16, P, Cin]
-      const gradients = run(WINOGRAD_GRADIENT, { dy: tf.transpose(gradient, [3, 0, 1, 2]) }); // [16, Cout, P]
-      const products = tf.reshape(tf.matMul(gradients, windows), [16, co * ci]) as tf.Tensor2D;
+      const gradients = run(WINOGRAD_GRADIENT, { dy: gradient }); // [16, P, Cout]
+      // [16, Cout, Cin]: core's matmul reads A^T a column of four rows at a time.
+      const products = tf.reshape(tf.matMul(gradients, windows, true), [16, co * ci]) as tf.Tensor2D;
       sum = sum === null ? products : (tf.add(sum, products) as tf.Tensor2D);
     }
     const taps = tf.matMul(tf.tensor2d(OUTPUT_TRANSFORM, [9, 16]), sum!);
@@ -147,7 +152,7 @@ export function winogradConvApplies(
   filterShape: readonly [number, number, number, number],
   geometry: ConvGeometry,
 ): boolean {
-  return filterShape[3] % 4 === 0 && winogradApplies(filterShape, geometry);
+  return winogradApplies(filterShape, geometry);
 }
 
 /**
@@ -279,9 +284,9 @@ function worthTransforming(outputShape: readonly number[], ci: number, co: numbe
  * training), best direct route against Winograd, ms: FCN-8s w1/4 at batch 4, 96x96 16 -> 16 5.5 /
  * 4.9 forward and 5.3 / 4.9 input gradient, 48x48 32 -> 32 4.3 / 2.6 and 4.6 / 2.7, 12x12 128 ->
  * 128 4.1 / 2.0 and 3.9 / 2.2, 6x6 (36 tiles) 1.1 / 0.7 and 1.0 / 0.7; VGG16 at 1x224x224 conv1_2
- * 94 / 44 and 96 / 47, conv5 (14x14, 49 tiles) 26 / 19 forward (its input gradient takes the gemm
- * route first: 20 / 22); even or lost below: 3x3 maps (8 x 128 channels 0.7 / 0.7), 16 tiles at
- * 512 channels, 12x12 at 16 channels (0.1 / 0.2).
+ * 94 / 44 and 96 / 47, conv5 (14x14, 49 tiles) 26 / 19 and 20.5 / 19.6 (39.6 / 29.1 at batch 2);
+ * even or lost below: 3x3 maps (8 x 128 channels 0.7 / 0.7), 16 tiles at 512 channels (9.1 /
+ * 10.2), 12x12 at 16 channels (0.1 / 0.2).
  */
 export function prefersWinograd(
   outputShape: readonly number[],
@@ -294,12 +299,12 @@ export function prefersWinograd(
 
 /**
  * Whether 'auto' takes Winograd for a filter gradient: as `prefersWinograd`, and at least one
- * tile per 4,096 filter elements per tap, since the transformed gradient (16 of them) is summed,
+ * tile per 8,192 filter elements, since the transformed gradient (16 per tap) is summed,
  * transformed back and transposed per call. Measured on wasm with core's matmul, best direct
- * route against Winograd, ms: FCN-8s w1/4 at batch 4 (96x96 16 -> 16) 5.0 / 4.9, (48x48 32 -> 32)
- * 4.7 / 3.3, (12x12 128 -> 128) 3.9 / 2.1, (6x6, 36 tiles) 1.2 / 0.9; VGG16 conv1_2 90 / 51,
- * conv2_1 39 / 24, conv2_2 76 / 42, conv4_2 82 / 51; 14x14 at 512 x 512 channels 24 / 29 at
- * batch 1 (49 tiles) but 44 / 35 at batch 2; slower below 16 channels (96x96 8 -> 8: 1.5 / 2.0).
+ * route against Winograd, ms: FCN-8s w1/4 at batch 4 (96x96 16 -> 16) 5.0 / 5.2, (48x48 32 -> 32)
+ * 3.2 / 3.2 - 4.7 / 3.3, (12x12 128 -> 128) 3.9 / 2.6, (6x6, 36 tiles) 1.9 / 0.7; VGG16 conv1_2
+ * 88 / 58, conv2_1 39 / 24, conv2_2 76 / 42, conv4_2 82 / 51, conv5 (49 tiles) 24.5 / 21.6;
+ * slower at 16 tiles of 512 x 512 (7.1 / 13.6) and below 16 channels (96x96 8 -> 8: 1.5 / 2.0).
  */
 export function prefersWinogradFilterGradient(
   outputShape: readonly number[],
@@ -310,6 +315,6 @@ export function prefersWinogradFilterGradient(
   return (
     worthTransforming(outputShape, ci, co) &&
     tilesOf(outputShape) * FILTER_ELEMENTS_PER_TILE >= ci * co &&
-    winogradApplies(filterShape, geometry)
+    winogradConvApplies(filterShape, geometry)
   );
 }
