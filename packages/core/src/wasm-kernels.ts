@@ -17,6 +17,8 @@ import { registerWinogradTransforms, unregisterWinogradTransforms } from './wasm
 /** What our kernels use of tfjs-backend-wasm's backend: outputs, and views of the heap. */
 export interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** Frees a buffer made by `makeOutput` that no tensor holds (a kernel's scratch). */
+  disposeData(dataId: tf.DataId): boolean;
   typedArrayFromHeap(tensor: tf.TensorInfo): tf.TypedArray;
 }
 

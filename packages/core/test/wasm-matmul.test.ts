@@ -41,12 +41,26 @@ const SHAPES: Array<[number, number, number]> = [
 ];
 
 describe('the wasm matmul kernel', () => {
-  // Every shape in both loop orders (rows outside, columns outside).
-  const ORDERED = SHAPES.flatMap((shape) => [0, 1].map((order) => [...shape, order] as const));
+  // Every shape in both loop orders (rows outside, columns outside), and rows outside with B's
+  // chunks copied into panels first.
+  const ORDERED = SHAPES.flatMap((shape) =>
+    [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+    ].map(([order, panels]) => [...shape, order!, panels!] as const),
+  );
+  /** A scratch region for the panels past everything else (256 rows of N). */
+  const panelsAt = (end: number, n: number, panels: number, heap: Float32Array) => {
+    if (!panels) return 0;
+    const at = Math.ceil((end + 64) / 64) * 64;
+    heap.fill(Number.NaN, at / 4, at / 4 + 256 * n);
+    return at;
+  };
 
   it.each(ORDERED)(
-    'multiplies [%i, %i] by [%i-wide] exactly as the slow product (columns outside: %i)',
-    (m, k, n, order) => {
+    'multiplies [%i, %i] by [%i-wide] exactly as the slow product (columns outside: %i, panels: %i)',
+    (m, k, n, order, panels) => {
       const memory = new WebAssembly.Memory({ initial: 64 });
       const run = matMulKernelFor(memory);
       expect(run).not.toBeNull();
@@ -57,7 +71,7 @@ describe('the wasm matmul kernel', () => {
       heap.set(a, atA / 4);
       heap.set(b, atB / 4);
       heap.fill(Number.NaN, atC / 4, atC / 4 + m * n + 4);
-      run!(atA, atB, atC, m, k, n, order);
+      run!(atA, atB, atC, m, k, n, order, panelsAt(atC + (m * n + 4) * 4, n, panels, heap));
       const c = heap.slice(atC / 4, atC / 4 + m * n);
       expect(bits(c)).toEqual(bits(slowProduct(a, b, m, k, n)));
       // Nothing written past C.
@@ -66,8 +80,8 @@ describe('the wasm matmul kernel', () => {
   );
 
   it.each(ORDERED)(
-    'multiplies [%i, %i]^T stored transposed by [%i-wide] exactly as the slow product (columns outside: %i)',
-    (m, k, n, order) => {
+    'multiplies [%i, %i]^T stored transposed by [%i-wide] exactly as the slow product (columns outside: %i, panels: %i)',
+    (m, k, n, order, panels) => {
       const memory = new WebAssembly.Memory({ initial: 64 });
       const run = transposedAKernelFor(memory);
       expect(run).not.toBeNull();
@@ -80,7 +94,7 @@ describe('the wasm matmul kernel', () => {
       const heap = new Float32Array(memory.buffer);
       heap.set(stored, atA / 4);
       heap.set(b, atB / 4);
-      run!(atA, atB, atC, m, k, n, order);
+      run!(atA, atB, atC, m, k, n, order, panelsAt(atC + m * n * 4, n, panels, heap));
       expect(bits(heap.slice(atC / 4, atC / 4 + m * n))).toEqual(bits(slowProduct(a, b, m, k, n)));
     },
   );
@@ -89,7 +103,7 @@ describe('the wasm matmul kernel', () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
     const heap = new Float32Array(memory.buffer);
     heap.fill(7, 0, 32);
-    matMulKernelFor(memory)!(0, 0, 0, 3, 0, 8, 0);
+    matMulKernelFor(memory)!(0, 0, 0, 3, 0, 8, 0, 0);
     expect(Array.from(heap.slice(0, 24))).toEqual(new Array(24).fill(0));
   });
 });
@@ -114,6 +128,9 @@ describe('the wasm BatchMatMul kernel', () => {
   });
 
   const CASES: Array<{ a: number[]; b: number[]; transposeA?: boolean; transposeB?: boolean }> = [
+    // Rows of B long enough to be copied into panels first (with a 4-wide tail and K past a chunk).
+    { a: [70, 300], b: [300, 260] },
+    { a: [2, 66, 40], b: [2, 40, 1024] },
     // A of a few rows (the filter transforms): the columns loop outside.
     { a: [16, 9], b: [9, 1028] },
     { a: [9, 16], b: [16, 1028] },
