@@ -160,8 +160,11 @@ describe('the wasm BatchMatMul kernel', () => {
         const theirs = product();
         patchWasmKernels();
         const before = tf.memory().numTensors;
+        // The panels' scratch is freed again: one buffer more, the output's.
+        const buffers = tf.backend().numDataIds();
         const ours = product();
         expect(tf.memory().numTensors).toBe(before + 1);
+        expect(tf.backend().numDataIds()).toBe(buffers + 1);
         expect(ours.shape).toEqual(theirs.shape);
         const [mine, tfjs] = [ours.dataSync() as Float32Array, theirs.dataSync() as Float32Array];
         // tfjs's transposed path sums in another order past 256 terms: rounding only (the kernel's
