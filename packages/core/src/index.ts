@@ -17,6 +17,7 @@ export {
   WINOGRAD_OUTPUT,
   type WinogradAttrs,
   hasWinogradTransforms,
+  withoutWinogradTransforms,
 } from './wasm-winograd.js';
 export {
   CHECKPOINT_FORMAT,

@@ -483,6 +483,22 @@ export function registerWinogradTransforms(): void {
       });
 }
 
+/**
+ * Runs `fn` (synchronous) with the transforms removed, then registers them again if they were
+ * there: for a trace that must see only tfjs's own kernels (the ONNX exporter's, which has no
+ * translation for ours; @semseg/layers then takes the direct routes, the same values).
+ */
+export function withoutWinogradTransforms<T>(fn: () => T): T {
+  const registered = NAMES.some((kernelName) => tf.getKernel(kernelName, 'wasm'));
+  if (!registered) return fn();
+  unregisterWinogradTransforms();
+  try {
+    return fn();
+  } finally {
+    registerWinogradTransforms();
+  }
+}
+
 /** Removes the transforms (the baseline of a bench: the direct routes run instead). */
 export function unregisterWinogradTransforms(): void {
   for (const kernelName of NAMES)

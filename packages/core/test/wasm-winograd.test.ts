@@ -11,6 +11,7 @@ import {
   WINOGRAD_OUTPUT,
   type WinogradAttrs,
   hasWinogradTransforms,
+  withoutWinogradTransforms,
 } from '../src/wasm-winograd.js';
 
 // The two Winograd F(2x2, 3x3) transforms against exact slow implementations of their
@@ -245,6 +246,17 @@ describe('the wasm Winograd transforms', () => {
       );
       m.dispose();
     }
+  });
+
+  it('are away while withoutWinogradTransforms runs its function, and back after it, also when it throws', () => {
+    expect(withoutWinogradTransforms(() => hasWinogradTransforms())).toBe(false);
+    expect(hasWinogradTransforms()).toBe(true);
+    expect(() =>
+      withoutWinogradTransforms(() => {
+        throw new Error('inside');
+      }),
+    ).toThrow('inside');
+    expect(hasWinogradTransforms()).toBe(true);
   });
 
   it('write the heap right after it grew', async () => {

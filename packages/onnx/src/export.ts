@@ -1,5 +1,5 @@
 // exportOnnx: trace one forward of a model, translate each tfjs kernel, write the ModelProto.
-import { ConfigError, type SegmentationModel } from '@semseg/core';
+import { ConfigError, type SegmentationModel, withoutWinogradTransforms } from '@semseg/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { Converter, ExportError, NotBatchGeneric, NotSizeGeneric, type SizeInfo } from './convert/context.js';
 import { KERNELS } from './convert/kernels.js';
@@ -177,7 +177,9 @@ export function exportOnnx(model: SegmentationModel, options: ExportOnnxOptions)
   const traceAt = (n: number, h: number, w: number) => {
     const x = tf.zeros([n, h, w, channels]) as tf.Tensor4D;
     try {
-      return traceKernels(x, (input) => model.forward(input));
+      // On wasm the convolutions would take core's Winograd kernels, which ONNX has no ops for:
+      // the trace runs without them (the direct routes, the same values).
+      return withoutWinogradTransforms(() => traceKernels(x, (input) => model.forward(input)));
     } finally {
       x.dispose();
     }
