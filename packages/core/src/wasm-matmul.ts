@@ -32,7 +32,9 @@ const splatLane = (lane: number) =>
   [0, 1, 2, 3].flatMap(() => [4 * lane, 4 * lane + 1, 4 * lane + 2, 4 * lane + 3]);
 
 /**
- * matmul(a, b, c, m, k, n, columnsOutside): byte addresses, n a multiple of 4; c is overwritten. With
+ * matmul(a, b, c, m, k, n, columnsOutside, panels): byte addresses, n a multiple of 4; c is
+ * overwritten. `columnsOutside` (0 or 1) picks the loop order (`columnsOutside()`); `panels`, when
+ * not 0, is scratch of KC x n floats that each chunk of B is copied into first (`packsB`). With
  * `transposeA`, `a` holds A^T ([K, M] row-major): a tile's four rows at one k are four
  * consecutive values, one load and four lane splats.
  */
@@ -50,6 +52,9 @@ function buildKernel(transposeA: boolean): FunctionBuilder {
   const bytes = (elements: Code): Code => i32.shl(elements, i32.const(2));
   const min = (x: Code, y: Code): Code => control.select(x, y, i32.ltS(x, y));
   const add = (l: Local, value: Code): Code => local.set(l, i32.add(get(l), value));
+  // The panel of B's columns from `column` (a multiple of 8, or the 4-wide tail's start): KC rows of 32 bytes each.
+  const panelAt = (column: Code): Code =>
+    i32.add(get(panels), i32.mul(i32.shrU(column, i32.const(3)), i32.const(KC * 32)));
 
   // `rows` (4 or 1) rows of C from m0, `vectors` (2 or 1) x 4 columns from n0, over k0 .. kEnd.
   const tile = (rows: number, vectors: number): Code => {
@@ -74,14 +79,11 @@ function buildKernel(transposeA: boolean): FunctionBuilder {
       for (let i = 1; i < rows; i++) code.push(local.set(pa[i]!, i32.add(get(pa[i - 1]!), get(rowA))));
     }
     // B in place, or this chunk's panel of B's columns (`panels`: 8 wide, then the 4-wide tail).
-    const panel =
-      vectors === 2
-        ? i32.mul(i32.shrU(get(n0), i32.const(3)), i32.const(KC * 32))
-        : i32.mul(i32.shrU(get(nMain), i32.const(3)), i32.const(KC * 32));
+    const panel = panelAt(get(vectors === 2 ? n0 : nMain));
     code.push(
       control.ifElse(
         get(panels),
-        [local.set(pb, i32.add(get(panels), panel)), local.set(stepB, i32.const(16 * vectors))],
+        [local.set(pb, panel), local.set(stepB, i32.const(16 * vectors))],
         [
           local.set(pb, i32.add(get(b), bytes(i32.add(i32.mul(get(k0), get(n)), get(n0))))),
           local.set(stepB, get(rowB)),
@@ -120,6 +122,22 @@ function buildKernel(transposeA: boolean): FunctionBuilder {
       control.if(i32.ltS(get(nMain), get(n)), local.set(n0, get(nMain)), tile(rows, 1)),
     ].flat();
 
+  // This chunk's rows of B's columns from `column`, `vectors` x 4 wide, as one panel's rows.
+  const copyPanel = (column: Local, vectors: number): Code =>
+    [
+      local.set(pd, panelAt(get(column))),
+      local.set(ps, i32.add(get(b), bytes(i32.add(i32.mul(get(k0), get(n)), get(column))))),
+      forRange(
+        kk,
+        get(k0),
+        get(kEnd),
+        1,
+        ...Array.from({ length: vectors }, (_, j) => v128.store(get(pd), v128.load(get(ps), 16 * j), 16 * j)),
+        add(pd, i32.const(16 * vectors)),
+        add(ps, get(rowB)),
+      ),
+    ].flat();
+
   // Rows from m0 = 0 for `vectors` x 4 columns at n0: 4 at a time, then one by one.
   const rowsOf = (vectors: number): Code =>
     [
@@ -145,41 +163,8 @@ function buildKernel(transposeA: boolean): FunctionBuilder {
       // (16) consecutive bytes: B's rows 4 KB apart (N = 1024) all fell in one set of the L1 cache.
       control.if(
         get(panels),
-        forRange(
-          n0,
-          i32.const(0),
-          get(nMain),
-          8,
-          local.set(pd, i32.add(get(panels), i32.mul(i32.shrU(get(n0), i32.const(3)), i32.const(KC * 32)))),
-          local.set(ps, i32.add(get(b), bytes(i32.add(i32.mul(get(k0), get(n)), get(n0))))),
-          forRange(
-            kk,
-            get(k0),
-            get(kEnd),
-            1,
-            v128.store(get(pd), v128.load(get(ps))),
-            v128.store(get(pd), v128.load(get(ps), 16), 16),
-            add(pd, i32.const(32)),
-            add(ps, get(rowB)),
-          ),
-        ),
-        control.if(
-          i32.ltS(get(nMain), get(n)),
-          local.set(
-            pd,
-            i32.add(get(panels), i32.mul(i32.shrU(get(nMain), i32.const(3)), i32.const(KC * 32))),
-          ),
-          local.set(ps, i32.add(get(b), bytes(i32.add(i32.mul(get(k0), get(n)), get(nMain))))),
-          forRange(
-            kk,
-            get(k0),
-            get(kEnd),
-            1,
-            v128.store(get(pd), v128.load(get(ps))),
-            add(pd, i32.const(16)),
-            add(ps, get(rowB)),
-          ),
-        ),
+        forRange(n0, i32.const(0), get(nMain), 8, copyPanel(n0, 2)),
+        control.if(i32.ltS(get(nMain), get(n)), copyPanel(nMain, 1)),
       ),
       // Rows outside (B's chunk is read once per 4 rows of A, from the cache), or, for an A of a
       // few rows (the filter transforms' [16, 9]), columns outside: B is read once, A stays in L1.

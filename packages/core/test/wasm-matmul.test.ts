@@ -50,52 +50,49 @@ describe('the wasm matmul kernel', () => {
       [0, 1],
     ].map(([order, panels]) => [...shape, order!, panels!] as const),
   );
-  /** A scratch region for the panels past everything else (256 rows of N). */
-  const panelsAt = (end: number, n: number, panels: number, heap: Float32Array) => {
-    if (!panels) return 0;
-    const at = Math.ceil((end + 64) / 64) * 64;
-    heap.fill(Number.NaN, at / 4, at / 4 + 256 * n);
-    return at;
+  /**
+   * The kernel on a fresh heap: A (stored transposed when `transposed`), B, then C and the
+   * panels' scratch filled with NaN (a value read before it is written shows). C, and whether
+   * the four floats past it stayed NaN.
+   */
+  const inHeap = (transposed: boolean, m: number, k: number, n: number, order: number, panels: number) => {
+    const memory = new WebAssembly.Memory({ initial: 64 });
+    const run = (transposed ? transposedAKernelFor : matMulKernelFor)(memory);
+    expect(run).not.toBeNull();
+    const a = values(m * k, 1);
+    const b = values(k * n, 2);
+    const stored = new Float32Array(k * m);
+    for (let i = 0; i < m; i++) for (let kk = 0; kk < k; kk++) stored[kk * m + i] = a[i * k + kk]!;
+    const [atA, atB, atC] = [64, 64 + a.byteLength, 64 + a.byteLength + b.byteLength];
+    const atPanels = panels ? Math.ceil((atC + (m * n + 4) * 4 + 64) / 64) * 64 : 0;
+    const heap = new Float32Array(memory.buffer);
+    heap.set(transposed ? stored : a, atA / 4);
+    heap.set(b, atB / 4);
+    heap.fill(Number.NaN, atC / 4, atC / 4 + m * n + 4);
+    if (panels) heap.fill(Number.NaN, atPanels / 4, atPanels / 4 + 256 * n);
+    run!(atA, atB, atC, m, k, n, order, atPanels);
+    return {
+      c: heap.slice(atC / 4, atC / 4 + m * n),
+      expected: slowProduct(a, b, m, k, n),
+      pastC: heap.slice(atC / 4 + m * n, atC / 4 + m * n + 4).every(Number.isNaN),
+    };
   };
 
   it.each(ORDERED)(
     'multiplies [%i, %i] by [%i-wide] exactly as the slow product (columns outside: %i, panels: %i)',
     (m, k, n, order, panels) => {
-      const memory = new WebAssembly.Memory({ initial: 64 });
-      const run = matMulKernelFor(memory);
-      expect(run).not.toBeNull();
-      const a = values(m * k, 1);
-      const b = values(k * n, 2);
-      const [atA, atB, atC] = [64, 64 + a.byteLength, 64 + a.byteLength + b.byteLength];
-      const heap = new Float32Array(memory.buffer);
-      heap.set(a, atA / 4);
-      heap.set(b, atB / 4);
-      heap.fill(Number.NaN, atC / 4, atC / 4 + m * n + 4);
-      run!(atA, atB, atC, m, k, n, order, panelsAt(atC + (m * n + 4) * 4, n, panels, heap));
-      const c = heap.slice(atC / 4, atC / 4 + m * n);
-      expect(bits(c)).toEqual(bits(slowProduct(a, b, m, k, n)));
-      // Nothing written past C.
-      expect(heap.slice(atC / 4 + m * n, atC / 4 + m * n + 4).every(Number.isNaN)).toBe(true);
+      const { c, expected, pastC } = inHeap(false, m, k, n, order, panels);
+      expect(bits(c)).toEqual(bits(expected));
+      expect(pastC).toBe(true);
     },
   );
 
   it.each(ORDERED)(
     'multiplies [%i, %i]^T stored transposed by [%i-wide] exactly as the slow product (columns outside: %i, panels: %i)',
     (m, k, n, order, panels) => {
-      const memory = new WebAssembly.Memory({ initial: 64 });
-      const run = transposedAKernelFor(memory);
-      expect(run).not.toBeNull();
-      const a = values(m * k, 1);
-      // A^T as stored: [K, M].
-      const stored = new Float32Array(k * m);
-      for (let i = 0; i < m; i++) for (let kk = 0; kk < k; kk++) stored[kk * m + i] = a[i * k + kk]!;
-      const b = values(k * n, 2);
-      const [atA, atB, atC] = [64, 64 + a.byteLength, 64 + a.byteLength + b.byteLength];
-      const heap = new Float32Array(memory.buffer);
-      heap.set(stored, atA / 4);
-      heap.set(b, atB / 4);
-      run!(atA, atB, atC, m, k, n, order, panelsAt(atC + m * n * 4, n, panels, heap));
-      expect(bits(heap.slice(atC / 4, atC / 4 + m * n))).toEqual(bits(slowProduct(a, b, m, k, n)));
+      const { c, expected, pastC } = inHeap(true, m, k, n, order, panels);
+      expect(bits(c)).toEqual(bits(expected));
+      expect(pastC).toBe(true);
     },
   );
 
