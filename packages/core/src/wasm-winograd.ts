@@ -358,14 +358,17 @@ interface KernelArgs {
   attrs?: tf.NamedAttrMap;
 }
 
+/** The byte addresses of the 16 planes of a [16, rows, columns] tensor at byte `base`. */
+const planeAddresses = (base: number, planeElements: number): number[] =>
+  Array.from({ length: 16 }, (_, e) => base + e * planeElements * 4);
+
 /**
- * 16 float32 outputs of one shape, allocated before any heap address is taken (allocation may
- * grow the heap, which detaches earlier views), and their addresses.
+ * The 16 planes [rows, columns] as one float32 output, allocated before any heap address is taken
+ * (allocation may grow the heap, which detaches earlier views), and their addresses.
  */
 function planes(backend: ModuleBackend, shape: [number, number]): { out: tf.TensorInfo; at: number[] } {
   const out = backend.makeOutput([16, ...shape], 'float32');
-  const base = backend.typedArrayFromHeap(out).byteOffset;
-  return { out, at: Array.from({ length: 16 }, (_, e) => base + e * shape[0] * shape[1] * 4) };
+  return { out, at: planeAddresses(backend.typedArrayFromHeap(out).byteOffset, shape[0] * shape[1]) };
 }
 
 /** The kernel instantiated over the backend's heap, or an error naming the kernel. */
@@ -448,8 +451,7 @@ function winogradOutput(args: KernelArgs): tf.TensorInfo {
     throw new Error(`${WINOGRAD_OUTPUT}: ${p} rows are not whole images of ${tiles[0]}x${tiles[1]} tiles`);
   const out = backend.makeOutput([n, output[0], output[1], c], 'float32');
   if (tf.util.sizeFromShape(out.shape) === 0) return out;
-  const base = backend.typedArrayFromHeap(m).byteOffset;
-  const at = Array.from({ length: 16 }, (_, e) => base + e * p * c * 4);
+  const at = planeAddresses(backend.typedArrayFromHeap(m).byteOffset, p * c);
   const biasAt = bias ? backend.typedArrayFromHeap(bias).byteOffset : 0;
   run(
     ...at,

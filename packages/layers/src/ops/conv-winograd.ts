@@ -86,7 +86,7 @@ export function convFilterGradientByWinograd(
   geometry: ConvGeometry,
   filterShape: readonly [number, number, number, number],
 ): tf.Tensor4D {
-  if (!winogradConvApplies(filterShape, geometry))
+  if (!winogradApplies(filterShape, geometry))
     throw new Error(
       'convFilterGradientByWinograd: a 3x3 stride-1 undilated filter with Cin, Cout % 4 == 0, on wasm',
     );
@@ -147,14 +147,6 @@ function bandInput(
   return { rows: slice, offset: top - r0 + start };
 }
 
-/** Whether a forward or input gradient by Winograd applies: 3x3, stride and dilation 1, Cin and Cout multiples of 4, wasm. */
-export function winogradConvApplies(
-  filterShape: readonly [number, number, number, number],
-  geometry: ConvGeometry,
-): boolean {
-  return winogradApplies(filterShape, geometry);
-}
-
 /**
  * Correlation of NHWC `x` with a 3x3 HWIO `filter`, its window for output (y, x) starting at
  * (y - offset[0], x - offset[1]) with zeros outside `x`, over an `output`-sized map; an epilogue
@@ -212,7 +204,7 @@ function correlateBand(
 }
 
 /**
- * Forward of a 3x3 stride-1 convolution by Winograd (`winogradConvApplies`); with an epilogue, the
+ * Forward of a 3x3 stride-1 convolution by Winograd (`winogradApplies`); with an epilogue, the
  * bias and ReLU run in the output transform's pass (inference).
  */
 export function convForwardByWinograd(
@@ -221,7 +213,7 @@ export function convForwardByWinograd(
   geometry: ConvGeometry,
   epilogue: ConvEpilogue = {},
 ): tf.Tensor4D {
-  if (!winogradConvApplies(filter.shape, geometry))
+  if (!winogradApplies(filter.shape, geometry))
     throw new Error(
       'convForwardByWinograd: a 3x3 stride-1 undilated filter with Cin, Cout % 4 == 0, on wasm',
     );
@@ -244,7 +236,7 @@ export function convInputGradientByWinograd(
   geometry: ConvGeometry,
   inputShape: readonly [number, number, number, number],
 ): tf.Tensor4D {
-  if (!winogradConvApplies(filter.shape, geometry))
+  if (!winogradApplies(filter.shape, geometry))
     throw new Error(
       'convInputGradientByWinograd: a 3x3 stride-1 undilated filter with Cin, Cout % 4 == 0, on wasm',
     );
@@ -294,7 +286,7 @@ export function prefersWinograd(
   geometry: ConvGeometry,
 ): boolean {
   const [, , ci, co] = filterShape;
-  return worthTransforming(outputShape, ci, co) && winogradConvApplies(filterShape, geometry);
+  return worthTransforming(outputShape, ci, co) && winogradApplies(filterShape, geometry);
 }
 
 /**
@@ -315,6 +307,6 @@ export function prefersWinogradFilterGradient(
   return (
     worthTransforming(outputShape, ci, co) &&
     tilesOf(outputShape) * FILTER_ELEMENTS_PER_TILE >= ci * co &&
-    winogradConvApplies(filterShape, geometry)
+    winogradApplies(filterShape, geometry)
   );
 }

@@ -216,8 +216,8 @@ function filterGradient(
  *   the 3-channel first layer 9.1 -> 5.1.
  * - strided convs: taps below batch 4, else the conv formulation (XNNPACK runs it 2-3x slower
  *   with fewer than 4 channels, the batch).
- * - 3x3 stride 1 on wasm, at least 128 x 128 channels and 196 tiles: Winograd F(2x2, 3x3), in
- *   bands of at most 4,096 tiles (`prefersWinogradFilterGradient`).
+ * - 3x3 stride 1 on wasm, at least 16 channels each side, 32 tiles and a tile per 8,192 filter
+ *   elements: Winograd F(2x2, 3x3), in bands of at most 4,096 tiles (`prefersWinogradFilterGradient`).
  */
 export function filterGradientRoute(
   inputShape: readonly [number, number, number, number],

@@ -21,7 +21,6 @@ export {
   prefersWinograd,
   prefersWinogradFilterGradient,
   winogradApplies,
-  winogradConvApplies,
 } from './conv-winograd.js';
 export { rotate180 } from './flip.js';
 export { depthToSpace, spaceToDepth } from './geometry.js';
